@@ -1,0 +1,3 @@
+MATCH (a:AuditEntry)
+RETURN a {.*} AS entry
+ORDER BY a.seq

@@ -1,0 +1,2 @@
+MATCH ()-[r:{{type}}]->()
+RETURN count(r) AS n

@@ -1,0 +1,3 @@
+MATCH (n:{{label}})
+WHERE n.unresolved = true
+RETURN count(n) AS n

@@ -1,0 +1,3 @@
+UNWIND $ids AS id
+MATCH (:{{label}} {id: id})-[r:{{type}}]->()
+DELETE r

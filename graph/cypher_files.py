@@ -1,0 +1,37 @@
+"""Load the Cypher kept in ``graph/cypher`` and ``queries/`` and fill in model names.
+
+Labels and relationship types cannot be query parameters, so templates name them as
+``{{label}}``-style slots; only names of the graph model (checked here) ever fill a slot.
+Every value stays a ``$parameter``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from graph.model import Label, RelType
+
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+_HERE = Path(__file__).parent / "cypher"
+
+
+@cache
+def read_cypher(name: str, folder: Path = _HERE) -> str:
+    return (folder / f"{name}.cypher").read_text(encoding="utf-8")
+
+
+@cache
+def render(name: str, folder: Path = _HERE, **names: str) -> str:
+    """The template with each slot filled by a model label or relationship type."""
+    allowed = {str(x) for x in Label} | {str(x) for x in RelType}
+    for slot, value in names.items():
+        if value not in allowed:
+            raise ValueError(f"{slot}={value!r} is not a label or relationship type of the model")
+    text = read_cypher(name, folder)
+
+    def fill(match: re.Match[str]) -> str:
+        return f"`{names[match.group(1)]}`"
+
+    return _SLOT.sub(fill, text)

@@ -1,0 +1,305 @@
+"""The embedded store: a property graph in one SQLite file (WAL), no server needed.
+
+Properties live on disk; only a page cache of bounded size is held in memory. Each
+``apply`` is one SQLite transaction committed with ``synchronous=FULL``, so whatever a
+caller was told is accepted survives a kill -9.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from graph.model import Label, RelType
+from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    label TEXT NOT NULL,
+    id TEXT NOT NULL,
+    props TEXT NOT NULL,
+    prov TEXT NOT NULL,
+    unresolved INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (label, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rels (
+    src_label TEXT NOT NULL,
+    src_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    dst_label TEXT NOT NULL,
+    dst_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    props TEXT NOT NULL,
+    prov TEXT NOT NULL,
+    PRIMARY KEY (src_label, src_id, type, dst_label, dst_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rels_by_dst ON rels (dst_label, dst_id, type);
+CREATE INDEX IF NOT EXISTS nodes_unresolved ON nodes (unresolved) WHERE unresolved = 1;
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    key TEXT NOT NULL,
+    old TEXT,
+    new TEXT,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    ingest_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    col TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (ingest_id, seq)
+);
+"""
+
+_FETCH_NODES = """
+SELECT n.id, n.props, n.unresolved FROM json_each(?) AS j
+JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
+
+_FETCH_RELS = """
+SELECT r.src_id, r.dst_id, r.key, r.props FROM json_each(?) AS j
+JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.type = ?
+    AND r.dst_label = ? AND r.dst_id = j.value ->> '$[1]' AND r.key = j.value ->> '$[2]'
+"""
+
+_UPSERT_NODE = """
+INSERT INTO nodes (label, id, props, prov, unresolved) VALUES (?, ?, ?, ?, 0)
+ON CONFLICT (label, id) DO UPDATE SET props = excluded.props, prov = excluded.prov, unresolved = 0
+"""
+
+_PLACEHOLDER = """
+INSERT OR IGNORE INTO nodes (label, id, props, prov, unresolved) VALUES (?, ?, '{}', ?, 1)
+"""
+
+_UPSERT_REL = """
+INSERT INTO rels (src_label, src_id, type, dst_label, dst_id, key, props, prov)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (src_label, src_id, type, dst_label, dst_id, key)
+DO UPDATE SET props = excluded.props, prov = excluded.prov
+"""
+
+_DROP_OUT = "DELETE FROM rels WHERE src_label = ? AND src_id = ? AND type = ?"
+_DROP_IN = "DELETE FROM rels WHERE dst_label = ? AND dst_id = ? AND type = ?"
+
+_AUDIT = """
+INSERT INTO audit (at, actor, action, entity, key, old, new, reason, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EmbeddedStore:
+    """A GraphStore kept in ``<data_dir>/graph.sqlite``."""
+
+    kind = "embedded"
+
+    def __init__(self, path: Path, cache_mb: int = 256) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+        self._conn.execute("PRAGMA temp_store=FILE")
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+
+    # -- schema ---------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    # -- reads ----------------------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for read-only SQL of the investigations (queries/)."""
+        with self._lock:
+            yield self._conn
+
+    def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(_FETCH_NODES, (json.dumps(list(ids)), str(label))).fetchall()
+        return {i: StoredNode(json.loads(p), bool(u)) for i, p, u in rows}
+
+    def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
+        groups: dict[tuple[str, str, str], list[RelRef]] = {}
+        for ref in refs:
+            groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
+        found: dict[RelRef, Props] = {}
+        with self._lock:
+            for (src_label, rel_type, dst_label), members in groups.items():
+                wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
+                param = json.dumps([list(k) for k in wanted])
+                for s, d, k, p in self._conn.execute(
+                    _FETCH_RELS, (param, src_label, rel_type, dst_label)
+                ):
+                    found[wanted[(s, d, k)]] = json.loads(p)
+        return found
+
+    def stats(self) -> GraphStats:
+        with self._lock:
+            nodes = dict(self._conn.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
+            rels = dict(self._conn.execute("SELECT type, count(*) FROM rels GROUP BY type"))
+            (unresolved,) = self._conn.execute(
+                "SELECT count(*) FROM nodes WHERE unresolved = 1"
+            ).fetchone()
+        return GraphStats(
+            nodes={str(k): int(v) for k, v in sorted(nodes.items())},
+            relationships={str(k): int(v) for k, v in sorted(rels.items())},
+            unresolved=int(unresolved),
+        )
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT seq, at, actor, action, entity, key, old, new, reason, source "
+                "FROM audit ORDER BY seq"
+            )
+            names = [c[0] for c in cur.description]
+            out = [dict(zip(names, row, strict=True)) for row in cur]
+        for entry in out:
+            for k in ("old", "new"):
+                entry[k] = json.loads(entry[k]) if entry[k] is not None else None
+        return out
+
+    def rejections(self, ingest_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT ingest_id, file, row, col, reason FROM rejections"
+        params: tuple[str, ...] = ()
+        if ingest_id is not None:
+            sql += " WHERE ingest_id = ?"
+            params = (ingest_id,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY ingest_id, seq", params).fetchall()
+        return [
+            {"ingest_id": i, "file": f, "row": r, "column": c, "reason": why}
+            for i, f, r, c, why in rows
+        ]
+
+    # -- writes ---------------------------------------------------------------------------
+    def apply(self, batch: WriteBatch) -> None:
+        if not batch:
+            return
+        with self._lock, self._transaction() as conn:
+            for drop in batch.drops:
+                sql = _DROP_OUT if drop.outgoing else _DROP_IN
+                conn.execute(sql, (str(drop.node.label), drop.node.id, str(drop.type)))
+            conn.executemany(
+                _UPSERT_NODE,
+                [
+                    (
+                        str(w.ref.label),
+                        w.ref.id,
+                        canonical_json(w.props),
+                        canonical_json(w.provenance),
+                    )
+                    for w in batch.nodes
+                ],
+            )
+            placeholders: list[tuple[str, str, str]] = []
+            rel_rows: list[tuple[str, ...]] = []
+            for r in batch.rels:
+                prov = canonical_json(r.provenance)
+                ref = r.ref
+                placeholders.append((str(ref.src.label), ref.src.id, prov))
+                placeholders.append((str(ref.dst.label), ref.dst.id, prov))
+                rel_rows.append(
+                    (
+                        str(ref.src.label),
+                        ref.src.id,
+                        str(ref.type),
+                        str(ref.dst.label),
+                        ref.dst.id,
+                        ref.key,
+                        canonical_json(r.props),
+                        prov,
+                    )
+                )
+            conn.executemany(_PLACEHOLDER, placeholders)
+            conn.executemany(_UPSERT_REL, rel_rows)
+            at = _now()
+            conn.executemany(
+                _AUDIT,
+                [
+                    (
+                        at,
+                        a.actor,
+                        a.action,
+                        a.entity,
+                        a.key,
+                        None if a.old is None else canonical_json(a.old),
+                        None if a.new is None else canonical_json(a.new),
+                        a.reason,
+                        a.source,
+                    )
+                    for a in batch.audit
+                ],
+            )
+
+    def record_ingest(
+        self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]
+    ) -> None:
+        ingest_id = str(report["ingest_id"])
+        with self._lock, self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO ingests (id, at, report) VALUES (?, ?, ?)",
+                (ingest_id, _now(), canonical_json(dict(report))),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO rejections (ingest_id, seq, file, row, col, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (ingest_id, seq, r["file"], r["row"], r["column"], r["reason"])
+                    for seq, r in enumerate(rejections)
+                ],
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def node_count(store: EmbeddedStore, label: Label) -> int:
+    with store.reading() as conn:
+        (n,) = conn.execute("SELECT count(*) FROM nodes WHERE label = ?", (str(label),)).fetchone()
+    return int(n)
+
+
+__all__ = ["EmbeddedStore", "RelType", "canonical_json", "node_count"]

@@ -1,0 +1,106 @@
+"""The property-graph model of DESIGN §2: labels, relationship types, keys and enums."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Label(StrEnum):
+    SUPPLIER = "Supplier"
+    MATERIAL = "Material"
+    LOT = "Lot"
+    BATCH = "Batch"
+    EQUIPMENT = "Equipment"
+    SHIPMENT = "Shipment"
+    CUSTOMER = "Customer"
+    DOCUMENT = "Document"
+    DOCUMENT_VERSION = "DocumentVersion"
+    SIGNATURE = "Signature"
+    PERSON = "Person"
+    DEVIATION = "Deviation"
+    TEST_RESULT = "TestResult"
+    SUPPLIER_CHANGE = "SupplierChange"
+    SITE = "Site"
+
+
+class RelType(StrEnum):
+    SUPPLIED = "SUPPLIED"
+    OF_MATERIAL = "OF_MATERIAL"
+    CONSUMED_IN = "CONSUMED_IN"
+    PRODUCED = "PRODUCED"
+    RAN_ON = "RAN_ON"
+    SHIPPED_IN = "SHIPPED_IN"
+    TO = "TO"
+    MOVED_TO = "MOVED_TO"
+    HAS_VERSION = "HAS_VERSION"
+    CONCERNS = "CONCERNS"
+    SIGNED = "SIGNED"
+    SIGNS = "SIGNS"
+    AFFECTS = "AFFECTS"
+    TESTED = "TESTED"
+    REPORTED_IN = "REPORTED_IN"
+    BY = "BY"
+
+
+LABELS: Final = tuple(Label)
+REL_TYPES: Final = tuple(RelType)
+
+KEY: Final = "id"
+"""Every node's key property, unique per label."""
+
+REL_KEY: Final = "key"
+"""Distinguishes parallel relationships of one type between the same two nodes."""
+
+UNRESOLVED: Final = "unresolved"
+"""Marks a placeholder created by a reference that arrived before its entity."""
+
+PROVENANCE: Final = ("source", "source_file", "source_sha256", "source_row")
+"""Where a node or relationship was last written from; not part of its content."""
+
+SUPPLIER_STATUSES: Final = ("approved", "conditional", "disqualified")
+MATERIAL_KINDS: Final = ("raw", "solvent", "reagent", "intermediate", "api", "packaging")
+LOT_STATUSES: Final = ("quarantine", "released", "rejected", "on_hold", "consumed")
+BATCH_STATUSES: Final = ("planned", "in_progress", "executed", "in_review", "released", "rejected")
+DOCUMENT_KINDS: Final = (
+    "batch_record",
+    "coa",
+    "deviation_report",
+    "capa",
+    "qc_report",
+    "supplier_change_notice",
+    "sop",
+)
+SIGNATURE_MEANINGS: Final = ("authored", "reviewed", "approved", "released", "verified", "rejected")
+DEVIATION_SEVERITIES: Final = ("minor", "major", "critical")
+DEVIATION_STATUSES: Final = ("open", "investigating", "closed")
+
+DOCUMENT_TARGETS: Final = {
+    "lot": Label.LOT,
+    "batch": Label.BATCH,
+    "supplier": Label.SUPPLIER,
+    "material": Label.MATERIAL,
+    "deviation": Label.DEVIATION,
+    "equipment": Label.EQUIPMENT,
+}
+DEVIATION_TARGETS: Final = {
+    "batch": Label.BATCH,
+    "lot": Label.LOT,
+    "equipment": Label.EQUIPMENT,
+    "supplier": Label.SUPPLIER,
+}
+TEST_TARGETS: Final = {"lot": Label.LOT, "batch": Label.BATCH}
+
+
+def version_id(document_id: str, version: int) -> str:
+    """Key of a DocumentVersion node, e.g. ``DOC-BR-0001@2``."""
+    return f"{document_id}@{version}"
+
+
+def check_label(label: str) -> Label:
+    """Return the label, or raise when it is not part of the model (guards Cypher templates)."""
+    return Label(label)
+
+
+def check_rel_type(rel_type: str) -> RelType:
+    return RelType(rel_type)

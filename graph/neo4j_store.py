@@ -1,0 +1,219 @@
+"""The Neo4j store: one driver per process, writes in managed transactions, reads routed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction
+
+from graph.cypher_files import read_cypher, render
+from graph.model import KEY, LABELS, PROVENANCE, REL_KEY, REL_TYPES, UNRESOLVED, Label
+from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
+
+_NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, *PROVENANCE}
+_SUB_BATCH = 10_000
+
+
+def _content(props: Mapping[str, Any]) -> Props:
+    return {k: v for k, v in props.items() if k not in _NOT_CONTENT}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(rows), _SUB_BATCH):
+        yield rows[start : start + _SUB_BATCH]
+
+
+class Neo4jStore:
+    """A GraphStore on a Neo4j server (bolt:// or routing neo4j:// URIs)."""
+
+    kind = "neo4j"
+
+    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j") -> None:
+        self.database = database
+        self.driver = GraphDatabase.driver(uri, auth=(user, password))
+
+    # -- schema ---------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        statements = []
+        for label in LABELS:
+            statements.append(
+                f"CREATE CONSTRAINT {label.lower()}_id IF NOT EXISTS "
+                f"FOR (n:`{label}`) REQUIRE n.id IS UNIQUE"
+            )
+            statements.append(
+                f"CREATE INDEX {label.lower()}_unresolved IF NOT EXISTS "
+                f"FOR (n:`{label}`) ON (n.unresolved)"
+            )
+        statements += [
+            "CREATE CONSTRAINT auditentry_seq IF NOT EXISTS FOR (n:AuditEntry) REQUIRE n.seq IS UNIQUE",
+            "CREATE CONSTRAINT ingestrun_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
+            "CREATE CONSTRAINT counter_id IF NOT EXISTS FOR (n:LotgraphCounter) REQUIRE n.id IS UNIQUE",
+        ]
+        with self.driver.session(database=self.database) as session:
+            for statement in statements:
+                session.run(statement).consume()  # type: ignore[arg-type]
+            session.run("CALL db.awaitIndexes(300)").consume()
+
+    # -- reads ----------------------------------------------------------------------------
+    def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a read query with read routing and return its records as dicts."""
+        records, _, _ = self.driver.execute_query(
+            query,  # type: ignore[arg-type]
+            parameters_=params,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        return [r.data() for r in records]
+
+    def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
+        found: dict[str, StoredNode] = {}
+        query = render("fetch_nodes", label=label)
+        for part in _chunks(list(ids)):
+            for rec in self.read(query, ids=part):
+                props = rec["props"]
+                found[rec["id"]] = StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+        return found
+
+    def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
+        groups: dict[tuple[str, str, str], list[RelRef]] = {}
+        for ref in refs:
+            groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
+        found: dict[RelRef, Props] = {}
+        for (src, rel_type, dst), members in groups.items():
+            wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
+            query = render("fetch_rels", src=src, type=rel_type, dst=dst)
+            rows = [{"src": s, "dst": d, "key": k} for s, d, k in wanted]
+            for part in _chunks(rows):
+                for rec in self.read(query, rows=part):
+                    found[wanted[(rec["src"], rec["dst"], rec["key"])]] = _content(rec["props"])
+        return found
+
+    def stats(self) -> GraphStats:
+        nodes: dict[str, int] = {}
+        rels: dict[str, int] = {}
+        unresolved = 0
+        for label in LABELS:
+            (row,) = self.read(render("count_label", label=label))
+            if row["n"]:
+                nodes[str(label)] = int(row["n"])
+                (missing,) = self.read(render("count_unresolved", label=label))
+                unresolved += int(missing["n"])
+        for rel_type in REL_TYPES:
+            (row,) = self.read(render("count_type", type=rel_type))
+            if row["n"]:
+                rels[str(rel_type)] = int(row["n"])
+        return GraphStats(
+            nodes=dict(sorted(nodes.items())),
+            relationships=dict(sorted(rels.items())),
+            unresolved=unresolved,
+        )
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        out = []
+        for rec in self.read(read_cypher("audit_entries")):
+            entry = rec["entry"]
+            for k in ("old", "new"):
+                entry[k] = json.loads(entry[k]) if entry.get(k) is not None else None
+            out.append(entry)
+        return out
+
+    def rejections(self, ingest_id: str | None = None) -> list[dict[str, Any]]:
+        rows = self.read(read_cypher("rejections"), ingest_id=ingest_id)
+        return [
+            {k: r["rejection"][k] for k in ("ingest_id", "file", "row", "column", "reason")}
+            for r in rows
+        ]
+
+    # -- writes ---------------------------------------------------------------------------
+    def apply(self, batch: WriteBatch) -> None:
+        if not batch:
+            return
+        work = self._plan(batch)
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(_run_all, work)
+
+    def _plan(self, batch: WriteBatch) -> list[tuple[str, dict[str, Any]]]:
+        """The batch as (query, parameters) steps; pure data, so a retried transaction repeats it."""
+        work: list[tuple[str, dict[str, Any]]] = []
+        drops: dict[tuple[str, str, bool], list[str]] = {}
+        for d in batch.drops:
+            drops.setdefault((d.node.label, d.type, d.outgoing), []).append(d.node.id)
+        for (label, rel_type, outgoing), ids in drops.items():
+            name = "drop_outgoing" if outgoing else "drop_incoming"
+            work.append((render(name, label=label, type=rel_type), {"ids": ids}))
+        nodes: dict[str, list[dict[str, Any]]] = {}
+        for w in batch.nodes:
+            props = {**w.props, **w.provenance, KEY: w.ref.id}
+            nodes.setdefault(w.ref.label, []).append({"id": w.ref.id, "props": props})
+        for label, rows in nodes.items():
+            query = render("upsert_nodes", label=label)
+            work.extend((query, {"rows": part}) for part in _chunks(rows))
+        rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for r in batch.rels:
+            ref = r.ref
+            rels.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(
+                {
+                    "src": ref.src.id,
+                    "dst": ref.dst.id,
+                    "key": ref.key,
+                    "props": {**r.props, **r.provenance, REL_KEY: ref.key},
+                    "placeholder": {**r.provenance, UNRESOLVED: True},
+                }
+            )
+        for (src, rel_type, dst), rows in rels.items():
+            query = render("upsert_rels", src=src, type=rel_type, dst=dst)
+            work.extend((query, {"rows": part}) for part in _chunks(rows))
+        if batch.audit:
+            at = _now()
+            rows = [
+                {
+                    "at": at,
+                    "actor": a.actor,
+                    "action": a.action,
+                    "entity": a.entity,
+                    "key": a.key,
+                    "old": None if a.old is None else json.dumps(a.old, sort_keys=True),
+                    "new": None if a.new is None else json.dumps(a.new, sort_keys=True),
+                    "reason": a.reason,
+                    "source": a.source,
+                }
+                for a in batch.audit
+            ]
+            work.append((read_cypher("append_audit"), {"rows": rows}))
+        return work
+
+    def record_ingest(
+        self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]
+    ) -> None:
+        rows = [{**r, "seq": i} for i, r in enumerate(rejections)]
+        params = {
+            "id": str(report["ingest_id"]),
+            "at": _now(),
+            "report": json.dumps(dict(report), sort_keys=True),
+            "rejections": rows,
+        }
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(_run_all, [(read_cypher("record_ingest"), params)])
+
+    def clear(self) -> None:
+        """Delete everything (tests and `--fresh` only)."""
+        with self.driver.session(database=self.database) as session:
+            session.run(
+                "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            ).consume()
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> None:
+    for query, params in work:
+        tx.run(query, params).consume()  # type: ignore[arg-type]

@@ -1,0 +1,132 @@
+"""The store interface both stores implement, and the write records that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from graph.model import Label, RelType
+
+Props = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    label: Label
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelRef:
+    """Identity of one relationship: its type, its two ends and a key for parallel ones."""
+
+    type: RelType
+    src: NodeRef
+    dst: NodeRef
+    key: str = ""
+
+
+@dataclass(slots=True)
+class NodeWrite:
+    """Set a node's whole content (replacing the old) and clear any placeholder mark."""
+
+    ref: NodeRef
+    props: Props
+    provenance: Props
+
+
+@dataclass(slots=True)
+class RelWrite:
+    """Create or replace a relationship; missing ends become placeholders."""
+
+    ref: RelRef
+    props: Props
+    provenance: Props
+
+
+@dataclass(frozen=True, slots=True)
+class RelDrop:
+    """Remove every relationship of a type attached to a node on one side (outgoing or not)."""
+
+    node: NodeRef
+    type: RelType
+    outgoing: bool
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    actor: str
+    action: str
+    entity: str
+    key: str
+    old: Props | None
+    new: Props | None
+    reason: str
+    source: str
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """One transaction's worth of writes, applied atomically in this order."""
+
+    drops: list[RelDrop] = field(default_factory=list)
+    nodes: list[NodeWrite] = field(default_factory=list)
+    rels: list[RelWrite] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.drops or self.nodes or self.rels or self.audit)
+
+
+@dataclass(slots=True)
+class StoredNode:
+    props: Props
+    unresolved: bool
+
+
+@dataclass(slots=True)
+class GraphStats:
+    nodes: dict[str, int]
+    relationships: dict[str, int]
+    unresolved: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": self.nodes,
+            "relationships": self.relationships,
+            "unresolved": self.unresolved,
+        }
+
+
+class GraphStore(Protocol):
+    """What ingest and the investigations need from a store."""
+
+    kind: str
+
+    def ensure_schema(self) -> None: ...
+
+    def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
+        """Content (without key and provenance) of the nodes that exist among ids."""
+        ...
+
+    def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
+        """Content (without key and provenance) of the relationships that exist among refs."""
+        ...
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Apply one batch in one transaction: all of it or none of it."""
+        ...
+
+    def record_ingest(
+        self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]
+    ) -> None: ...
+
+    def stats(self) -> GraphStats: ...
+
+    def close(self) -> None: ...
+
+
+def content_only(props: Mapping[str, Any], ignore: Iterable[str]) -> Props:
+    skip = set(ignore)
+    return {k: v for k, v in props.items() if k not in skip}

@@ -1,0 +1,186 @@
+"""The `lotgraph` command line; `--json` output is the machine contract (DESIGN §4)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from graph.store import GraphStore
+from ingest.bundle import BundleError
+from ingest.loader import ingest_bundle
+from lotgraph.cli_neo4j import neo4j_app
+from lotgraph.settings import Settings
+from lotgraph.stores import StoreUnavailable, open_store
+from queries.errors import NotFound
+from queries.trace import Direction, trace
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Docker needed).")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the machine-readable answer.")]
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def _store() -> Iterator[GraphStore]:
+    try:
+        store = open_store(Settings())
+    except StoreUnavailable as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@app.command()
+def generate(
+    lots: Annotated[int, typer.Option(min=1, help="Number of lots in the plant.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the bundle to.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a synthetic plant as a canonical bundle."""
+    from ingest.synthetic import generate_plant
+
+    summary = generate_plant(lots=lots, seed=seed, out=out_dir)
+    data = summary.as_dict() if hasattr(summary, "as_dict") else vars(summary)
+    if as_json:
+        _print_json(data)
+    else:
+        out.print(f"wrote a plant of {lots} lots (seed {seed}) to {out_dir}")
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A bundle folder or .zip.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a bundle. Exit 0 when nothing was rejected, 1 when something was, 2 on bad usage."""
+    if not path.exists():
+        err.print(f"[red]error:[/] {path}: no such file or folder")
+        raise typer.Exit(2)
+    settings = Settings()
+    with _store() as store, _progress() as progress:
+        try:
+            report = ingest_bundle(
+                store,
+                path,
+                actor=settings.actor_name(),
+                on_scanned=progress.start if progress else None,
+                progress=progress.advance if progress else None,
+            )
+        except BundleError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    data = report.as_dict()
+    if as_json:
+        _print_json(data)
+    else:
+        table = Table("file", "rows read", "accepted", "unchanged", "rejected", "updated")
+        for name, c in data["files"].items():
+            table.add_row(
+                name,
+                *(str(c[k]) for k in ("rows_read", "accepted", "unchanged", "rejected", "updated")),
+            )
+        table.add_row(
+            "[b]total",
+            *(
+                f"[b]{data[k]}"
+                for k in ("rows_read", "accepted", "unchanged", "rejected", "updated")
+            ),
+        )
+        out.print(table)
+        for rej in data["rejections"][:50]:
+            out.print(f"rejected {rej['file']} row {rej['row']} [{rej['column']}]: {rej['reason']}")
+        if len(data["rejections"]) > 50:
+            out.print(f"... and {len(data['rejections']) - 50} more (see --json)")
+        out.print(f"unresolved placeholders: {data['unresolved']}  ingest id: {data['ingest_id']}")
+    raise typer.Exit(1 if data["rejected"] else 0)
+
+
+class _Bar:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("ingest", total=None)
+
+    def start(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
+    def advance(self, rows: int) -> None:
+        self._progress.advance(self._task, rows)
+
+
+@contextmanager
+def _progress() -> Iterator[_Bar | None]:
+    """A progress bar on a terminal; nothing when output is piped."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        yield _Bar(progress)
+
+
+@app.command()
+def stats(as_json: JsonFlag = False) -> None:
+    """Node and relationship counts per label and type."""
+    with _store() as store:
+        data = store.stats().as_dict()
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("label / type", "count")
+    for k, v in data["nodes"].items():
+        table.add_row(k, str(v))
+    for k, v in data["relationships"].items():
+        table.add_row(f"[{k}]", str(v))
+    out.print(table)
+    out.print(f"unresolved placeholders: {data['unresolved']}")
+
+
+@app.command("trace")
+def trace_cmd(
+    lot: Annotated[str, typer.Argument(help="The lot to trace.")],
+    direction: Annotated[Direction, typer.Option(help="forward or backward.")] = Direction.FORWARD,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trace a lot forward (what it went into) or backward (where it came from)."""
+    with _store() as store:
+        try:
+            result = trace(store, lot, direction)
+        except NotFound as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+        return
+    out.print(f"{direction} trace of lot [b]{lot}[/]")
+    for name in ("lots", "batches", "suppliers", "customers"):
+        values = getattr(result, name)
+        out.print(f"{name} ({len(values)}): {', '.join(values) if values else '-'}")
+
+
+def main() -> None:  # pragma: no cover
+    app()

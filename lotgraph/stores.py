@@ -1,0 +1,40 @@
+"""Open the store the settings choose."""
+
+from __future__ import annotations
+
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+from lotgraph import neo4j_local
+from lotgraph.settings import Neo4jSettings, Settings
+
+
+class StoreUnavailable(RuntimeError):
+    pass
+
+
+def open_neo4j(settings: Settings, neo: Neo4jSettings | None = None) -> Neo4jStore:
+    neo = neo or Neo4jSettings()
+    if neo.uri:
+        if neo.password is None:
+            raise StoreUnavailable("NEO4J_URI is set but NEO4J_PASSWORD is not")
+        return Neo4jStore(neo.uri, neo.user, neo.password.get_secret_value(), neo.database)
+    info = neo4j_local.connection_info(settings.data_dir)
+    if info is None:
+        raise StoreUnavailable(
+            "LOTGRAPH_STORE=neo4j but NEO4J_URI is not set and no local Neo4j runs; "
+            "start one with `lotgraph neo4j start`"
+        )
+    return Neo4jStore(info.uri, info.user, info.password, info.database)
+
+
+def open_store(settings: Settings | None = None) -> GraphStore:
+    """The configured store, its schema ensured."""
+    settings = settings or Settings()
+    store: GraphStore
+    if settings.store == "neo4j":
+        store = open_neo4j(settings)
+    else:
+        store = EmbeddedStore(settings.data_dir / "graph.sqlite")
+    store.ensure_schema()
+    return store
