@@ -69,14 +69,15 @@ CREATE TABLE IF NOT EXISTS rejections (
 );
 """
 
+# CROSS JOIN keeps json_each as the outer loop, so each wanted key is one primary-key seek.
 _FETCH_NODES = """
 SELECT n.id, n.props, n.unresolved FROM json_each(?) AS j
-JOIN nodes AS n ON n.label = ? AND n.id = j.value
+CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
 """
 
 _FETCH_RELS = """
 SELECT r.src_id, r.dst_id, r.key, r.props FROM json_each(?) AS j
-JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.type = ?
+CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.type = ?
     AND r.dst_label = ? AND r.dst_id = j.value ->> '$[1]' AND r.key = j.value ->> '$[2]'
 """
 

@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine (python3, make; Java 17 + Maven for Neo4j):
+#   make demo   - the main job on the embedded store
+#   make test   - lint, types and the whole test suite, against a real Neo4j
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DIR ?= .lotgraph/demo
+DEMO_LOTS ?= 2000
+
+.PHONY: install test lint demo bench clean lock
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+demo: install
+	$(BIN)/lotgraph generate --lots $(DEMO_LOTS) --seed 3 --out $(DEMO_DIR)/plant
+	$(BIN)/lotgraph ingest $(DEMO_DIR)/plant
+	$(BIN)/lotgraph stats
+	$(BIN)/python -m lotgraph.demo_pick $(DEMO_DIR)/plant | xargs -I{} $(BIN)/lotgraph trace {} --direction forward
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+
+# Refresh the pinned versions after changing dependencies in pyproject.toml.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) .lotgraph-test
