@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_DIR ?= .lotgraph/demo
 DEMO_LOTS ?= 2000
 
 .PHONY: install test lint demo bench clean lock
@@ -27,13 +26,10 @@ test: lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 demo: install
-	$(BIN)/lotgraph generate --lots $(DEMO_LOTS) --seed 3 --out $(DEMO_DIR)/plant
-	$(BIN)/lotgraph ingest $(DEMO_DIR)/plant
-	$(BIN)/lotgraph stats
-	$(BIN)/python -m lotgraph.demo_pick $(DEMO_DIR)/plant | xargs -I{} $(BIN)/lotgraph trace {} --direction forward
+	$(BIN)/lotgraph demo --lots $(DEMO_LOTS)
 
 bench: install
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python -m benchmarks.bench_ingest
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock:

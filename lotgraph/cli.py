@@ -182,5 +182,39 @@ def trace_cmd(
         out.print(f"{name} ({len(values)}): {', '.join(values) if values else '-'}")
 
 
+@app.command()
+def demo(
+    lots: Annotated[int, typer.Option(min=10, help="Size of the generated plant.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated plant.")] = 3,
+) -> None:
+    """Generate a plant, ingest it into the configured store and trace its planted lot."""
+    from ingest.synthetic import generate_plant
+
+    settings = Settings()
+    plant = settings.data_dir / "demo" / f"plant-{lots}-{seed}"
+    summary = generate_plant(lots=lots, seed=seed, out=plant)
+    out.print(f"generated a plant of {lots} lots in {plant}")
+    with _store() as store:
+        report = ingest_bundle(store, plant, actor=settings.actor_name())
+        totals = report.as_dict()
+        out.print(
+            f"ingested {totals['rows_read']} rows into the {store.kind} store: "
+            f"{totals['accepted']} accepted, {totals['unchanged']} unchanged, "
+            f"{totals['rejected']} rejected"
+        )
+        stats = store.stats()
+        out.print(
+            f"graph: {sum(stats.nodes.values())} nodes, {sum(stats.relationships.values())} relationships"
+        )
+        planted = summary.planted.supplier_lot
+        result = trace(store, planted, Direction.FORWARD)
+    out.print(
+        f"supplier lot [b]{planted}[/] (planted impurity cause) went into "
+        f"{len(result.batches)} batches, {len(result.lots)} lots and reached "
+        f"{len(result.customers)} customers: {', '.join(result.customers) or '-'}"
+    )
+    out.print(f"next: lotgraph trace {planted} --direction forward --json")
+
+
 def main() -> None:  # pragma: no cover
     app()
