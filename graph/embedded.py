@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from graph.model import Label, RelType
 from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
 
@@ -107,7 +109,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no whitespace: equal content gives equal text."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _now() -> str:
@@ -147,7 +150,7 @@ class EmbeddedStore:
             return {}
         with self._lock:
             rows = self._conn.execute(_FETCH_NODES, (json.dumps(list(ids)), str(label))).fetchall()
-        return {i: StoredNode(json.loads(p), bool(u)) for i, p, u in rows}
+        return {i: StoredNode(orjson.loads(p), bool(u)) for i, p, u in rows}
 
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}
@@ -161,7 +164,7 @@ class EmbeddedStore:
                 for s, d, k, p in self._conn.execute(
                     _FETCH_RELS, (param, src_label, rel_type, dst_label)
                 ):
-                    found[wanted[(s, d, k)]] = json.loads(p)
+                    found[wanted[(s, d, k)]] = orjson.loads(p)
         return found
 
     def stats(self) -> GraphStats:

@@ -174,9 +174,10 @@ class Bundle:
                 )
                 row = 2
                 for frame in reader:
-                    frame.columns = [str(c).strip() for c in frame.columns]
-                    records = frame.to_dict("records")
-                    yield Chunk(first_row=row, columns=list(frame.columns), records=records)  # type: ignore[arg-type]
+                    columns = [str(c).strip() for c in frame.columns]
+                    values = zip(*(frame[c].tolist() for c in frame.columns), strict=True)
+                    records = [dict(zip(columns, v, strict=True)) for v in values]
+                    yield Chunk(first_row=row, columns=columns, records=records)
                     row += len(records)
             except UnicodeDecodeError as exc:
                 raise BundleError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from None

@@ -1,0 +1,3 @@
+from lotgraph.cli import app
+
+app(prog_name="lotgraph")
