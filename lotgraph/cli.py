@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,9 +61,8 @@ def generate(
     from ingest.synthetic import generate_plant
 
     summary = generate_plant(lots=lots, seed=seed, out=out_dir)
-    data = summary.as_dict() if hasattr(summary, "as_dict") else vars(summary)
     if as_json:
-        _print_json(data)
+        _print_json({**asdict(summary), "out": str(summary.out)})
     else:
         out.print(f"wrote a plant of {lots} lots (seed {seed}) to {out_dir}")
 
@@ -206,7 +206,7 @@ def demo(
         out.print(
             f"graph: {sum(stats.nodes.values())} nodes, {sum(stats.relationships.values())} relationships"
         )
-        planted = summary.planted.supplier_lot
+        planted = summary.planted["lot"]
         result = trace(store, planted, Direction.FORWARD)
     out.print(
         f"supplier lot [b]{planted}[/] (planted impurity cause) went into "

@@ -1,0 +1,111 @@
+"""The command line as a user runs it: exit codes and the --json contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.bundles import MATERIALS, lot, write_bundle
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lotgraph", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "LOTGRAPH_DATA_DIR": str(data_dir), "LOTGRAPH_STORE": "embedded", **env},
+        timeout=300,
+    )
+
+
+def run_json(args: list[str], data_dir: Path, expect: int = 0) -> Any:
+    done = run([*args, "--json"], data_dir)
+    assert done.returncode == expect, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_ingest_exit_codes_and_rejections(tmp_path: Path) -> None:
+    bad = write_bundle(
+        tmp_path / "bad",
+        {
+            "materials.csv": MATERIALS,
+            "lots.csv": [
+                lot("L-GOOD"),
+                lot("L-NEG", quantity="-1"),
+                lot("L-ST", status="misplaced"),
+                lot("L-NUM", quantity="1,5kg"),
+                lot(" ", quantity="2"),
+                lot("L-NAIVE", created_at="2026-03-01 10:00"),
+            ],
+        },
+        timezone=None,
+    )
+    data = tmp_path / "data"
+    report = run_json(["ingest", str(bad)], data, expect=1)
+    assert (report["rows_read"], report["accepted"], report["rejected"]) == (9, 4, 5)
+    rejected = {(r["row"], r["column"]) for r in report["rejections"]}
+    assert rejected == {
+        (3, "quantity"),
+        (4, "status"),
+        (5, "quantity"),
+        (6, "lot_id"),
+        (7, "created_at"),
+    }
+    assert all(r["file"] == "lots.csv" and r["reason"] for r in report["rejections"])
+    stats = run_json(["stats"], data)
+    assert stats["nodes"]["Lot"] == 1
+
+    good = write_bundle(tmp_path / "good", {"lots.csv": [lot("L-OTHER")]})
+    assert run(["ingest", str(good)], data).returncode == 0
+    assert run(["ingest", str(tmp_path / "missing")], data).returncode == 2
+    assert run(["ingest"], data).returncode == 2
+
+
+def test_generate_is_reproducible_and_second_ingest_is_unchanged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for name in ("a", "b"):
+        assert (
+            run(
+                ["generate", "--lots", "300", "--seed", "5", "--out", str(tmp_path / name)], data
+            ).returncode
+            == 0
+        )
+    for path in sorted((tmp_path / "a").iterdir()):
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
+    first = run_json(["ingest", str(tmp_path / "a")], data)
+    assert first["rejected"] == 0 and first["accepted"] == first["rows_read"] > 300
+    second = run_json(["ingest", str(tmp_path / "a")], data)
+    assert second["unchanged"] == second["rows_read"] == first["rows_read"]
+    stats = run_json(["stats"], data)
+    assert stats["nodes"]["Lot"] == 300 and stats["unresolved"] == 0
+
+
+def test_trace_json_contract(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    plant = tmp_path / "plant"
+    assert (
+        run(["generate", "--lots", "300", "--seed", "2", "--out", str(plant)], data).returncode == 0
+    )
+    run_json(["ingest", str(plant)], data)
+    lots = [line.split(",")[0] for line in (plant / "lots.csv").read_text().splitlines()[1:]]
+    answer = run_json(["trace", lots[0], "--direction", "forward"], data)
+    assert set(answer) >= {
+        "root",
+        "direction",
+        "lots",
+        "batches",
+        "suppliers",
+        "customers",
+        "edges",
+    }
+    assert answer["root"] == lots[0] and answer["direction"] == "forward"
+    assert answer["lots"] == sorted(answer["lots"]) and lots[0] not in answer["lots"]
+    missing = run(["trace", "NO-SUCH-LOT", "--json"], data)
+    assert missing.returncode == 1 and "no lot 'NO-SUCH-LOT'" in missing.stderr
