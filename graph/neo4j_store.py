@@ -38,7 +38,9 @@ class Neo4jStore:
 
     def __init__(self, uri: str, user: str, password: str, database: str = "neo4j") -> None:
         self.database = database
-        self.driver = GraphDatabase.driver(uri, auth=(user, password))
+        self.driver = GraphDatabase.driver(
+            uri, auth=(user, password), notifications_min_severity="OFF"
+        )
 
     # -- schema ---------------------------------------------------------------------------
     def ensure_schema(self) -> None:

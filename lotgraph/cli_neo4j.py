@@ -1,0 +1,93 @@
+"""`lotgraph neo4j start [--fresh] | stop | status [--env] [--json]`: a local Neo4j on 127.0.0.1.
+
+The data folder is ``LOTGRAPH_DATA_DIR`` (default ``./.lotgraph``); the server lives in its
+``neo4j/`` folder. See docs/NEO4J.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from lotgraph import neo4j_local
+
+neo4j_app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="A local, real Neo4j Community 5.26 on 127.0.0.1 (no Docker needed).",
+)
+
+
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+@neo4j_app.command()
+def start(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start on an empty database (wipes the local data).")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for Bolt to answer.", min=1)
+    ] = 180,
+) -> None:
+    """Start the local Neo4j (fetching it from Maven Central the first time) and wait for it."""
+    began = time.monotonic()
+    try:
+        info = neo4j_local.start(
+            neo4j_local.default_data_dir(), fresh=fresh, timeout_s=timeout, log=_note
+        )
+        state = neo4j_local.status(neo4j_local.default_data_dir())
+    except neo4j_local.Neo4jLocalError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"Neo4j {state['version']} answers on {info.uri} as {info.user} "
+        f"({time.monotonic() - began:.1f}s); password in {state['password_file']}"
+    )
+    typer.echo('Use it from a shell with: eval "$(lotgraph neo4j status --env)"')
+
+
+@neo4j_app.command()
+def stop() -> None:
+    """Stop the local Neo4j (SIGTERM, then SIGKILL if it does not stop in time)."""
+    try:
+        stopped = neo4j_local.stop(neo4j_local.default_data_dir())
+    except neo4j_local.Neo4jLocalError as exc:
+        raise _fail(exc) from None
+    typer.echo("stopped" if stopped else "no local Neo4j was running")
+
+
+@neo4j_app.command()
+def status(
+    env: Annotated[
+        bool, typer.Option("--env", help="Print shell `export NEO4J_...` lines for it.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Whether the local Neo4j runs, and where; --env prints its settings for a shell."""
+    data_dir = neo4j_local.default_data_dir()
+    try:
+        if env:
+            sys.stdout.write(neo4j_local.env_lines(data_dir))
+            return
+        state = neo4j_local.status(data_dir)
+    except neo4j_local.Neo4jLocalError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+        return
+    if state["running"]:
+        pid = f", pid {state['pid']}" if state["pid"] else ""
+        typer.echo(f"running: Neo4j {state['version']} on {state['uri']}{pid}")
+    else:
+        typer.echo("not running")
+    typer.echo(f"home: {state['home']}")
