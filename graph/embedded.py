@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     id TEXT NOT NULL,
     props TEXT NOT NULL,
     prov TEXT NOT NULL,
+    fp TEXT,
     unresolved INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (label, id)
 ) WITHOUT ROWID;
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS rels (
     key TEXT NOT NULL,
     props TEXT NOT NULL,
     prov TEXT NOT NULL,
+    fp TEXT NOT NULL,
     PRIMARY KEY (src_label, src_id, type, dst_label, dst_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rels_by_dst ON rels (dst_label, dst_id, type);
@@ -77,26 +79,38 @@ SELECT n.id, n.props, n.unresolved FROM json_each(?) AS j
 CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
 """
 
+_FETCH_NODE_FPS = """
+SELECT n.id, n.fp, n.unresolved FROM json_each(?) AS j
+CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
+
+_FETCH_LOT_UNITS = """
+SELECT n.id, n.props ->> '$.unit' FROM json_each(?) AS j
+CROSS JOIN nodes AS n ON n.label = 'Lot' AND n.id = j.value
+WHERE n.unresolved = 0
+"""
+
 _FETCH_RELS = """
-SELECT r.src_id, r.dst_id, r.key, r.props FROM json_each(?) AS j
+SELECT r.src_id, r.dst_id, r.key, {column} FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.type = ?
     AND r.dst_label = ? AND r.dst_id = j.value ->> '$[1]' AND r.key = j.value ->> '$[2]'
 """
 
 _UPSERT_NODE = """
-INSERT INTO nodes (label, id, props, prov, unresolved) VALUES (?, ?, ?, ?, 0)
-ON CONFLICT (label, id) DO UPDATE SET props = excluded.props, prov = excluded.prov, unresolved = 0
+INSERT INTO nodes (label, id, props, prov, fp, unresolved) VALUES (?, ?, ?, ?, ?, 0)
+ON CONFLICT (label, id) DO UPDATE
+SET props = excluded.props, prov = excluded.prov, fp = excluded.fp, unresolved = 0
 """
 
 _PLACEHOLDER = """
-INSERT OR IGNORE INTO nodes (label, id, props, prov, unresolved) VALUES (?, ?, '{}', ?, 1)
+INSERT OR IGNORE INTO nodes (label, id, props, prov, fp, unresolved) VALUES (?, ?, '{}', ?, NULL, 1)
 """
 
 _UPSERT_REL = """
-INSERT INTO rels (src_label, src_id, type, dst_label, dst_id, key, props, prov)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO rels (src_label, src_id, type, dst_label, dst_id, key, props, prov, fp)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (src_label, src_id, type, dst_label, dst_id, key)
-DO UPDATE SET props = excluded.props, prov = excluded.prov
+DO UPDATE SET props = excluded.props, prov = excluded.prov, fp = excluded.fp
 """
 
 _DROP_OUT = "DELETE FROM rels WHERE src_label = ? AND src_id = ? AND type = ?"
@@ -111,6 +125,20 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace: equal content gives equal text."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class _ProvenanceText:
+    """Serialise each row's provenance once, however many writes share it."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[Props, str]] = {}
+
+    def __call__(self, provenance: Props) -> str:
+        hit = self._seen.get(id(provenance))
+        if hit is None:
+            hit = (provenance, canonical_json(provenance))
+            self._seen[id(provenance)] = hit
+        return hit[1]
 
 
 def _now() -> str:
@@ -152,19 +180,41 @@ class EmbeddedStore:
             rows = self._conn.execute(_FETCH_NODES, (json.dumps(list(ids)), str(label))).fetchall()
         return {i: StoredNode(orjson.loads(p), bool(u)) for i, p, u in rows}
 
+    def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(_FETCH_NODE_FPS, (json.dumps(list(ids)), str(label)))
+            return {i: None if u else fp for i, fp, u in rows}
+
+    def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(_FETCH_LOT_UNITS, (json.dumps(list(ids)),))
+            return {i: unit for i, unit in rows if unit is not None}
+
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
+        found = self._fetch_rel_column(refs, "r.props")
+        return {ref: orjson.loads(p) for ref, p in found.items()}
+
+    def fetch_rel_fingerprints(self, refs: Sequence[RelRef]) -> dict[RelRef, str]:
+        return self._fetch_rel_column(refs, "r.fp")
+
+    def _fetch_rel_column(self, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
+        query = _FETCH_RELS.format(column=column)  # column is one of two literals above
         groups: dict[tuple[str, str, str], list[RelRef]] = {}
         for ref in refs:
             groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
-        found: dict[RelRef, Props] = {}
+        found: dict[RelRef, str] = {}
         with self._lock:
             for (src_label, rel_type, dst_label), members in groups.items():
                 wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
                 param = json.dumps([list(k) for k in wanted])
-                for s, d, k, p in self._conn.execute(
-                    _FETCH_RELS, (param, src_label, rel_type, dst_label)
+                for s, d, k, value in self._conn.execute(
+                    query, (param, src_label, rel_type, dst_label)
                 ):
-                    found[wanted[(s, d, k)]] = orjson.loads(p)
+                    found[wanted[(s, d, k)]] = value
         return found
 
     def stats(self) -> GraphStats:
@@ -214,6 +264,7 @@ class EmbeddedStore:
             for drop in batch.drops:
                 sql = _DROP_OUT if drop.outgoing else _DROP_IN
                 conn.execute(sql, (str(drop.node.label), drop.node.id, str(drop.type)))
+            provenance = _ProvenanceText()
             conn.executemany(
                 _UPSERT_NODE,
                 [
@@ -221,18 +272,15 @@ class EmbeddedStore:
                         str(w.ref.label),
                         w.ref.id,
                         canonical_json(w.props),
-                        canonical_json(w.provenance),
+                        provenance(w.provenance),
+                        w.fingerprint,
                     )
                     for w in batch.nodes
                 ],
             )
-            placeholders: list[tuple[str, str, str]] = []
             rel_rows: list[tuple[str, ...]] = []
             for r in batch.rels:
-                prov = canonical_json(r.provenance)
                 ref = r.ref
-                placeholders.append((str(ref.src.label), ref.src.id, prov))
-                placeholders.append((str(ref.dst.label), ref.dst.id, prov))
                 rel_rows.append(
                     (
                         str(ref.src.label),
@@ -242,9 +290,14 @@ class EmbeddedStore:
                         ref.dst.id,
                         ref.key,
                         canonical_json(r.props),
-                        prov,
+                        provenance(r.provenance),
+                        r.fingerprint,
                     )
                 )
+            placeholders = [
+                (str(node.label), node.id, provenance(prov))
+                for node, prov in batch.placeholders().items()
+            ]
             conn.executemany(_PLACEHOLDER, placeholders)
             conn.executemany(_UPSERT_REL, rel_rows)
             at = _now()

@@ -58,6 +58,9 @@ UNRESOLVED: Final = "unresolved"
 PROVENANCE: Final = ("source", "source_file", "source_sha256", "source_row")
 """Where a node or relationship was last written from; not part of its content."""
 
+FINGERPRINT: Final = "content_fingerprint"
+"""A hash of a node's or relationship's content, so that a re-ingest compares hashes only."""
+
 SUPPLIER_STATUSES: Final = ("approved", "conditional", "disqualified")
 MATERIAL_KINDS: Final = ("raw", "solvent", "reagent", "intermediate", "api", "packaging")
 LOT_STATUSES: Final = ("quarantine", "released", "rejected", "on_hold", "consumed")

@@ -11,10 +11,19 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
 
 from graph.cypher_files import read_cypher, render
-from graph.model import KEY, LABELS, PROVENANCE, REL_KEY, REL_TYPES, UNRESOLVED, Label
+from graph.model import (
+    FINGERPRINT,
+    KEY,
+    LABELS,
+    PROVENANCE,
+    REL_KEY,
+    REL_TYPES,
+    UNRESOLVED,
+    Label,
+)
 from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
 
-_NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, *PROVENANCE}
+_NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
 _SUB_BATCH = 10_000
 
 
@@ -75,27 +84,50 @@ class Neo4jStore:
         )
         return [r.data() for r in records]
 
+    def _found(self, query: str, **params: Any) -> list[list[Any]]:
+        (record,) = self.read(query, **params)
+        return record["found"]  # type: ignore[no-any-return]
+
     def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
         found: dict[str, StoredNode] = {}
         query = render("fetch_nodes", label=label)
         for part in _chunks(list(ids)):
-            for rec in self.read(query, ids=part):
-                props = rec["props"]
-                found[rec["id"]] = StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+            for node_id, props in self._found(query, ids=part):
+                found[node_id] = StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+        return found
+
+    def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        query = render("fetch_node_fingerprints", label=label)
+        for part in _chunks(list(ids)):
+            for node_id, fp, unresolved in self._found(query, ids=part):
+                found[node_id] = None if unresolved else fp
+        return found
+
+    def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in _chunks(list(ids)):
+            found.update(self._found(read_cypher("fetch_lot_units"), ids=part))
         return found
 
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
+        return {ref: _content(p) for ref, p in self._fetch_rel_values(refs, "fetch_rels").items()}
+
+    def fetch_rel_fingerprints(self, refs: Sequence[RelRef]) -> dict[RelRef, str]:
+        return self._fetch_rel_values(refs, "fetch_rel_fingerprints")
+
+    def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}
         for ref in refs:
             groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
-        found: dict[RelRef, Props] = {}
+        found: dict[RelRef, Any] = {}
         for (src, rel_type, dst), members in groups.items():
             wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
-            query = render("fetch_rels", src=src, type=rel_type, dst=dst)
+            query = render(name, src=src, type=rel_type, dst=dst)
             rows = [{"src": s, "dst": d, "key": k} for s, d, k in wanted]
             for part in _chunks(rows):
-                for rec in self.read(query, rows=part):
-                    found[wanted[(rec["src"], rec["dst"], rec["key"])]] = _content(rec["props"])
+                for s, d, k, value in self._found(query, rows=part):
+                    found[wanted[(s, d, k)]] = value
         return found
 
     def stats(self) -> GraphStats:
@@ -153,10 +185,18 @@ class Neo4jStore:
             work.append((render(name, label=label, type=rel_type), {"ids": ids}))
         nodes: dict[str, list[dict[str, Any]]] = {}
         for w in batch.nodes:
-            props = {**w.props, **w.provenance, KEY: w.ref.id}
+            props = {**w.props, **w.provenance, KEY: w.ref.id, FINGERPRINT: w.fingerprint}
             nodes.setdefault(w.ref.label, []).append({"id": w.ref.id, "props": props})
         for label, rows in nodes.items():
             query = render("upsert_nodes", label=label)
+            work.extend((query, {"rows": part}) for part in _chunks(rows))
+        placeholders: dict[str, list[dict[str, Any]]] = {}
+        for node, provenance in batch.placeholders().items():
+            placeholders.setdefault(node.label, []).append(
+                {"id": node.id, "props": {**provenance, UNRESOLVED: True}}
+            )
+        for label, rows in placeholders.items():
+            query = render("create_placeholders", label=label)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
         rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for r in batch.rels:
@@ -166,8 +206,12 @@ class Neo4jStore:
                     "src": ref.src.id,
                     "dst": ref.dst.id,
                     "key": ref.key,
-                    "props": {**r.props, **r.provenance, REL_KEY: ref.key},
-                    "placeholder": {**r.provenance, UNRESOLVED: True},
+                    "props": {
+                        **r.props,
+                        **r.provenance,
+                        REL_KEY: ref.key,
+                        FINGERPRINT: r.fingerprint,
+                    },
                 }
             )
         for (src, rel_type, dst), rows in rels.items():

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any, Protocol
+
+import orjson
 
 from graph.model import Label, RelType
 
@@ -27,6 +30,11 @@ class RelRef:
     key: str = ""
 
 
+def fingerprint(props: Props) -> str:
+    """The hash both stores keep beside a content, computed once, by the writer."""
+    return blake2b(orjson.dumps(props, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
 @dataclass(slots=True)
 class NodeWrite:
     """Set a node's whole content (replacing the old) and clear any placeholder mark."""
@@ -34,6 +42,7 @@ class NodeWrite:
     ref: NodeRef
     props: Props
     provenance: Props
+    fingerprint: str
 
 
 @dataclass(slots=True)
@@ -43,6 +52,7 @@ class RelWrite:
     ref: RelRef
     props: Props
     provenance: Props
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,17 @@ class WriteBatch:
     def __bool__(self) -> bool:
         return bool(self.drops or self.nodes or self.rels or self.audit)
 
+    def placeholders(self) -> dict[NodeRef, Props]:
+        """Each relationship end, with the provenance of the first write naming it.
+
+        A store creates a placeholder for an end only where no node exists yet.
+        """
+        ends: dict[NodeRef, Props] = {}
+        for r in self.rels:
+            ends.setdefault(r.ref.src, r.provenance)
+            ends.setdefault(r.ref.dst, r.provenance)
+        return ends
+
 
 @dataclass(slots=True)
 class StoredNode:
@@ -110,8 +131,20 @@ class GraphStore(Protocol):
         """Content (without key and provenance) of the nodes that exist among ids."""
         ...
 
+    def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
+        """Content fingerprints of the nodes that exist among ids; None for a placeholder."""
+        ...
+
+    def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:
+        """The unit of each known lot among ids."""
+        ...
+
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
         """Content (without key and provenance) of the relationships that exist among refs."""
+        ...
+
+    def fetch_rel_fingerprints(self, refs: Sequence[RelRef]) -> dict[RelRef, str]:
+        """Content fingerprints of the relationships that exist among refs."""
         ...
 
     def apply(self, batch: WriteBatch) -> None:

@@ -9,7 +9,7 @@ dead-letter record. Every change to existing content is an audit entry with old 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from graph.store import (
     RelWrite,
     StoredNode,
     WriteBatch,
+    fingerprint,
 )
 from ingest.bundle import Bundle, BundleError, Chunk, FileScan
 from ingest.mapping import FILES, FILES_BY_NAME, FileSpec, Lookup, RowPlan, RowRejected
@@ -253,11 +254,10 @@ class _Run:
     def _lot_units(self, spec: FileSpec, models: list[Any]) -> dict[str, str]:
         if spec.lot_column is None or not models:
             return {}
-        ids = sorted({getattr(m, spec.lot_column) for m in models})
-        stored = self.store.fetch_nodes(Label.LOT, ids)
-        return {i: n.props["unit"] for i, n in stored.items() if "unit" in n.props}
+        return self.store.fetch_lot_units(sorted({getattr(m, spec.lot_column) for m in models}))
 
     def _write(self, plans: list[tuple[int, RowPlan]], scan: FileScan, counts: FileCounts) -> None:
+        """Compare each row's plan with the store by fingerprint and write what differs."""
         if not plans:
             return
         by_label: dict[Label, set[str]] = {}
@@ -267,16 +267,17 @@ class _Run:
                 by_label.setdefault(n.ref.label, set()).add(n.ref.id)
             for rel in plan.rels:
                 rel_refs.append(RelRef(rel.type, rel.src, rel.dst, rel.key))
-        stored_nodes: dict[NodeRef, StoredNode] = {}
+        stored_nodes: dict[NodeRef, str | None] = {}
         for label, ids in by_label.items():
-            for node_id, node in self.store.fetch_nodes(label, sorted(ids)).items():
-                stored_nodes[NodeRef(label, node_id)] = node
-        stored_rels = self.store.fetch_rels(rel_refs)
+            for node_id, fp in self.store.fetch_node_fingerprints(label, sorted(ids)).items():
+                stored_nodes[NodeRef(label, node_id)] = fp
+        stored_rels = self.store.fetch_rel_fingerprints(rel_refs)
 
-        batch = WriteBatch()
         nodes: dict[NodeRef, NodeWrite] = {}
         rels: dict[RelRef, RelWrite] = {}
         drops: dict[RelDrop, None] = {}
+        node_changes: list[tuple[NodeRef, str]] = []  # (node, "update" or "resolve")
+        rel_updates: list[RelRef] = []
         source = self.report.source
         for row_no, plan in plans:
             provenance = {
@@ -288,47 +289,77 @@ class _Run:
             changed = updated = False
             replaced: set[tuple[NodeRef, RelType, bool]] = set()
             for planned in plan.nodes:
-                old = stored_nodes.get(planned.ref)
-                if old is not None and not old.unresolved and old.props == planned.props:
+                fp = fingerprint(planned.props)
+                known = planned.ref in stored_nodes
+                old_fp = stored_nodes.get(planned.ref)
+                if known and old_fp == fp:
                     continue
                 changed = True
-                nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance)
-                if old is None:
+                nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance, fp)
+                if not known:
                     continue
-                action = "resolve" if old.unresolved else "update"
+                action = "resolve" if old_fp is None else "update"
                 updated = updated or action == "update"
-                batch.audit.append(
-                    self._audit(action, planned.ref.label, planned.ref.id, old.props, planned.props)
-                )
+                node_changes.append((planned.ref, action))
                 for rel_type, outgoing in planned.owns:
                     drops[RelDrop(planned.ref, rel_type, outgoing)] = None
                     replaced.add((planned.ref, rel_type, outgoing))
             for rel in plan.rels:
                 ref = RelRef(rel.type, rel.src, rel.dst, rel.key)
-                old_rel = stored_rels.get(ref)
+                fp = fingerprint(rel.props)
+                old_rel_fp = stored_rels.get(ref)
                 forced = (rel.src, rel.type, True) in replaced or (
                     rel.dst,
                     rel.type,
                     False,
                 ) in replaced
-                if old_rel is not None and old_rel == rel.props and not forced:
+                if old_rel_fp == fp and not forced:
                     continue
                 changed = True
-                rels[ref] = RelWrite(ref, rel.props, provenance)
-                if old_rel is not None and old_rel != rel.props:
+                rels[ref] = RelWrite(ref, rel.props, provenance, fp)
+                if old_rel_fp is not None and old_rel_fp != fp:
                     updated = True
-                    batch.audit.append(
-                        self._audit("update", rel.type, _rel_key(ref), old_rel, rel.props)
-                    )
+                    rel_updates.append(ref)
             if changed:
                 counts.accepted += 1
                 counts.updated += int(updated)
             else:
                 counts.unchanged += 1
-        batch.drops = list(drops)
-        batch.nodes = list(nodes.values())
-        batch.rels = list(rels.values())
+        batch = WriteBatch(drops=list(drops), nodes=list(nodes.values()), rels=list(rels.values()))
+        batch.audit = self._change_entries(node_changes, rel_updates, nodes, rels)
         self.store.apply(batch)
+
+    def _change_entries(
+        self,
+        node_changes: list[tuple[NodeRef, str]],
+        rel_updates: list[RelRef],
+        nodes: dict[NodeRef, NodeWrite],
+        rels: dict[RelRef, RelWrite],
+    ) -> list[AuditEntry]:
+        """Audit entries with the old content (read only for what changed) and the new."""
+        entries: list[AuditEntry] = []
+        by_label: dict[Label, list[str]] = {}
+        for ref, _ in node_changes:
+            by_label.setdefault(ref.label, []).append(ref.id)
+        old_nodes: dict[NodeRef, StoredNode] = {}
+        for label, ids in by_label.items():
+            for node_id, node in self.store.fetch_nodes(label, ids).items():
+                old_nodes[NodeRef(label, node_id)] = node
+        for ref, action in node_changes:
+            old = old_nodes[ref].props if ref in old_nodes else {}
+            entries.append(self._audit(action, ref.label, ref.id, old, nodes[ref].props))
+        old_rels = self.store.fetch_rels(rel_updates) if rel_updates else {}
+        for rel_ref in rel_updates:
+            entries.append(
+                self._audit(
+                    "update",
+                    rel_ref.type,
+                    _rel_key(rel_ref),
+                    old_rels.get(rel_ref, {}),
+                    rels[rel_ref].props,
+                )
+            )
+        return entries
 
     def _audit(self, action: str, entity: str, key: str, old: Props, new: Props) -> AuditEntry:
         return AuditEntry(
@@ -378,10 +409,6 @@ def describe_error(error: Any) -> str:
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     return f"{error['msg']} (got {value!r})"
-
-
-def ingest_rejections(report: IngestReport) -> Iterable[Rejection]:
-    return report.rejections
 
 
 __all__ = ["BundleError", "IngestReport", "Rejection", "ingest_bundle", "describe_error"]

@@ -26,7 +26,7 @@ _WRITER = textwrap.dedent(
     n = 0
     while True:
         rows = [
-            NodeWrite(NodeRef(Label.LOT, f"L-{n}-{i}"), {"quantity": float(i)}, {"source": "t"})
+            NodeWrite(NodeRef(Label.LOT, f"L-{n}-{i}"), {"quantity": float(i)}, {"source": "t"}, "fp")
             for i in range(500)
         ]
         store.apply(WriteBatch(nodes=rows))

@@ -1,8 +1,6 @@
-// Create or replace relationships of one type; a missing end becomes a placeholder.
+// Create or replace relationships of one type; both ends exist (placeholders were made first).
 UNWIND $rows AS row
-MERGE (a:{{src}} {id: row.src})
-  ON CREATE SET a += row.placeholder
-MERGE (b:{{dst}} {id: row.dst})
-  ON CREATE SET b += row.placeholder
+MATCH (a:{{src}} {id: row.src})
+MATCH (b:{{dst}} {id: row.dst})
 MERGE (a)-[r:{{type}} {key: row.key}]->(b)
 SET r = row.props
