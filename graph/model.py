@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal, get_args
 
 
 class Label(StrEnum):
@@ -61,22 +61,28 @@ PROVENANCE: Final = ("source", "source_file", "source_sha256", "source_row")
 FINGERPRINT: Final = "content_fingerprint"
 """A hash of a node's or relationship's content, so that a re-ingest compares hashes only."""
 
-SUPPLIER_STATUSES: Final = ("approved", "conditional", "disqualified")
-MATERIAL_KINDS: Final = ("raw", "solvent", "reagent", "intermediate", "api", "packaging")
-LOT_STATUSES: Final = ("quarantine", "released", "rejected", "on_hold", "consumed")
-BATCH_STATUSES: Final = ("planned", "in_progress", "executed", "in_review", "released", "rejected")
-DOCUMENT_KINDS: Final = (
-    "batch_record",
-    "coa",
-    "deviation_report",
-    "capa",
-    "qc_report",
-    "supplier_change_notice",
-    "sop",
-)
-SIGNATURE_MEANINGS: Final = ("authored", "reviewed", "approved", "released", "verified", "rejected")
-DEVIATION_SEVERITIES: Final = ("minor", "major", "critical")
-DEVIATION_STATUSES: Final = ("open", "investigating", "closed")
+SupplierStatus = Literal["approved", "conditional", "disqualified"]
+MaterialKind = Literal["raw", "solvent", "reagent", "intermediate", "api", "packaging"]
+LotStatus = Literal["quarantine", "released", "rejected", "on_hold", "consumed"]
+BatchStatus = Literal["planned", "in_progress", "executed", "in_review", "released", "rejected"]
+DocumentKind = Literal[
+    "batch_record", "coa", "deviation_report", "capa", "qc_report", "supplier_change_notice", "sop"
+]
+SignatureMeaning = Literal["authored", "reviewed", "approved", "released", "verified", "rejected"]
+DeviationSeverity = Literal["minor", "major", "critical"]
+DeviationStatus = Literal["open", "investigating", "closed"]
+DocumentTargetKind = Literal["lot", "batch", "supplier", "material", "deviation", "equipment"]
+DeviationTargetKind = Literal["batch", "lot", "equipment", "supplier"]
+TestTargetKind = Literal["lot", "batch"]
+
+SUPPLIER_STATUSES: Final = get_args(SupplierStatus)
+MATERIAL_KINDS: Final = get_args(MaterialKind)
+LOT_STATUSES: Final = get_args(LotStatus)
+BATCH_STATUSES: Final = get_args(BatchStatus)
+DOCUMENT_KINDS: Final = get_args(DocumentKind)
+SIGNATURE_MEANINGS: Final = get_args(SignatureMeaning)
+DEVIATION_SEVERITIES: Final = get_args(DeviationSeverity)
+DEVIATION_STATUSES: Final = get_args(DeviationStatus)
 
 DOCUMENT_TARGETS: Final = {
     "lot": Label.LOT,

@@ -70,14 +70,14 @@ class Neo4jStore:
         ]
         with self.driver.session(database=self.database) as session:
             for statement in statements:
-                session.run(statement).consume()  # type: ignore[arg-type]
+                session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query with read routing and return its records as dicts."""
         records, _, _ = self.driver.execute_query(
-            query,  # type: ignore[arg-type]
+            query,
             parameters_=params,
             database_=self.database,
             routing_=neo4j.RoutingControl.READ,
@@ -86,7 +86,7 @@ class Neo4jStore:
 
     def _found(self, query: str, **params: Any) -> list[list[Any]]:
         (record,) = self.read(query, **params)
-        return record["found"]  # type: ignore[no-any-return]
+        return record["found"]
 
     def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
         found: dict[str, StoredNode] = {}
@@ -107,7 +107,10 @@ class Neo4jStore:
     def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for part in _chunks(list(ids)):
-            found.update(self._found(read_cypher("fetch_lot_units"), ids=part))
+            found.update(
+                (lot_id, unit)
+                for lot_id, unit in self._found(read_cypher("fetch_lot_units"), ids=part)
+            )
         return found
 
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
@@ -262,4 +265,4 @@ class Neo4jStore:
 
 def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> None:
     for query, params in work:
-        tx.run(query, params).consume()  # type: ignore[arg-type]
+        tx.run(query, params).consume()

@@ -131,7 +131,7 @@ class Bundle:
         """
         with self._open(name) as raw:
             hashing = _HashingReader(raw)
-            text = io.TextIOWrapper(hashing, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+            text = io.TextIOWrapper(io.BufferedReader(hashing), encoding="utf-8-sig", newline="")
             reader = csv.reader(text)
             records = 0
             try:

@@ -8,7 +8,7 @@ validation context as ``timezone``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -69,21 +69,17 @@ OptTimestamp = Annotated[Timestamp | None, BeforeValidator(_blank_to_none)]
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 
 
-def _literal(values: tuple[str, ...]) -> Any:
-    return Literal[values]  # type: ignore[valid-type]
-
-
-SupplierStatus = _literal(model.SUPPLIER_STATUSES)
-MaterialKind = _literal(model.MATERIAL_KINDS)
-LotStatus = _literal(model.LOT_STATUSES)
-BatchStatus = _literal(model.BATCH_STATUSES)
-DocumentKind = _literal(model.DOCUMENT_KINDS)
-Meaning = _literal(model.SIGNATURE_MEANINGS)
-Severity = _literal(model.DEVIATION_SEVERITIES)
-DeviationStatus = _literal(model.DEVIATION_STATUSES)
-DocumentTarget = _literal(tuple(model.DOCUMENT_TARGETS))
-DeviationTarget = _literal(tuple(model.DEVIATION_TARGETS))
-TestTarget = _literal(tuple(model.TEST_TARGETS))
+SupplierStatus = model.SupplierStatus
+MaterialKind = model.MaterialKind
+LotStatus = model.LotStatus
+BatchStatus = model.BatchStatus
+DocumentKind = model.DocumentKind
+Meaning = model.SignatureMeaning
+Severity = model.DeviationSeverity
+DeviationStatus = model.DeviationStatus
+DocumentTarget = model.DocumentTargetKind
+DeviationTarget = model.DeviationTargetKind
+TestTarget = model.TestTargetKind
 
 
 class Row(BaseModel):

@@ -104,7 +104,8 @@ def _embedded_edges(
 ) -> set[tuple[str, str, str]]:
     forward = direction is Direction.FORWARD
     edges: set[tuple[str, str, str]] = set()
-    lots, batches = {lot_id}, set()
+    lots: set[str] = {lot_id}
+    batches: set[str] = set()
     frontier = {lot_id}
     while frontier:
         if forward:
