@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,8 +125,11 @@ def ingest_bundle(
         run = _Run(store, bundle, report, actor)
         ordered = [spec.name for spec in FILES if spec.name in scans]
         unknown = [name for name in scans if name not in FILES_BY_NAME]
-        for name in ordered + unknown:
-            run.file(scans[name], chunk_rows, progress)
+        try:
+            for name in ordered + unknown:
+                run.file(scans[name], chunk_rows, progress)
+        finally:
+            run.close()
         report.unresolved = store.stats().unresolved
         summary = AuditEntry(
             actor=actor,
@@ -162,6 +166,22 @@ class _Run:
         self.report = report
         self.actor = actor
         self.context = {"timezone": bundle.meta.timezone}
+        # One write in flight: while the store applies chunk N (SQLite and the Neo4j driver
+        # release the GIL), the next chunk is validated. Every store read waits for it first.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotgraph-ingest")
+        self._pending: Future[None] | None = None
+
+    def settle(self) -> None:
+        """Wait for the write in flight; its failure is raised here."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.settle()
+        finally:
+            self._writer.shutdown(wait=True)
 
     def file(self, scan: FileScan, chunk_rows: int, progress: ProgressCallback | None) -> None:
         counts = self.report.files.setdefault(scan.name, FileCounts())
@@ -179,6 +199,7 @@ class _Run:
                 self._chunk(spec, scan, chunk, counts, seen)
             if progress is not None:
                 progress(len(chunk.records))
+        self.settle()
         if counts.accounted != counts.rows_read:  # a bug, never bad input
             raise RuntimeError(
                 f"{scan.name}: accounted {counts.accounted} of {counts.rows_read} rows"
@@ -224,7 +245,7 @@ class _Run:
                     )
                 continue
             key = "\x1f".join(str(k) for k in spec.row_key(model))
-            fingerprint = hash(tuple(sorted(record.items())))
+            fingerprint = hash(tuple(record.values()))  # one file: one column order
             first = seen.get(key)
             if first is not None:
                 if first[1] == fingerprint:
@@ -242,6 +263,7 @@ class _Run:
             seen[key] = (row_no, fingerprint)
             valid.append((row_no, model))
 
+        self.settle()
         lookup = Lookup(self._lot_units(spec, [m for _, m in valid]))
         plans: list[tuple[int, RowPlan]] = []
         for row_no, model in valid:
@@ -327,7 +349,7 @@ class _Run:
                 counts.unchanged += 1
         batch = WriteBatch(drops=list(drops), nodes=list(nodes.values()), rels=list(rels.values()))
         batch.audit = self._change_entries(node_changes, rel_updates, nodes, rels)
-        self.store.apply(batch)
+        self._pending = self._writer.submit(self.store.apply, batch)
 
     def _change_entries(
         self,

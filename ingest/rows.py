@@ -8,6 +8,7 @@ validation context as ``timezone``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -34,7 +35,13 @@ def _blank_to_none(value: Any) -> Any:
 def _timestamp(value: Any, info: ValidationInfo) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a timestamp ({TIMESTAMP_FORMAT_NOTE})")
-    text = value.strip()
+    zone: tzinfo | None = (info.context or {}).get("timezone")
+    return _normalise(value.strip(), zone)
+
+
+@lru_cache(maxsize=65_536)
+def _normalise(text: str, zone: tzinfo | None) -> str:
+    """One timestamp text in UTC; cached, since exports repeat the same moments often."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -42,7 +49,6 @@ def _timestamp(value: Any, info: ValidationInfo) -> str:
             f"unparseable timestamp {text!r}; expected {TIMESTAMP_FORMAT_NOTE}"
         ) from None
     if parsed.tzinfo is None:
-        zone: tzinfo | None = (info.context or {}).get("timezone")
         if zone is None:
             raise ValueError(
                 f"timestamp {text!r} has no UTC offset and bundle.json names no timezone"

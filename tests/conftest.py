@@ -17,6 +17,7 @@ import pytest
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from lotgraph import neo4j_local
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -24,9 +25,7 @@ _neo4j_outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
 
 
 @pytest.fixture(scope="session")
-def neo4j_server() -> Iterator[object]:
-    from lotgraph import neo4j_local
-
+def neo4j_server() -> Iterator[neo4j_local.ConnectionInfo]:
     data_dir = Path(os.environ.get("LOTGRAPH_TEST_DATA_DIR", REPO / ".lotgraph-test"))
     os.environ.setdefault("LOTGRAPH_NEO4J_BOLT_PORT", "7698")
     os.environ.setdefault("LOTGRAPH_NEO4J_HTTP_PORT", "7484")
@@ -38,9 +37,9 @@ def neo4j_server() -> Iterator[object]:
 
 
 @pytest.fixture
-def neo4j_store(neo4j_server: object) -> Iterator[Neo4jStore]:
+def neo4j_store(neo4j_server: neo4j_local.ConnectionInfo) -> Iterator[Neo4jStore]:
     info = neo4j_server
-    store = Neo4jStore(info.uri, info.user, info.password, info.database)  # type: ignore[attr-defined]
+    store = Neo4jStore(info.uri, info.user, info.password, info.database)
     store.clear()
     store.ensure_schema()
     yield store
