@@ -189,7 +189,7 @@ class _Run:
         spec = FILES_BY_NAME.get(scan.name)
         header = [h.strip() for h in scan.header]
         problem = self._file_problem(spec, header)
-        seen: dict[str, tuple[int, int]] = {}
+        seen: dict[tuple[Any, ...], tuple[int, int]] = {}
         for chunk in self.bundle.chunks(scan.name, chunk_rows):
             if problem is not None or spec is None:
                 column, reason = problem or ("", "unknown file")
@@ -229,7 +229,7 @@ class _Run:
         scan: FileScan,
         chunk: Chunk,
         counts: FileCounts,
-        seen: dict[str, tuple[int, int]],
+        seen: dict[tuple[Any, ...], tuple[int, int]],
     ) -> None:
         valid: list[tuple[int, Any]] = []
         for i, record in enumerate(chunk.records):
@@ -244,7 +244,7 @@ class _Run:
                         Rejection(scan.name, row_no, column, describe_error(error))
                     )
                 continue
-            key = "\x1f".join(str(k) for k in spec.row_key(model))
+            key = spec.row_key(model)
             fingerprint = hash(tuple(record.values()))  # one file: one column order
             first = seen.get(key)
             if first is not None:
@@ -256,7 +256,7 @@ class _Run:
                         scan.name,
                         row_no,
                         _key_column(spec),
-                        f"duplicate key {key.replace(chr(31), ', ')!r} with other content "
+                        f"duplicate key {', '.join(map(str, key))!r} with other content "
                         f"than row {first[0]} of the same file",
                     )
                 continue
