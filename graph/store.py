@@ -43,6 +43,9 @@ class NodeWrite:
     props: Props
     provenance: Props
     fingerprint: str
+    # The writer saw no such node (not even a placeholder): a store may create it without
+    # looking first. Ingests into one store are serialised, so nothing else creates it.
+    new: bool = False
 
 
 @dataclass(slots=True)
@@ -53,6 +56,7 @@ class RelWrite:
     props: Props
     provenance: Props
     fingerprint: str
+    new: bool = False  # as for NodeWrite
 
 
 @dataclass(frozen=True, slots=True)
