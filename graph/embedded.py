@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from graph.model import Label, RelType
+from graph.model import Label
 from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
 
 _SCHEMA = """
@@ -351,12 +351,3 @@ class EmbeddedStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def node_count(store: EmbeddedStore, label: Label) -> int:
-    with store.reading() as conn:
-        (n,) = conn.execute("SELECT count(*) FROM nodes WHERE label = ?", (str(label),)).fetchone()
-    return int(n)
-
-
-__all__ = ["EmbeddedStore", "RelType", "canonical_json", "node_count"]
