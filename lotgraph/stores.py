@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import neo4j
+
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
@@ -36,5 +38,9 @@ def open_store(settings: Settings | None = None) -> GraphStore:
         store = open_neo4j(settings)
     else:
         store = EmbeddedStore(settings.data_dir / "graph.sqlite")
-    store.ensure_schema()
+    try:
+        store.ensure_schema()
+    except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError) as exc:
+        store.close()
+        raise StoreUnavailable(f"Neo4j cannot be used: {exc}") from None
     return store
