@@ -186,12 +186,12 @@ class Neo4jStore:
         for (label, rel_type, outgoing), ids in drops.items():
             name = "drop_outgoing" if outgoing else "drop_incoming"
             work.append((render(name, label=label, type=rel_type), {"ids": ids}))
-        nodes: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        nodes: dict[str, list[dict[str, Any]]] = {}
         for w in batch.nodes:
             props = {**w.props, **w.provenance, KEY: w.ref.id, FINGERPRINT: w.fingerprint}
-            nodes.setdefault((w.ref.label, w.new), []).append({"id": w.ref.id, "props": props})
-        for (label, new), rows in nodes.items():
-            query = render("create_nodes" if new else "upsert_nodes", label=label)
+            nodes.setdefault(w.ref.label, []).append({"id": w.ref.id, "props": props})
+        for label, rows in nodes.items():
+            query = render("upsert_nodes", label=label)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
         placeholders: dict[str, list[dict[str, Any]]] = {}
         for node, provenance in batch.placeholders().items():
@@ -201,10 +201,10 @@ class Neo4jStore:
         for label, rows in placeholders.items():
             query = render("create_placeholders", label=label)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
-        rels: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = {}
+        rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for r in batch.rels:
             ref = r.ref
-            rels.setdefault((ref.src.label, ref.type, ref.dst.label, r.new), []).append(
+            rels.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(
                 {
                     "src": ref.src.id,
                     "dst": ref.dst.id,
@@ -217,8 +217,8 @@ class Neo4jStore:
                     },
                 }
             )
-        for (src, rel_type, dst, new), rows in rels.items():
-            query = render("create_rels" if new else "upsert_rels", src=src, type=rel_type, dst=dst)
+        for (src, rel_type, dst), rows in rels.items():
+            query = render("upsert_rels", src=src, type=rel_type, dst=dst)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
         if batch.audit:
             at = _now()

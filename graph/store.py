@@ -43,9 +43,6 @@ class NodeWrite:
     props: Props
     provenance: Props
     fingerprint: str
-    # The writer saw no such node (not even a placeholder): a store may create it without
-    # looking first. Ingests into one store are serialised, so nothing else creates it.
-    new: bool = False
 
 
 @dataclass(slots=True)
@@ -56,7 +53,6 @@ class RelWrite:
     props: Props
     provenance: Props
     fingerprint: str
-    new: bool = False  # as for NodeWrite
 
 
 @dataclass(frozen=True, slots=True)

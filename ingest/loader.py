@@ -317,9 +317,7 @@ class _Run:
                 if known and old_fp == fp:
                     continue
                 changed = True
-                nodes[planned.ref] = NodeWrite(
-                    planned.ref, planned.props, provenance, fp, not known
-                )
+                nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance, fp)
                 if not known:
                     continue
                 action = "resolve" if old_fp is None else "update"
@@ -340,7 +338,7 @@ class _Run:
                 if old_rel_fp == fp and not forced:
                     continue
                 changed = True
-                rels[ref] = RelWrite(ref, rel.props, provenance, fp, ref not in stored_rels)
+                rels[ref] = RelWrite(ref, rel.props, provenance, fp)
                 if old_rel_fp is not None and old_rel_fp != fp:
                     updated = True
                     rel_updates.append(ref)
