@@ -221,14 +221,16 @@ class EmbeddedStore:
         with self._lock:
             nodes = dict(self._conn.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
             rels = dict(self._conn.execute("SELECT type, count(*) FROM rels GROUP BY type"))
-            (unresolved,) = self._conn.execute(
-                "SELECT count(*) FROM nodes WHERE unresolved = 1"
-            ).fetchone()
         return GraphStats(
             nodes={str(k): int(v) for k, v in sorted(nodes.items())},
             relationships={str(k): int(v) for k, v in sorted(rels.items())},
-            unresolved=int(unresolved),
+            unresolved=self.unresolved_count(),
         )
+
+    def unresolved_count(self) -> int:
+        with self._lock:
+            (n,) = self._conn.execute("SELECT count(*) FROM nodes WHERE unresolved = 1").fetchone()
+        return int(n)
 
     def audit_entries(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -136,13 +136,10 @@ class Neo4jStore:
     def stats(self) -> GraphStats:
         nodes: dict[str, int] = {}
         rels: dict[str, int] = {}
-        unresolved = 0
         for label in LABELS:
             (row,) = self.read(render("count_label", label=label))
             if row["n"]:
                 nodes[str(label)] = int(row["n"])
-                (missing,) = self.read(render("count_unresolved", label=label))
-                unresolved += int(missing["n"])
         for rel_type in REL_TYPES:
             (row,) = self.read(render("count_type", type=rel_type))
             if row["n"]:
@@ -150,7 +147,12 @@ class Neo4jStore:
         return GraphStats(
             nodes=dict(sorted(nodes.items())),
             relationships=dict(sorted(rels.items())),
-            unresolved=unresolved,
+            unresolved=self.unresolved_count(),
+        )
+
+    def unresolved_count(self) -> int:
+        return sum(
+            int(self.read(render("count_unresolved", label=label))[0]["n"]) for label in LABELS
         )
 
     def audit_entries(self) -> list[dict[str, Any]]:

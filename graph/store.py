@@ -157,6 +157,10 @@ class GraphStore(Protocol):
 
     def stats(self) -> GraphStats: ...
 
+    def unresolved_count(self) -> int:
+        """How many placeholders wait for their entity (cheap: an index count)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -130,7 +130,7 @@ def ingest_bundle(
                 run.file(scans[name], chunk_rows, progress)
         finally:
             run.close()
-        report.unresolved = store.stats().unresolved
+        report.unresolved = store.unresolved_count()
         summary = AuditEntry(
             actor=actor,
             action="ingest",
