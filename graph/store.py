@@ -162,8 +162,3 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def content_only(props: Mapping[str, Any], ignore: Iterable[str]) -> Props:
-    skip = set(ignore)
-    return {k: v for k, v in props.items() if k not in skip}
