@@ -8,9 +8,11 @@ dead-letter record. Every change to existing content is an audit entry with old 
 
 from __future__ import annotations
 
+import gc
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +103,25 @@ def scan_bundle(bundle: Bundle) -> list[FileScan]:
     return [bundle.scan(name) for name in bundle.files]
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the length of one ingest.
+
+    An ingest allocates millions of short-lived, acyclic objects (rows, plans, dicts) that
+    reference counting frees; the collector would scan every live one again and again, which
+    measured 2-3x slower here and worse as the bundle grows. Cycles made meanwhile are
+    collected once it runs again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_cyclic_gc_paused()
 def ingest_bundle(
     store: GraphStore,
     path: Path,
