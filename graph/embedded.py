@@ -12,14 +12,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from graph.model import Label
-from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
+from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -139,10 +138,6 @@ class _ProvenanceText:
             hit = (provenance, canonical_json(provenance))
             self._seen[id(provenance)] = hit
         return hit[1]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class EmbeddedStore:
@@ -302,7 +297,7 @@ class EmbeddedStore:
             ]
             conn.executemany(_PLACEHOLDER, placeholders)
             conn.executemany(_UPSERT_REL, rel_rows)
-            at = _now()
+            at = utc_now()
             conn.executemany(
                 _AUDIT,
                 [
@@ -328,7 +323,7 @@ class EmbeddedStore:
         with self._lock, self._transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO ingests (id, at, report) VALUES (?, ?, ?)",
-                (ingest_id, _now(), canonical_json(dict(report))),
+                (ingest_id, utc_now(), canonical_json(dict(report))),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO rejections (ingest_id, seq, file, row, col, reason) "

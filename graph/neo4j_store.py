@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
@@ -21,7 +20,7 @@ from graph.model import (
     UNRESOLVED,
     Label,
 )
-from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch
+from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
 
 _NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
 _SUB_BATCH = 10_000
@@ -29,10 +28,6 @@ _SUB_BATCH = 10_000
 
 def _content(props: Mapping[str, Any]) -> Props:
     return {k: v for k, v in props.items() if k not in _NOT_CONTENT}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
@@ -223,7 +218,7 @@ class Neo4jStore:
             query = render("upsert_rels", src=src, type=rel_type, dst=dst)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
         if batch.audit:
-            at = _now()
+            at = utc_now()
             rows = [
                 {
                     "at": at,
@@ -247,7 +242,7 @@ class Neo4jStore:
         rows = [{**r, "seq": i} for i, r in enumerate(rejections)]
         params = {
             "id": str(report["ingest_id"]),
-            "at": _now(),
+            "at": utc_now(),
             "report": json.dumps(dict(report), sort_keys=True),
             "rejections": rows,
         }

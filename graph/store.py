@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import Any, NamedTuple, Protocol
 
@@ -12,6 +13,15 @@ import orjson
 from graph.model import Label, RelType
 
 Props = dict[str, Any]
+
+
+def format_utc(moment: datetime) -> str:
+    """The one text form of a moment in the graph: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> str:
+    return format_utc(datetime.now(UTC))
 
 
 class NodeRef(NamedTuple):

@@ -33,6 +33,7 @@ from graph.store import (
     StoredNode,
     WriteBatch,
     fingerprint,
+    utc_now,
 )
 from ingest.bundle import Bundle, BundleError, Chunk, FileScan
 from ingest.mapping import FILES, FILES_BY_NAME, FileSpec, Lookup, RowPlan, RowRejected
@@ -94,10 +95,6 @@ class IngestReport:
 ProgressCallback = Callable[[int], None]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def scan_bundle(bundle: Bundle) -> list[FileScan]:
     """Structure check and row counts of every file, before any write."""
     return [bundle.scan(name) for name in bundle.files]
@@ -141,7 +138,7 @@ def ingest_bundle(
             ingest_id=f"ING-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}",
             source=bundle.meta.source,
             bundle=str(path),
-            started_at=_now(),
+            started_at=utc_now(),
         )
         run = _Run(store, bundle, report, actor)
         ordered = [spec.name for spec in FILES if spec.name in scans]

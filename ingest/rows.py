@@ -7,7 +7,7 @@ validation context as ``timezone``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from graph import model
+from graph.store import format_utc
 
 TIMESTAMP_FORMAT_NOTE = "ISO 8601, e.g. 2026-03-01T08:30:00+01:00"
 
@@ -55,11 +56,6 @@ def _normalise(text: str, zone: tzinfo | None) -> str:
             )
         parsed = parsed.replace(tzinfo=zone)
     return format_utc(parsed)
-
-
-def format_utc(moment: datetime) -> str:
-    """The one text form of a moment in the graph: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
