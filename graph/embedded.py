@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS rels (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rels_by_dst ON rels (dst_label, dst_id, type);
 CREATE INDEX IF NOT EXISTS nodes_unresolved ON nodes (unresolved) WHERE unresolved = 1;
+-- impurity investigations start from the results of one analyte
+CREATE INDEX IF NOT EXISTS test_results_by_analyte
+    ON nodes (json_extract(props, '$.analyte')) WHERE label = 'TestResult';
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

@@ -59,6 +59,8 @@ class Neo4jStore:
                 f"FOR (n:`{label}`) ON (n.unresolved)"
             )
         statements += [
+            # impurity investigations start from the results of one analyte
+            "CREATE INDEX testresult_analyte IF NOT EXISTS FOR (n:TestResult) ON (n.analyte)",
             "CREATE CONSTRAINT auditentry_seq IF NOT EXISTS FOR (n:AuditEntry) REQUIRE n.seq IS UNIQUE",
             "CREATE CONSTRAINT ingestrun_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
             "CREATE CONSTRAINT counter_id IF NOT EXISTS FOR (n:LotgraphCounter) REQUIRE n.id IS UNIQUE",

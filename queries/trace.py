@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections import deque
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
@@ -14,15 +14,24 @@ from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from queries.embedded_graph import pairs
 from queries.errors import NotFound
 
 _HERE = Path(__file__).parent
-_IN_CHUNK = 5_000
 
 
 class Direction(StrEnum):
     FORWARD = "forward"
     BACKWARD = "backward"
+
+
+class TraceNode(BaseModel):
+    """A node of the trace: its label, hops from the root, and site (lots and batches)."""
+
+    id: str
+    label: str
+    depth: int
+    site: str | None = None
 
 
 class TraceResult(BaseModel):
@@ -34,27 +43,65 @@ class TraceResult(BaseModel):
     customers: list[str]
     shipments: list[str]
     edges: list[tuple[str, str, str]]
+    nodes: list[TraceNode]
 
 
 def trace(store: GraphStore, lot_id: str, direction: Direction) -> TraceResult:
     if not store.fetch_nodes(Label.LOT, [lot_id]):
         raise NotFound("Lot", lot_id)
-    if isinstance(store, Neo4jStore):
-        edges = _neo4j_edges(store, lot_id, direction)
-    elif isinstance(store, EmbeddedStore):
-        edges = _embedded_edges(store, lot_id, direction)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no trace for store {type(store).__name__}")
-    return _result(lot_id, direction, edges)
+    return _result(store, lot_id, direction, trace_edges(store, [lot_id], direction))
 
 
-def _result(root: str, direction: Direction, edges: set[tuple[str, str, str]]) -> TraceResult:
+# The label at each end of the relationship types a trace follows.
+_ENDS: dict[str, tuple[Label, Label]] = {
+    RelType.CONSUMED_IN: (Label.LOT, Label.BATCH),
+    RelType.PRODUCED: (Label.BATCH, Label.LOT),
+    RelType.SHIPPED_IN: (Label.LOT, Label.SHIPMENT),
+    RelType.TO: (Label.SHIPMENT, Label.CUSTOMER),
+    RelType.SUPPLIED: (Label.SUPPLIER, Label.LOT),
+}
+
+
+def trace_nodes(
+    store: GraphStore, root: str, direction: Direction, edges: Iterable[tuple[str, str, str]]
+) -> list[TraceNode]:
+    """Every node of the edges (and the root) with its shortest hop count from the root."""
+    forward = direction is Direction.FORWARD
+    labels: dict[str, Label] = {root: Label.LOT}
+    following: dict[str, list[str]] = {}
+    for a, rel_type, b in edges:
+        src_label, dst_label = _ENDS[rel_type]
+        labels[a], labels[b] = src_label, dst_label
+        near, far = (a, b) if forward else (b, a)
+        following.setdefault(near, []).append(far)
+    depth = {root: 0}
+    queue = deque([root])
+    while queue:
+        here = queue.popleft()
+        for there in following.get(here, ()):
+            if there not in depth:
+                depth[there] = depth[here] + 1
+                queue.append(there)
+    sites: dict[str, str | None] = {}
+    for label in (Label.LOT, Label.BATCH):
+        wanted = [i for i, lab in labels.items() if lab == label]
+        for node_id, node in store.fetch_nodes(label, wanted).items():
+            sites[node_id] = node.props.get("site")
+    return [
+        TraceNode(id=i, label=str(labels[i]), depth=depth[i], site=sites.get(i))
+        for i in sorted(depth, key=lambda n: (depth[n], str(labels[n]), n))
+    ]
+
+
+def _result(
+    store: GraphStore, root: str, direction: Direction, edges: set[tuple[str, str, str]]
+) -> TraceResult:
     def ends(rel_type: RelType, head: bool) -> list[str]:
         picked = {e[2] if head else e[0] for e in edges if e[1] == rel_type}
         return sorted(picked)
 
     forward = direction is Direction.FORWARD
-    lots = {*ends(RelType.PRODUCED, True)} if forward else {*ends(RelType.CONSUMED_IN, False)}
+    lots = set(ends(RelType.PRODUCED, True) if forward else ends(RelType.CONSUMED_IN, False))
     lots.discard(root)
     return TraceResult(
         root=root,
@@ -65,72 +112,63 @@ def _result(root: str, direction: Direction, edges: set[tuple[str, str, str]]) -
         customers=ends(RelType.TO, True) if forward else [],
         shipments=ends(RelType.SHIPPED_IN, True) if forward else [],
         edges=sorted(edges),
+        nodes=trace_nodes(store, root, direction, edges),
     )
 
 
-def _neo4j_edges(store: Neo4jStore, lot_id: str, direction: Direction) -> set[tuple[str, str, str]]:
+def trace_edges(
+    store: GraphStore, lot_ids: Iterable[str], direction: Direction
+) -> set[tuple[str, str, str]]:
+    """The edges of the traces of ``lot_ids`` together: each node is visited once."""
+    roots = sorted(set(lot_ids))
+    if isinstance(store, Neo4jStore):
+        return _neo4j_edges(store, roots, direction)
+    if isinstance(store, EmbeddedStore):
+        return _embedded_edges(store, roots, direction)
+    raise TypeError(f"no trace for store {type(store).__name__}")  # pragma: no cover
+
+
+def _neo4j_edges(
+    store: Neo4jStore, lot_ids: list[str], direction: Direction
+) -> set[tuple[str, str, str]]:
     query = read_cypher(f"trace_{direction}", _HERE)
-    rows = store.read(query, lot_id=lot_id)
+    rows = store.read(query, lot_ids=lot_ids)
     return {(a, t, b) for row in rows for a, t, b in row["edges"]}
 
 
 # -- embedded ----------------------------------------------------------------------------
-_OUT = """
-SELECT src_id, dst_id FROM rels
-WHERE src_label = ? AND type = ? AND src_id IN (SELECT value FROM json_each(?))
-"""
-_IN = """
-SELECT src_id, dst_id FROM rels
-WHERE dst_label = ? AND type = ? AND dst_id IN (SELECT value FROM json_each(?))
-"""
-
-
-def _step(
-    store: EmbeddedStore, ids: Iterable[str], label: Label, rel_type: RelType, outgoing: bool
-) -> list[tuple[str, str]]:
-    ordered = sorted(ids)
-    found: list[tuple[str, str]] = []
-    with store.reading() as conn:
-        for start in range(0, len(ordered), _IN_CHUNK):
-            param = json.dumps(ordered[start : start + _IN_CHUNK])
-            found.extend(
-                conn.execute(_OUT if outgoing else _IN, (str(label), str(rel_type), param))
-            )
-    return found
-
-
 def _embedded_edges(
-    store: EmbeddedStore, lot_id: str, direction: Direction
+    store: EmbeddedStore, lot_ids: list[str], direction: Direction
 ) -> set[tuple[str, str, str]]:
     forward = direction is Direction.FORWARD
     edges: set[tuple[str, str, str]] = set()
-    lots: set[str] = {lot_id}
+    lots: set[str] = set(lot_ids)
     batches: set[str] = set()
-    frontier = {lot_id}
+    frontier = set(lot_ids)
     while frontier:
         if forward:
-            step = _step(store, frontier, Label.LOT, RelType.CONSUMED_IN, True)
+            step = pairs(store, Label.LOT, frontier, RelType.CONSUMED_IN, True)
             new_batches = {b for _, b in step} - batches
         else:
-            step = _step(store, frontier, Label.LOT, RelType.PRODUCED, False)
+            step = pairs(store, Label.LOT, frontier, RelType.PRODUCED, False)
             new_batches = {b for b, _ in step} - batches
         edges.update((a, RelType.CONSUMED_IN if forward else RelType.PRODUCED, b) for a, b in step)
         batches |= new_batches
         if forward:
-            step = _step(store, new_batches, Label.BATCH, RelType.PRODUCED, True)
+            step = pairs(store, Label.BATCH, new_batches, RelType.PRODUCED, True)
             new_lots = {lot for _, lot in step} - lots
         else:
-            step = _step(store, new_batches, Label.BATCH, RelType.CONSUMED_IN, False)
+            step = pairs(store, Label.BATCH, new_batches, RelType.CONSUMED_IN, False)
             new_lots = {lot for lot, _ in step} - lots
         edges.update((a, RelType.PRODUCED if forward else RelType.CONSUMED_IN, b) for a, b in step)
         lots |= new_lots
         frontier = new_lots
     if forward:
-        shipped = _step(store, lots, Label.LOT, RelType.SHIPPED_IN, True)
+        shipped = pairs(store, Label.LOT, lots, RelType.SHIPPED_IN, True)
         edges.update((a, RelType.SHIPPED_IN, b) for a, b in shipped)
-        delivered = _step(store, {s for _, s in shipped}, Label.SHIPMENT, RelType.TO, True)
+        delivered = pairs(store, Label.SHIPMENT, {s for _, s in shipped}, RelType.TO, True)
         edges.update((a, RelType.TO, b) for a, b in delivered)
     else:
-        supplied = _step(store, lots, Label.LOT, RelType.SUPPLIED, False)
+        supplied = pairs(store, Label.LOT, lots, RelType.SUPPLIED, False)
         edges.update((a, RelType.SUPPLIED, b) for a, b in supplied)
     return {(a, str(t), b) for a, t, b in edges}

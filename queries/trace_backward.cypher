@@ -1,8 +1,10 @@
-// Backward trace of a lot: the batches and lots it came from, and their suppliers.
-MATCH (root:Lot {id: $lot_id})
+// Backward trace of one or more lots: the batches and lots it came from, and their suppliers.
+UNWIND $lot_ids AS root_id
+MATCH (root:Lot {id: root_id})
 OPTIONAL MATCH (root)<-[:CONSUMED_IN|PRODUCED*]-(reached)
-WITH root, collect(DISTINCT reached) AS reached
-UNWIND [root] + reached AS x
+WITH collect(DISTINCT root) + collect(DISTINCT reached) AS reached
+UNWIND reached AS x
+WITH DISTINCT x
 CALL (x) {
   MATCH (x)<-[r:CONSUMED_IN|PRODUCED]-(y)
   RETURN [y.id, type(r), x.id] AS edge

@@ -1,10 +1,12 @@
-// Forward trace of a lot: what it went into, and who received it.
+// Forward trace of one or more lots: what it went into, and who received it.
 // The variable-length match with DISTINCT end nodes lets the planner prune repeated
 // visits (a lot reached along many paths is expanded once).
-MATCH (root:Lot {id: $lot_id})
+UNWIND $lot_ids AS root_id
+MATCH (root:Lot {id: root_id})
 OPTIONAL MATCH (root)-[:CONSUMED_IN|PRODUCED*]->(reached)
-WITH root, collect(DISTINCT reached) AS reached
-UNWIND [root] + reached AS x
+WITH collect(DISTINCT root) + collect(DISTINCT reached) AS reached
+UNWIND reached AS x
+WITH DISTINCT x
 CALL (x) {
   MATCH (x)-[r:CONSUMED_IN|PRODUCED]->(y)
   RETURN [x.id, type(r), y.id] AS edge

@@ -1,0 +1,148 @@
+"""Supplier change impact (DESIGN §4): a supplier's lots, optionally of one material and
+since a moment or a supplier change notice, and everything downstream of them.
+
+Decisions: ``since`` compares with the lot's ``created_at`` (a date means its midnight UTC;
+a time without an offset is read as UTC). A change notice sets the material it concerns and
+``since`` to its ``effective_at``. ``batches`` are every batch downstream, ``direct_batches``
+those that consumed a supplier lot; ``open_batches`` are the downstream batches not yet
+released or rejected, the ones that can still be stopped, earliest start first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from graph.cypher_files import read_cypher
+from graph.embedded import EmbeddedStore
+from graph.model import Label, RelType
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore, format_utc
+from queries import embedded_graph
+from queries.errors import NotFound
+from queries.trace import Direction, trace_edges
+
+_HERE = Path(__file__).parent
+CLOSED_BATCH = ("released", "rejected")
+
+
+class OpenBatch(BaseModel):
+    id: str
+    status: str | None
+    site: str | None
+    started_at: str | None
+
+
+class ImpactResult(BaseModel):
+    supplier: str
+    material: str | None
+    since: str | None
+    change: str | None
+    lots: list[str]
+    batches: list[str]
+    direct_batches: list[str]
+    downstream_lots: list[str]
+    customers: list[str]
+    shipments: list[str]
+    open_batches: list[OpenBatch]
+
+
+def parse_since(value: str) -> str:
+    """``value`` (ISO date or date-time) as the graph's UTC timestamp text."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"since: {value!r} is not an ISO 8601 date or date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_utc(moment)
+
+
+def impact(
+    store: GraphStore,
+    supplier_id: str,
+    *,
+    material_id: str | None = None,
+    since: str | None = None,
+    change_id: str | None = None,
+) -> ImpactResult:
+    if change_id is not None:
+        change = store.fetch_nodes(Label.SUPPLIER_CHANGE, [change_id]).get(change_id)
+        if change is None:
+            raise NotFound("SupplierChange", change_id)
+        if change.props.get("supplier_id") not in (None, supplier_id):
+            raise ValueError(
+                f"change: {change_id} is a notice of {change.props['supplier_id']}, "
+                f"not of {supplier_id}"
+            )
+        material_id = material_id or change.props.get("material_id")
+        since = since or change.props.get("effective_at")
+    since_text = parse_since(since) if since else None
+    if supplier_id not in store.fetch_nodes(Label.SUPPLIER, [supplier_id]):
+        raise NotFound("Supplier", supplier_id)
+    if isinstance(store, Neo4jStore):
+        (row,) = store.read(
+            read_cypher("impact_lots", _HERE),
+            supplier_id=supplier_id,
+            material_id=material_id,
+            since=since_text,
+        )
+        lots = sorted(row["lots"])
+    elif isinstance(store, EmbeddedStore):
+        lots = _embedded_lots(store, supplier_id, material_id, since_text)
+    else:  # pragma: no cover - a new store must implement every investigation
+        raise TypeError(f"no impact for store {type(store).__name__}")
+    edges = trace_edges(store, lots, Direction.FORWARD)
+    batches = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
+    supplier_lots = set(lots)
+    found = store.fetch_nodes(Label.BATCH, batches)
+    open_batches = [
+        OpenBatch(
+            id=b,
+            status=found[b].props.get("status") if b in found else None,
+            site=found[b].props.get("site") if b in found else None,
+            started_at=found[b].props.get("started_at") if b in found else None,
+        )
+        for b in batches
+        if b not in found or found[b].props.get("status") not in CLOSED_BATCH
+    ]
+    open_batches.sort(key=lambda b: (b.started_at or "", b.id))
+    return ImpactResult(
+        supplier=supplier_id,
+        material=material_id,
+        since=since_text,
+        change=change_id,
+        lots=lots,
+        batches=batches,
+        direct_batches=sorted(
+            {b for a, t, b in edges if t == RelType.CONSUMED_IN and a in supplier_lots}
+        ),
+        downstream_lots=sorted({b for _, t, b in edges if t == RelType.PRODUCED} - supplier_lots),
+        customers=sorted({b for _, t, b in edges if t == RelType.TO}),
+        shipments=sorted({b for _, t, b in edges if t == RelType.SHIPPED_IN}),
+        open_batches=open_batches,
+    )
+
+
+def _embedded_lots(
+    store: EmbeddedStore, supplier_id: str, material_id: str | None, since: str | None
+) -> list[str]:
+    supplied = [
+        lot
+        for _, lot in embedded_graph.pairs(
+            store, Label.SUPPLIER, [supplier_id], RelType.SUPPLIED, True
+        )
+    ]
+    props = embedded_graph.props(store, Label.LOT, supplied)
+    return sorted(
+        lot
+        for lot in set(supplied)
+        if (material_id is None or props.get(lot, {}).get("material_id") == material_id)
+        and (since is None or props.get(lot, {}).get("created_at", "") >= since)
+    )

@@ -1,0 +1,310 @@
+"""Recall scope of one or more lots (DESIGN §4): what they went into, who received what,
+how much is still here, and whether each root's quantity is fully accounted for.
+
+Decisions: quantities are summed exactly (decimal) in the lot's unit, which ingest already
+converted them to; a root whose consumed + shipped + on_hand falls short of its quantity is
+reported with its shortfall, never rounded away; an ``on_hand`` that was never reported
+counts as 0 and is flagged ``on_hand_reported: false``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from graph.cypher_files import read_cypher
+from graph.embedded import EmbeddedStore
+from graph.model import Label, RelType
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+from queries import embedded_graph
+from queries.errors import NotFound
+from queries.trace import Direction, trace_edges
+
+_HERE = Path(__file__).parent
+OPEN_DEVIATION = ("open", "investigating")
+
+
+class RecallLot(BaseModel):
+    id: str
+    material_id: str | None
+    status: str | None
+    site: str | None
+    unit: str | None
+    quantity: float | None
+    consumed: float
+    shipped: float
+    on_hand: float
+    on_hand_reported: bool
+    root: bool
+    unresolved: bool
+
+
+class RecallBatch(BaseModel):
+    id: str
+    status: str | None
+    site: str | None
+    product_material_id: str | None
+
+
+class RecallCustomer(BaseModel):
+    id: str
+    name: str | None
+    lots: list[str]
+    shipments: list[str]
+    quantity: float
+
+
+class MassBalance(BaseModel):
+    lot: str
+    unit: str | None
+    expected: float | None
+    consumed: float
+    shipped: float
+    on_hand: float
+    accounted: float
+    percent_accounted: float | None
+    shortfall: float | None
+    balanced: bool
+
+
+class ScopeDeviation(BaseModel):
+    id: str
+    severity: str | None
+    status: str | None
+    category: str | None
+    affects: list[str]
+
+
+class ScopeDocument(BaseModel):
+    id: str
+    kind: str | None
+    title: str | None
+    concerns: list[str]
+
+
+class RecallResult(BaseModel):
+    roots: list[str]
+    lots: list[RecallLot]
+    batches: list[RecallBatch]
+    customers: list[RecallCustomer]
+    mass_balance: list[MassBalance]
+    open_deviations: list[ScopeDeviation]
+    documents: list[ScopeDocument]
+
+
+class _Facts(BaseModel):
+    """What each store reads for a scope; the answer is assembled from these alone."""
+
+    consumed: list[tuple[str, str, str, float]]  # lot, batch, key, quantity
+    shipped: list[tuple[str, str, str | None, float]]  # lot, shipment, customer, quantity
+    deviations: list[tuple[str, str, str]]  # deviation, target label, target id
+    documents: list[tuple[str, str, str]]  # document, target label, target id
+
+
+def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
+    roots = sorted(set(lot_ids))
+    if not roots:
+        raise ValueError("a recall needs at least one lot id")
+    found = store.fetch_nodes(Label.LOT, roots)
+    missing = [r for r in roots if r not in found]
+    if missing:
+        raise NotFound("Lot", ", ".join(missing))
+    edges = trace_edges(store, roots, Direction.FORWARD)
+    lot_ids_in_scope = sorted(set(roots) | {b for _, t, b in edges if t == RelType.PRODUCED})
+    batch_ids = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
+    if isinstance(store, Neo4jStore):
+        facts = _neo4j_facts(store, lot_ids_in_scope, batch_ids)
+    elif isinstance(store, EmbeddedStore):
+        facts = _embedded_facts(store, lot_ids_in_scope, batch_ids)
+    else:  # pragma: no cover - a new store must implement every investigation
+        raise TypeError(f"no recall for store {type(store).__name__}")
+    return _assemble(store, roots, lot_ids_in_scope, batch_ids, facts)
+
+
+def _exact(value: Any) -> Decimal:
+    return Decimal(repr(float(value))) if value is not None else Decimal(0)
+
+
+def _assemble(
+    store: GraphStore,
+    roots: list[str],
+    lot_ids: list[str],
+    batch_ids: list[str],
+    facts: _Facts,
+) -> RecallResult:
+    lots = store.fetch_nodes(Label.LOT, lot_ids)
+    batches = store.fetch_nodes(Label.BATCH, batch_ids)
+    consumed: dict[str, Decimal] = defaultdict(Decimal)
+    for lot, _, _, quantity in facts.consumed:
+        consumed[lot] += _exact(quantity)
+    shipped: dict[str, Decimal] = defaultdict(Decimal)
+    by_customer: dict[str, dict[str, Any]] = {}
+    for lot, shipment, customer, quantity in facts.shipped:
+        shipped[lot] += _exact(quantity)
+        if customer is None:
+            continue
+        entry = by_customer.setdefault(
+            customer, {"lots": set(), "shipments": set(), "quantity": Decimal(0)}
+        )
+        entry["lots"].add(lot)
+        entry["shipments"].add(shipment)
+        entry["quantity"] += _exact(quantity)
+    root_set = set(roots)
+    recall_lots: list[RecallLot] = []
+    balances: list[MassBalance] = []
+    for lot_id in lot_ids:
+        node = lots.get(lot_id)
+        props = node.props if node else {}
+        on_hand = props.get("on_hand")
+        recall_lots.append(
+            RecallLot(
+                id=lot_id,
+                material_id=props.get("material_id"),
+                status=props.get("status"),
+                site=props.get("site"),
+                unit=props.get("unit"),
+                quantity=props.get("quantity"),
+                consumed=float(consumed[lot_id]),
+                shipped=float(shipped[lot_id]),
+                on_hand=float(_exact(on_hand)),
+                on_hand_reported=on_hand is not None,
+                root=lot_id in root_set,
+                unresolved=node is None or node.unresolved,
+            )
+        )
+        if lot_id in root_set:
+            balances.append(_balance(lot_id, props, consumed[lot_id], shipped[lot_id]))
+    customers_found = store.fetch_nodes(Label.CUSTOMER, sorted(by_customer))
+    customers = [
+        RecallCustomer(
+            id=cid,
+            name=customers_found[cid].props.get("name") if cid in customers_found else None,
+            lots=sorted(entry["lots"]),
+            shipments=sorted(entry["shipments"]),
+            quantity=float(entry["quantity"]),
+        )
+        for cid, entry in sorted(by_customer.items())
+    ]
+    return RecallResult(
+        roots=roots,
+        lots=recall_lots,
+        batches=[
+            RecallBatch(
+                id=b,
+                status=batches[b].props.get("status") if b in batches else None,
+                site=batches[b].props.get("site") if b in batches else None,
+                product_material_id=(
+                    batches[b].props.get("product_material_id") if b in batches else None
+                ),
+            )
+            for b in batch_ids
+        ],
+        customers=customers,
+        mass_balance=balances,
+        open_deviations=_open_deviations(store, facts.deviations),
+        documents=_documents(store, facts.documents),
+    )
+
+
+def _balance(
+    lot_id: str, props: dict[str, Any], consumed: Decimal, shipped: Decimal
+) -> MassBalance:
+    on_hand = _exact(props.get("on_hand"))
+    accounted = consumed + shipped + on_hand
+    quantity = props.get("quantity")
+    expected = _exact(quantity) if quantity is not None else None
+    percent = (
+        float(round(accounted * 100 / expected, 2)) if expected is not None and expected else None
+    )
+    return MassBalance(
+        lot=lot_id,
+        unit=props.get("unit"),
+        expected=float(expected) if expected is not None else None,
+        consumed=float(consumed),
+        shipped=float(shipped),
+        on_hand=float(on_hand),
+        accounted=float(accounted),
+        percent_accounted=percent,
+        shortfall=float(expected - accounted) if expected is not None else None,
+        balanced=expected is not None and accounted == expected,
+    )
+
+
+def _open_deviations(store: GraphStore, links: list[tuple[str, str, str]]) -> list[ScopeDeviation]:
+    affects: dict[str, set[str]] = defaultdict(set)
+    for deviation, _, target in links:
+        affects[deviation].add(target)
+    found = store.fetch_nodes(Label.DEVIATION, sorted(affects))
+    result = []
+    for dev_id in sorted(affects):
+        props = found[dev_id].props if dev_id in found else {}
+        # a deviation not yet arrived (placeholder) cannot be shown closed, so it stays listed
+        if props.get("status") not in OPEN_DEVIATION and props:
+            continue
+        result.append(
+            ScopeDeviation(
+                id=dev_id,
+                severity=props.get("severity"),
+                status=props.get("status"),
+                category=props.get("category"),
+                affects=sorted(affects[dev_id]),
+            )
+        )
+    return result
+
+
+def _documents(store: GraphStore, links: list[tuple[str, str, str]]) -> list[ScopeDocument]:
+    concerns: dict[str, set[str]] = defaultdict(set)
+    for document, _, target in links:
+        concerns[document].add(target)
+    found = store.fetch_nodes(Label.DOCUMENT, sorted(concerns))
+    return [
+        ScopeDocument(
+            id=doc_id,
+            kind=found[doc_id].props.get("kind") if doc_id in found else None,
+            title=found[doc_id].props.get("title") if doc_id in found else None,
+            concerns=sorted(concerns[doc_id]),
+        )
+        for doc_id in sorted(concerns)
+    ]
+
+
+def _neo4j_facts(store: Neo4jStore, lot_ids: list[str], batch_ids: list[str]) -> _Facts:
+    (row,) = store.read(read_cypher("recall", _HERE), lot_ids=lot_ids, batch_ids=batch_ids)
+    return _Facts(
+        consumed=[tuple(x) for x in row["consumed"]],
+        shipped=[tuple(x) for x in row["shipped"]],
+        deviations=[tuple(x) for x in row["deviations"]],
+        documents=[tuple(x) for x in row["documents"]],
+    )
+
+
+def _embedded_facts(store: EmbeddedStore, lot_ids: list[str], batch_ids: list[str]) -> _Facts:
+    consumed = [
+        (lot, batch, str(props.get("at", "")), props["quantity"])
+        for lot, batch, props in embedded_graph.rels(
+            store, Label.LOT, lot_ids, RelType.CONSUMED_IN, True
+        )
+    ]
+    shipments = embedded_graph.rels(store, Label.LOT, lot_ids, RelType.SHIPPED_IN, True)
+    to_customer = dict(
+        embedded_graph.pairs(store, Label.SHIPMENT, {s for _, s, _ in shipments}, RelType.TO, True)
+    )
+    shipped = [(lot, s, to_customer.get(s), props["quantity"]) for lot, s, props in shipments]
+    deviations = [
+        (dev, str(label), target)
+        for label, ids in ((Label.LOT, lot_ids), (Label.BATCH, batch_ids))
+        for dev, target in embedded_graph.pairs(store, label, ids, RelType.AFFECTS, False)
+    ]
+    documents = [
+        (doc, str(label), target)
+        for label, ids in ((Label.LOT, lot_ids), (Label.BATCH, batch_ids))
+        for doc, target in embedded_graph.pairs(store, label, ids, RelType.CONCERNS, False)
+    ]
+    return _Facts(consumed=consumed, shipped=shipped, deviations=deviations, documents=documents)
