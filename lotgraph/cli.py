@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from graph.store import GraphStore
 from ingest.bundle import BundleError
 from ingest.loader import ingest_bundle
+from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
+from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
 from lotgraph.settings import Settings
-from lotgraph.stores import StoreUnavailable, open_store
-from queries.errors import NotFound
 from queries.trace import Direction, trace
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Docker needed).")
-
-out = Console()
-err = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the machine-readable answer.")]
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
-
-
-@contextmanager
-def _store() -> Iterator[GraphStore]:
-    try:
-        store = open_store(Settings())
-    except StoreUnavailable as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    try:
-        yield store
-    finally:
-        store.close()
+register_investigations(app)
 
 
 @app.command()
@@ -62,7 +37,7 @@ def generate(
 
     summary = generate_plant(lots=lots, seed=seed, out=out_dir)
     if as_json:
-        _print_json({**asdict(summary), "out": str(summary.out)})
+        print_json({**asdict(summary), "out": str(summary.out)})
     else:
         out.print(f"wrote a plant of {lots} lots (seed {seed}) to {out_dir}")
 
@@ -77,7 +52,7 @@ def ingest(
         err.print(f"[red]error:[/] {path}: no such file or folder")
         raise typer.Exit(2)
     settings = Settings()
-    with _store() as store, _progress() as progress:
+    with open_cli_store() as store, _progress() as progress:
         try:
             report = ingest_bundle(
                 store,
@@ -91,7 +66,7 @@ def ingest(
             raise typer.Exit(1) from None
     data = report.as_dict()
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         table = Table("file", "rows read", "accepted", "unchanged", "rejected", "updated")
         for name, c in data["files"].items():
@@ -146,10 +121,10 @@ def _progress() -> Iterator[_Bar | None]:
 @app.command()
 def stats(as_json: JsonFlag = False) -> None:
     """Node and relationship counts per label and type."""
-    with _store() as store:
+    with open_cli_store() as store:
         data = store.stats().as_dict()
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table("label / type", "count")
     for k, v in data["nodes"].items():
@@ -158,28 +133,6 @@ def stats(as_json: JsonFlag = False) -> None:
         table.add_row(f"[{k}]", str(v))
     out.print(table)
     out.print(f"unresolved placeholders: {data['unresolved']}")
-
-
-@app.command("trace")
-def trace_cmd(
-    lot: Annotated[str, typer.Argument(help="The lot to trace.")],
-    direction: Annotated[Direction, typer.Option(help="forward or backward.")] = Direction.FORWARD,
-    as_json: JsonFlag = False,
-) -> None:
-    """Trace a lot forward (what it went into) or backward (where it came from)."""
-    with _store() as store:
-        try:
-            result = trace(store, lot, direction)
-        except NotFound as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
-    if as_json:
-        _print_json(result.model_dump(mode="json"))
-        return
-    out.print(f"{direction} trace of lot [b]{lot}[/]")
-    for name in ("lots", "batches", "suppliers", "customers"):
-        values = getattr(result, name)
-        out.print(f"{name} ({len(values)}): {', '.join(values) if values else '-'}")
 
 
 @app.command()
@@ -194,7 +147,7 @@ def demo(
     plant = settings.data_dir / "demo" / f"plant-{lots}-{seed}"
     summary = generate_plant(lots=lots, seed=seed, out=plant)
     out.print(f"generated a plant of {lots} lots in {plant}")
-    with _store() as store:
+    with open_cli_store() as store:
         report = ingest_bundle(store, plant, actor=settings.actor_name())
         totals = report.as_dict()
         out.print(

@@ -145,3 +145,43 @@ def test_cli_on_neo4j_through_a_routing_uri_matches_the_embedded_store(
         answers[name] = json.loads(stats.stdout)
     assert answers["embedded"] == answers["neo4j"]
     assert answers["neo4j"]["nodes"]["Lot"] == 2000
+
+
+def test_investigation_commands_answer_in_json_and_tables(tmp_path: Path) -> None:
+    """Each investigation command on a generated plant: the --json keys of DESIGN §4, the
+    planted impurity cause first, readable tables without --json, exit 1 on an unknown id."""
+    data = tmp_path / "data"
+    plant = tmp_path / "plant"
+    generated = run_json(["generate", "--lots", "300", "--seed", "9", "--out", str(plant)], data)
+    planted = generated["planted"]
+    run_json(["ingest", str(plant)], data)
+    lot_id = planted["lot"]
+
+    traced = run_json(["trace", lot_id, "--direction", "forward"], data)
+    assert {"root", "direction", "lots", "batches", "customers", "edges"} <= traced.keys()
+    assert traced["batches"] and traced["root"] == lot_id
+    recalled = run_json(["recall", lot_id, traced["lots"][0]], data)
+    assert {"roots", "lots", "batches", "customers", "mass_balance"} <= recalled.keys()
+    assert sorted(recalled["roots"]) == sorted([lot_id, traced["lots"][0]])
+    assert {b["lot"] for b in recalled["mass_balance"]} == set(recalled["roots"])
+    impacted = run_json(["impact", "--supplier", planted["supplier"]], data)
+    assert lot_id in impacted["lots"] and set(traced["batches"]) <= set(impacted["batches"])
+    found = run_json(["impurity", "--analyte", planted["analyte"]], data)
+    assert (found["factors"][0]["kind"], found["factors"][0]["id"]) == ("supplier_lot", lot_id)
+    batch_id = traced["batches"][0]
+    chain = run_json(["custody", batch_id], data)
+    assert chain["batch"] == batch_id and chain["events"]
+    assert [e["at"] for e in chain["events"] if e["at"]] == sorted(
+        e["at"] for e in chain["events"] if e["at"]
+    )
+    documents = run_json(["documents", "--lot", traced["lots"][0]], data)
+    assert documents["documents"], "an output lot has at least its batch record"
+    doc_id = documents["documents"][0]["document_id"]
+    lots = run_json(["documents", "--document", doc_id], data)
+    assert traced["lots"][0] in {x["lot_id"] for x in lots["lots"]}
+
+    table = run(["recall", lot_id], data)
+    assert table.returncode == 0 and "mass balance" in table.stdout
+    assert run(["custody", "B-NOPE"], data).returncode == 1
+    assert "B-NOPE" in run(["custody", "B-NOPE"], data).stderr
+    assert run(["documents"], data).returncode == 2

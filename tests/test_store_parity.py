@@ -1,8 +1,9 @@
-"""A generated plant gives the same graph and the same traces on both stores."""
+"""A generated plant gives the same graph and the same investigation answers on both stores."""
 
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
+from queries.impact import impact
+from queries.impurity import impurity
+from queries.recall import recall
 from queries.trace import Direction, trace
 
 pytestmark = pytest.mark.neo4j
@@ -40,6 +44,28 @@ def test_generated_plant_is_identical_on_both_stores(
     for lot_id in sample:
         for direction in Direction:
             assert trace(embedded_store, lot_id, direction) == trace(neo4j_store, lot_id, direction)
+    _assert_same_investigations(plant, sample, embedded_store, neo4j_store)
+
+
+def _assert_same_investigations(
+    plant: Path, sample: list[str], embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    meta = json.loads((plant / "bundle.json").read_text(encoding="utf-8"))
+    planted = meta["synthetic"]["planted"]
+    for roots in ([planted["lot"]], sample[:3], sample[3:4]):
+        assert recall(embedded_store, roots) == recall(neo4j_store, roots)
+    with (plant / "suppliers.csv").open(encoding="utf-8") as fh:
+        suppliers = [row["supplier_id"] for row in csv.DictReader(fh)]
+    for supplier in suppliers[:4]:
+        assert impact(embedded_store, supplier) == impact(neo4j_store, supplier)
+    assert impact(embedded_store, planted["supplier"], since="2026-01-01") == impact(
+        neo4j_store, planted["supplier"], since="2026-01-01"
+    )
+    for analyte in ("Impurity B", "Impurity A", "Assay", "Water"):
+        assert impurity(embedded_store, analyte) == impurity(neo4j_store, analyte)
+    for store in (embedded_store, neo4j_store):
+        top = impurity(store, planted["analyte"]).factors[0]
+        assert (top.kind, top.id) == ("supplier_lot", planted["lot"]), store.kind
 
 
 def test_updates_and_placeholders_match_on_both_stores(
@@ -59,7 +85,17 @@ def test_updates_and_placeholders_match_on_both_stores(
         ingest_bundle(store, early, actor="test")
         assert store.stats().unresolved > 0
     assert embedded_store.stats() == neo4j_store.stats()
+    with (plant / "consumptions.csv").open(encoding="utf-8") as fh:
+        consumed = sorted({row["lot_id"] for row in csv.DictReader(fh)})
+    placeholders_only = random.Random(4).sample(consumed, 5)
+    early_recall = recall(embedded_store, placeholders_only)
+    assert early_recall == recall(neo4j_store, placeholders_only)
+    assert all(x.unresolved for x in early_recall.lots)
     for store in (embedded_store, neo4j_store):
         report = ingest_bundle(store, late, actor="test")
         assert report.unresolved == 0
     assert embedded_store.stats() == neo4j_store.stats()
+    late_recall = recall(embedded_store, placeholders_only)
+    assert late_recall == recall(neo4j_store, placeholders_only)
+    assert not any(x.unresolved for x in late_recall.lots)
+    assert impurity(embedded_store, "Impurity B") == impurity(neo4j_store, "Impurity B")

@@ -1,0 +1,38 @@
+"""What every CLI command shares: the consoles, the JSON printer and the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from graph.store import GraphStore
+from lotgraph.settings import Settings
+from lotgraph.stores import StoreUnavailable, open_store
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the machine-readable answer.")]
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def open_cli_store() -> Iterator[GraphStore]:
+    try:
+        store = open_store(Settings())
+    except StoreUnavailable as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        yield store
+    finally:
+        store.close()
