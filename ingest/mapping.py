@@ -266,6 +266,9 @@ def _signature(row: r.SignatureRow, _: Lookup) -> RowPlan:
         rels=[
             PlannedRel(RelType.SIGNED, NodeRef(Label.PERSON, row.signer_id), signature, {}),
             PlannedRel(RelType.SIGNS, signature, version, {}),
+            # a version signed before its documents.csv row arrives still hangs off its
+            # document (both placeholders until then), so custody and audits can reach it
+            PlannedRel(RelType.HAS_VERSION, NodeRef(Label.DOCUMENT, row.document_id), version, {}),
         ],
     )
 

@@ -113,6 +113,38 @@ def test_reference_before_entity_makes_a_placeholder_that_a_later_bundle_fills(
     assert store.fetch_rels([rel])[rel]["quantity"] == 5.0
 
 
+def test_a_signature_before_its_document_hangs_off_the_document_placeholder(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    signed = {
+        "signature_id": "SIG-1",
+        "document_id": "DOC-LATE",
+        "document_version": "2",
+        "signer_id": "U-1",
+        "meaning": "approved",
+        "signed_at": "2026-02-01T10:00:00Z",
+        "record_sha256": "b" * 64,
+    }
+    report = _ingest(store, write_bundle(tmp_path / "sig", {"signatures.csv": [signed]}))
+    assert report.unresolved == 3  # the signer, the document and its version
+    stats = store.stats()
+    assert stats.relationships["HAS_VERSION"] == 1
+    assert store.fetch_nodes(Label.DOCUMENT, ["DOC-LATE"])["DOC-LATE"].unresolved
+    document = {
+        "document_id": "DOC-LATE",
+        "version": "2",
+        "kind": "batch_record",
+        "title": "Late record",
+        "content_sha256": "b" * 64,
+        "created_at": "2026-02-01T09:00:00Z",
+        "created_by": "U-1",
+        "status": "approved",
+    }
+    report = _ingest(store, write_bundle(tmp_path / "doc", {"documents.csv": [document]}))
+    assert report.unresolved == 1  # only the signer is still missing
+    assert store.stats().relationships["HAS_VERSION"] == 1
+
+
 def test_each_bad_row_is_rejected_with_its_reason_and_valid_rows_are_kept(
     store: GraphStore, tmp_path: Path
 ) -> None:
