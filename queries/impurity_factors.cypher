@@ -3,7 +3,7 @@
 // supplier supplied it), the lot's supplier and its material; a bought-in lot's factors are
 // itself, its supplier and its material.
 // Parameters: $batch_ids, $lot_ids (the flagged units).
-CALL {
+CALL () {
   UNWIND $batch_ids AS unit_id
   MATCH (b:Batch {id: unit_id})-[:RAN_ON]->(e:Equipment)
   RETURN b.id AS unit, 'equipment' AS kind, e.id AS factor

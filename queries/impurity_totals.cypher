@@ -1,40 +1,38 @@
-// Impurity commonality, step 3: for each candidate factor, how many units (batches or
-// bought-in lots with a result for the analyte, as in step 1) share it.
+// Impurity commonality, step 3: for each candidate factor, how many units (as in step 1:
+// tested batches, producers of tested lots, bought-in tested lots) share it. Walks from
+// each unit once, keeping only the candidates.
 // Parameters: $analyte, $equipment, $lots, $suppliers, $materials (candidate ids).
-CALL {
-  UNWIND $equipment AS factor_id
-  MATCH (:Equipment {id: factor_id})<-[:RAN_ON]-(b:Batch)
-  RETURN 'equipment' AS kind, factor_id AS factor, b AS unit
+MATCH (r:TestResult {analyte: $analyte})-[:TESTED]->(target)
+WHERE target:Lot OR target:Batch
+OPTIONAL MATCH (target:Lot)<-[:PRODUCED]-(maker:Batch)
+WITH DISTINCT coalesce(maker, target) AS unit
+CALL (unit) {
+  MATCH (unit:Batch)-[:RAN_ON]->(e:Equipment)
+  WHERE e.id IN $equipment
+  RETURN 'equipment' AS kind, e.id AS factor
   UNION
-  UNWIND $lots AS factor_id
-  MATCH (:Lot {id: factor_id})-[:CONSUMED_IN]->(b:Batch)
-  RETURN 'lot' AS kind, factor_id AS factor, b AS unit
+  MATCH (unit:Batch)<-[:CONSUMED_IN]-(l:Lot)
+  WHERE l.id IN $lots
+  RETURN 'lot' AS kind, l.id AS factor
   UNION
-  UNWIND $lots AS factor_id
-  MATCH (l:Lot {id: factor_id})
-  RETURN 'lot' AS kind, factor_id AS factor, l AS unit
+  MATCH (unit:Batch)<-[:CONSUMED_IN]-(:Lot)<-[:SUPPLIED]-(s:Supplier)
+  WHERE s.id IN $suppliers
+  RETURN 'supplier' AS kind, s.id AS factor
   UNION
-  UNWIND $suppliers AS factor_id
-  MATCH (:Supplier {id: factor_id})-[:SUPPLIED]->(:Lot)-[:CONSUMED_IN]->(b:Batch)
-  RETURN 'supplier' AS kind, factor_id AS factor, b AS unit
+  MATCH (unit:Batch)<-[:CONSUMED_IN]-(:Lot)-[:OF_MATERIAL]->(m:Material)
+  WHERE m.id IN $materials
+  RETURN 'material' AS kind, m.id AS factor
   UNION
-  UNWIND $suppliers AS factor_id
-  MATCH (:Supplier {id: factor_id})-[:SUPPLIED]->(l:Lot)
-  RETURN 'supplier' AS kind, factor_id AS factor, l AS unit
+  MATCH (unit:Lot)
+  WHERE unit.id IN $lots
+  RETURN 'lot' AS kind, unit.id AS factor
   UNION
-  UNWIND $materials AS factor_id
-  MATCH (:Material {id: factor_id})<-[:OF_MATERIAL]-(:Lot)-[:CONSUMED_IN]->(b:Batch)
-  RETURN 'material' AS kind, factor_id AS factor, b AS unit
+  MATCH (unit:Lot)<-[:SUPPLIED]-(s:Supplier)
+  WHERE s.id IN $suppliers
+  RETURN 'supplier' AS kind, s.id AS factor
   UNION
-  UNWIND $materials AS factor_id
-  MATCH (:Material {id: factor_id})<-[:OF_MATERIAL]-(l:Lot)
-  RETURN 'material' AS kind, factor_id AS factor, l AS unit
+  MATCH (unit:Lot)-[:OF_MATERIAL]->(m:Material)
+  WHERE m.id IN $materials
+  RETURN 'material' AS kind, m.id AS factor
 }
-WITH kind, factor, unit
-WHERE (unit:Batch AND (
-        EXISTS { (unit)<-[:TESTED]-(:TestResult {analyte: $analyte}) }
-        OR EXISTS { (unit)-[:PRODUCED]->(:Lot)<-[:TESTED]-(:TestResult {analyte: $analyte}) }))
-   OR (unit:Lot
-       AND NOT EXISTS { (unit)<-[:PRODUCED]-(:Batch) }
-       AND EXISTS { (unit)<-[:TESTED]-(:TestResult {analyte: $analyte}) })
-RETURN kind, factor, count(unit) AS total
+RETURN kind, factor, count(*) AS total

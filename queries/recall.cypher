@@ -2,18 +2,18 @@
 // traces, found by trace_forward.cypher), what was consumed and shipped from each lot, to
 // whom, and which deviations and documents concern the scope.
 // Parameters: $lot_ids, $batch_ids (lists of ids).
-CALL {
+CALL () {
   UNWIND $lot_ids AS lot_id
   MATCH (l:Lot {id: lot_id})-[c:CONSUMED_IN]->(b:Batch)
   RETURN collect([l.id, b.id, c.key, c.quantity]) AS consumed
 }
-CALL {
+CALL () {
   UNWIND $lot_ids AS lot_id
   MATCH (l:Lot {id: lot_id})-[s:SHIPPED_IN]->(sh:Shipment)
   OPTIONAL MATCH (sh)-[:TO]->(c:Customer)
   RETURN collect([l.id, sh.id, c.id, s.quantity]) AS shipped
 }
-OPTIONAL CALL {
+OPTIONAL CALL () {
   UNWIND $lot_ids AS lot_id
   MATCH (d:Deviation)-[:AFFECTS]->(t:Lot {id: lot_id})
   RETURN [d.id, 'Lot', t.id] AS link
@@ -23,7 +23,7 @@ OPTIONAL CALL {
   RETURN [d.id, 'Batch', t.id] AS link
 }
 WITH consumed, shipped, collect(link) AS deviations
-OPTIONAL CALL {
+OPTIONAL CALL () {
   UNWIND $lot_ids AS lot_id
   MATCH (doc:Document)-[:CONCERNS]->(t:Lot {id: lot_id})
   RETURN [doc.id, 'Lot', t.id] AS link
