@@ -44,9 +44,41 @@ CREATE TABLE IF NOT EXISTS rels (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rels_by_dst ON rels (dst_label, dst_id, type);
 CREATE INDEX IF NOT EXISTS nodes_unresolved ON nodes (unresolved) WHERE unresolved = 1;
--- impurity investigations start from the results of one analyte
-CREATE INDEX IF NOT EXISTS test_results_by_analyte
-    ON nodes (json_extract(props, '$.analyte')) WHERE label = 'TestResult';
+-- Impurity investigations read every result of one analyte: a derived table clustered by
+-- analyte, kept by triggers in the same transaction as the nodes, so it is read in order
+-- instead of seeking each result's JSON across the nodes table.
+DROP INDEX IF EXISTS test_results_by_analyte;
+CREATE TABLE IF NOT EXISTS results_by_analyte (
+    analyte TEXT NOT NULL,
+    id TEXT NOT NULL,
+    value REAL,
+    upper_limit REAL,
+    tested_at TEXT,
+    unit TEXT,
+    PRIMARY KEY (analyte, id)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS results_by_analyte_insert AFTER INSERT ON nodes
+WHEN new.label = 'TestResult' AND new.unresolved = 0 BEGIN
+    INSERT OR REPLACE INTO results_by_analyte VALUES (
+        json_extract(new.props, '$.analyte'), new.id, json_extract(new.props, '$.value'),
+        json_extract(new.props, '$.upper_limit'), json_extract(new.props, '$.tested_at'),
+        json_extract(new.props, '$.unit'));
+END;
+CREATE TRIGGER IF NOT EXISTS results_by_analyte_update AFTER UPDATE ON nodes
+WHEN new.label = 'TestResult' BEGIN
+    DELETE FROM results_by_analyte
+    WHERE analyte = json_extract(old.props, '$.analyte') AND id = old.id;
+    INSERT OR REPLACE INTO results_by_analyte SELECT
+        json_extract(new.props, '$.analyte'), new.id, json_extract(new.props, '$.value'),
+        json_extract(new.props, '$.upper_limit'), json_extract(new.props, '$.tested_at'),
+        json_extract(new.props, '$.unit')
+    WHERE new.unresolved = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS results_by_analyte_delete AFTER DELETE ON nodes
+WHEN old.label = 'TestResult' BEGIN
+    DELETE FROM results_by_analyte
+    WHERE analyte = json_extract(old.props, '$.analyte') AND id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -73,6 +105,14 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT NOT NULL,
     PRIMARY KEY (ingest_id, seq)
 );
+"""
+
+_BACKFILL_RESULTS = """
+INSERT OR REPLACE INTO results_by_analyte
+SELECT json_extract(props, '$.analyte'), id, json_extract(props, '$.value'),
+       json_extract(props, '$.upper_limit'), json_extract(props, '$.tested_at'),
+       json_extract(props, '$.unit')
+FROM nodes WHERE label = 'TestResult' AND unresolved = 0
 """
 
 # CROSS JOIN keeps json_each as the outer loop, so each wanted key is one primary-key seek.
@@ -163,6 +203,10 @@ class EmbeddedStore:
     def ensure_schema(self) -> None:
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            with self._transaction() as conn:
+                # a store written before the derived table existed fills it once
+                if conn.execute("SELECT 1 FROM results_by_analyte LIMIT 1").fetchone() is None:
+                    conn.execute(_BACKFILL_RESULTS)
 
     # -- reads ----------------------------------------------------------------------------
     @contextmanager

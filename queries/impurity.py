@@ -211,14 +211,12 @@ def _flagged(values: list[Any]) -> FlaggedResult:
 
 
 # -- embedded ----------------------------------------------------------------------------
+# results_by_analyte is the embedded store's derived table of TestResult properties.
 _RESULTS = """
-SELECT r.id, t.dst_label, t.dst_id,
-       json_extract(r.props, '$.value'), json_extract(r.props, '$.upper_limit'),
-       json_extract(r.props, '$.tested_at'), json_extract(r.props, '$.unit')
-FROM nodes AS r
-CROSS JOIN rels AS t ON t.src_label = 'TestResult' AND t.src_id = r.id AND t.type = 'TESTED'
-WHERE r.label = 'TestResult' AND json_extract(r.props, '$.analyte') = ?
-  AND t.dst_label IN ('Lot', 'Batch')
+SELECT t.id, r.dst_label, r.dst_id, t.value, t.upper_limit, t.tested_at, t.unit
+FROM results_by_analyte AS t
+CROSS JOIN rels AS r ON r.src_label = 'TestResult' AND r.src_id = t.id AND r.type = 'TESTED'
+WHERE t.analyte = ? AND r.dst_label IN ('Lot', 'Batch')
 """
 _MAKERS = """
 SELECT r.dst_id, r.src_id FROM json_each(?) AS j
@@ -372,7 +370,11 @@ def _embedded_totals(
     conn.execute(_UNITS_TABLE)
     try:
         conn.execute("DELETE FROM temp.impurity_units")
-        conn.executemany("INSERT INTO temp.impurity_units VALUES (?, ?)", sorted(units))
+        conn.execute(
+            "INSERT INTO temp.impurity_units "
+            "SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each(?)",
+            (json.dumps(sorted(units)),),
+        )
         totals: dict[str, dict[str, int]] = {}
         for kind, query in _TOTALS.items():
             ids = json.dumps(wanted[kind])

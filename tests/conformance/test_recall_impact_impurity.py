@@ -350,3 +350,24 @@ def test_impurity_finds_a_cause_planted_in_an_unseen_plant(
     assert ingest_bundle(store, tmp_path / f"unseen-{round_}", actor="t").total("rejected") == 0
     top = impurity(store, "Impurity B").factors[0]
     assert (top.kind, top.id) == (cause_kind, cause), f"seed {seed}"
+
+
+def test_impurity_follows_an_updated_result(store: GraphStore, tmp_path: Path) -> None:
+    """A corrected result (an update of the same result id) changes which units are flagged."""
+    files = {
+        "materials.csv": MATERIALS,
+        "lots.csv": [lot("X")],
+        "batches.csv": [batch("B1"), batch("B2")],
+        "consumptions.csv": [consumption("B1", "X"), consumption("B2", "X")],
+        "test_results.csv": [_result("T1", "B1", 0.30), _result("T2", "B2", 0.05)],
+    }
+    assert (
+        ingest_bundle(store, write_bundle(tmp_path / "v1", files), actor="t").total("rejected") == 0
+    )
+    assert [f.result_id for f in impurity(store, "Impurity B").flagged] == ["T1"]
+    files["test_results.csv"] = [_result("T1", "B1", 0.05), _result("T2", "B2", 0.31)]
+    report = ingest_bundle(store, write_bundle(tmp_path / "v2", files), actor="t")
+    assert report.files["test_results.csv"].updated == 2
+    result = impurity(store, "Impurity B")
+    assert [(f.result_id, f.value) for f in result.flagged] == [("T2", 0.31)]
+    assert result.units_tested == 2
