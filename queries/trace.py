@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterable
 from enum import StrEnum
@@ -46,10 +47,15 @@ class TraceResult(BaseModel):
     nodes: list[TraceNode]
 
 
+Edge = tuple[str, str, str]
+Sites = dict[tuple[str, str], str | None]  # (label, id) of each lot and batch -> its site
+
+
 def trace(store: GraphStore, lot_id: str, direction: Direction) -> TraceResult:
-    if not store.fetch_nodes(Label.LOT, [lot_id]):
+    edges, sites = _traced(store, [lot_id], direction, with_sites=True)
+    if (Label.LOT, lot_id) not in sites:  # the root is always among the sites it exists
         raise NotFound("Lot", lot_id)
-    return _result(store, lot_id, direction, trace_edges(store, [lot_id], direction))
+    return _result(lot_id, direction, edges, sites)
 
 
 # The label at each end of the relationship types a trace follows.
@@ -63,7 +69,7 @@ _ENDS: dict[str, tuple[Label, Label]] = {
 
 
 def trace_nodes(
-    store: GraphStore, root: str, direction: Direction, edges: Iterable[tuple[str, str, str]]
+    root: str, direction: Direction, edges: Iterable[Edge], sites: Sites
 ) -> list[TraceNode]:
     """Every node of the edges (and the root) with its shortest hop count from the root."""
     forward = direction is Direction.FORWARD
@@ -82,20 +88,13 @@ def trace_nodes(
             if there not in depth:
                 depth[there] = depth[here] + 1
                 queue.append(there)
-    sites: dict[str, str | None] = {}
-    for label in (Label.LOT, Label.BATCH):
-        wanted = [i for i, lab in labels.items() if lab == label]
-        for node_id, node in store.fetch_nodes(label, wanted).items():
-            sites[node_id] = node.props.get("site")
     return [
-        TraceNode(id=i, label=str(labels[i]), depth=depth[i], site=sites.get(i))
+        TraceNode(id=i, label=str(labels[i]), depth=depth[i], site=sites.get((labels[i], i)))
         for i in sorted(depth, key=lambda n: (depth[n], str(labels[n]), n))
     ]
 
 
-def _result(
-    store: GraphStore, root: str, direction: Direction, edges: set[tuple[str, str, str]]
-) -> TraceResult:
+def _result(root: str, direction: Direction, edges: set[Edge], sites: Sites) -> TraceResult:
     def ends(rel_type: RelType, head: bool) -> list[str]:
         picked = {e[2] if head else e[0] for e in edges if e[1] == rel_type}
         return sorted(picked)
@@ -112,31 +111,55 @@ def _result(
         customers=ends(RelType.TO, True) if forward else [],
         shipments=ends(RelType.SHIPPED_IN, True) if forward else [],
         edges=sorted(edges),
-        nodes=trace_nodes(store, root, direction, edges),
+        nodes=trace_nodes(root, direction, edges, sites),
     )
 
 
-def trace_edges(
-    store: GraphStore, lot_ids: Iterable[str], direction: Direction
-) -> set[tuple[str, str, str]]:
+def trace_edges(store: GraphStore, lot_ids: Iterable[str], direction: Direction) -> set[Edge]:
     """The edges of the traces of ``lot_ids`` together: each node is visited once."""
+    return _traced(store, lot_ids, direction, with_sites=False)[0]
+
+
+def _traced(
+    store: GraphStore, lot_ids: Iterable[str], direction: Direction, with_sites: bool
+) -> tuple[set[Edge], Sites]:
     roots = sorted(set(lot_ids))
     if isinstance(store, Neo4jStore):
-        return _neo4j_edges(store, roots, direction)
+        rows = store.read(read_cypher(f"trace_{direction}", _HERE), lot_ids=roots)
+        edges = {(a, t, b) for row in rows for a, t, b in row["edges"]}
+        sites = {(label, i): site for row in rows for label, i, site in row["sites"]}
+        return edges, sites
     if isinstance(store, EmbeddedStore):
-        return _embedded_edges(store, roots, direction)
+        edges = _embedded_edges(store, roots, direction)
+        return edges, _embedded_sites(store, roots, edges) if with_sites else {}
     raise TypeError(f"no trace for store {type(store).__name__}")  # pragma: no cover
 
 
-def _neo4j_edges(
-    store: Neo4jStore, lot_ids: list[str], direction: Direction
-) -> set[tuple[str, str, str]]:
-    query = read_cypher(f"trace_{direction}", _HERE)
-    rows = store.read(query, lot_ids=lot_ids)
-    return {(a, t, b) for row in rows for a, t, b in row["edges"]}
-
-
 # -- embedded ----------------------------------------------------------------------------
+_SITES = """
+SELECT n.id, json_extract(n.props, '$.site') FROM json_each(?) AS j
+CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
+
+
+def _embedded_sites(store: EmbeddedStore, roots: list[str], edges: set[Edge]) -> Sites:
+    wanted: dict[Label, set[str]] = {Label.LOT: set(roots), Label.BATCH: set()}
+    for a, rel_type, b in edges:
+        src, dst = _ENDS[rel_type]
+        for label, node in ((src, a), (dst, b)):
+            if label in wanted:
+                wanted[label].add(node)
+    sites: Sites = {}
+    with store.reading() as conn:
+        for label, ids in wanted.items():
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), 5_000):
+                chunk = json.dumps(ordered[start : start + 5_000])
+                for node_id, site in conn.execute(_SITES, (chunk, str(label))):
+                    sites[(label, node_id)] = site
+    return sites
+
+
 def _embedded_edges(
     store: EmbeddedStore, lot_ids: list[str], direction: Direction
 ) -> set[tuple[str, str, str]]:

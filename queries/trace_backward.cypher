@@ -5,11 +5,12 @@ OPTIONAL MATCH (root)<-[:CONSUMED_IN|PRODUCED*]-(reached)
 WITH collect(DISTINCT root) + collect(DISTINCT reached) AS reached
 UNWIND reached AS x
 WITH DISTINCT x
-CALL (x) {
+OPTIONAL CALL (x) {
   MATCH (x)<-[r:CONSUMED_IN|PRODUCED]-(y)
   RETURN [y.id, type(r), x.id] AS edge
   UNION
   MATCH (x:Lot)<-[r:SUPPLIED]-(s:Supplier)
   RETURN [s.id, type(r), x.id] AS edge
 }
-RETURN collect(DISTINCT edge) AS edges
+RETURN collect(DISTINCT edge) AS edges,
+       collect(DISTINCT [CASE WHEN x:Lot THEN 'Lot' ELSE 'Batch' END, x.id, x.site]) AS sites

@@ -7,7 +7,7 @@ OPTIONAL MATCH (root)-[:CONSUMED_IN|PRODUCED*]->(reached)
 WITH collect(DISTINCT root) + collect(DISTINCT reached) AS reached
 UNWIND reached AS x
 WITH DISTINCT x
-CALL (x) {
+OPTIONAL CALL (x) {
   MATCH (x)-[r:CONSUMED_IN|PRODUCED]->(y)
   RETURN [x.id, type(r), y.id] AS edge
   UNION
@@ -17,4 +17,5 @@ CALL (x) {
   MATCH (x:Lot)-[:SHIPPED_IN]->(s:Shipment)-[r:TO]->(c:Customer)
   RETURN [s.id, type(r), c.id] AS edge
 }
-RETURN collect(DISTINCT edge) AS edges
+RETURN collect(DISTINCT edge) AS edges,
+       collect(DISTINCT [CASE WHEN x:Lot THEN 'Lot' ELSE 'Batch' END, x.id, x.site]) AS sites
