@@ -4,8 +4,7 @@
 // Parameters: $analyte.
 MATCH (r:TestResult {analyte: $analyte})-[:TESTED]->(target)
 WHERE target:Lot OR target:Batch
-OPTIONAL MATCH (target:Lot)<-[:PRODUCED]-(maker:Batch)
-WITH r, target, collect(maker) AS makers
+WITH r, target, [(target)<-[:PRODUCED]-(maker:Batch) | maker] AS makers
 UNWIND CASE WHEN size(makers) = 0 THEN [target] ELSE makers END AS unit
 WITH r, target, unit, r.upper_limit IS NOT NULL AND r.value > r.upper_limit AS above
 WITH count(DISTINCT unit) AS units,

@@ -4,8 +4,9 @@
 // Parameters: $analyte, $equipment, $lots, $suppliers, $materials (candidate ids).
 MATCH (r:TestResult {analyte: $analyte})-[:TESTED]->(target)
 WHERE target:Lot OR target:Batch
-OPTIONAL MATCH (target:Lot)<-[:PRODUCED]-(maker:Batch)
-WITH DISTINCT coalesce(maker, target) AS unit
+WITH target, [(target)<-[:PRODUCED]-(maker:Batch) | maker] AS makers
+UNWIND CASE WHEN size(makers) = 0 THEN [target] ELSE makers END AS unit
+WITH DISTINCT unit
 CALL (unit) {
   MATCH (unit:Batch)-[:RAN_ON]->(e:Equipment)
   WHERE e.id IN $equipment
