@@ -61,6 +61,15 @@ def _assert_same_investigations(
     assert impact(embedded_store, planted["supplier"], since="2026-01-01") == impact(
         neo4j_store, planted["supplier"], since="2026-01-01"
     )
+    shortfalls = meta["synthetic"]["mass_balance_shortfalls"]
+    assert shortfalls, "the generator plants mass-balance shortfalls"
+    for store in (embedded_store, neo4j_store):
+        planted_short = recall(store, shortfalls).mass_balance
+        assert [b.lot for b in planted_short] == sorted(shortfalls)
+        # the generator leaves 2-6 % of each planted lot unaccounted
+        assert all(not b.balanced and 94 <= (b.percent_accounted or 0) <= 98 for b in planted_short)
+        balanced = recall(store, sample[:10]).mass_balance
+        assert all(b.balanced for b in balanced if b.lot not in shortfalls)
     for analyte in ("Impurity B", "Impurity A", "Assay", "Water"):
         assert impurity(embedded_store, analyte) == impurity(neo4j_store, analyte)
     for store in (embedded_store, neo4j_store):
