@@ -30,6 +30,7 @@ demo: install
 
 bench: install
 	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.bench_queries --lots 100000
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock:

@@ -46,37 +46,43 @@ CREATE INDEX IF NOT EXISTS rels_by_dst ON rels (dst_label, dst_id, type);
 CREATE INDEX IF NOT EXISTS nodes_unresolved ON nodes (unresolved) WHERE unresolved = 1;
 -- Impurity investigations read every result of one analyte: a derived table clustered by
 -- analyte, kept by triggers in the same transaction as the nodes, so it is read in order
--- instead of seeking each result's JSON across the nodes table.
+-- instead of seeking each result's JSON across the nodes table. (Earlier forms of it are
+-- dropped and rebuilt.)
 DROP INDEX IF EXISTS test_results_by_analyte;
-CREATE TABLE IF NOT EXISTS results_by_analyte (
+DROP TABLE IF EXISTS results_by_analyte;
+DROP TRIGGER IF EXISTS results_by_analyte_insert;
+DROP TRIGGER IF EXISTS results_by_analyte_update;
+DROP TRIGGER IF EXISTS results_by_analyte_delete;
+CREATE TABLE IF NOT EXISTS analyte_results (
     analyte TEXT NOT NULL,
     id TEXT NOT NULL,
+    target_kind TEXT,
+    target_id TEXT,
     value REAL,
     upper_limit REAL,
     tested_at TEXT,
     unit TEXT,
     PRIMARY KEY (analyte, id)
 ) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS results_by_analyte_insert AFTER INSERT ON nodes
+CREATE TRIGGER IF NOT EXISTS analyte_results_insert AFTER INSERT ON nodes
 WHEN new.label = 'TestResult' AND new.unresolved = 0 BEGIN
-    INSERT OR REPLACE INTO results_by_analyte VALUES (
-        json_extract(new.props, '$.analyte'), new.id, json_extract(new.props, '$.value'),
-        json_extract(new.props, '$.upper_limit'), json_extract(new.props, '$.tested_at'),
-        json_extract(new.props, '$.unit'));
+    INSERT OR REPLACE INTO analyte_results SELECT json_extract(new.props, '$.analyte'), new.id,
+        json_extract(new.props, '$.target_kind'), json_extract(new.props, '$.target_id'),
+        json_extract(new.props, '$.value'), json_extract(new.props, '$.upper_limit'),
+        json_extract(new.props, '$.tested_at'), json_extract(new.props, '$.unit');
 END;
-CREATE TRIGGER IF NOT EXISTS results_by_analyte_update AFTER UPDATE ON nodes
+CREATE TRIGGER IF NOT EXISTS analyte_results_update AFTER UPDATE ON nodes
 WHEN new.label = 'TestResult' BEGIN
-    DELETE FROM results_by_analyte
+    DELETE FROM analyte_results
     WHERE analyte = json_extract(old.props, '$.analyte') AND id = old.id;
-    INSERT OR REPLACE INTO results_by_analyte SELECT
-        json_extract(new.props, '$.analyte'), new.id, json_extract(new.props, '$.value'),
-        json_extract(new.props, '$.upper_limit'), json_extract(new.props, '$.tested_at'),
-        json_extract(new.props, '$.unit')
-    WHERE new.unresolved = 0;
+    INSERT OR REPLACE INTO analyte_results SELECT json_extract(new.props, '$.analyte'), new.id,
+        json_extract(new.props, '$.target_kind'), json_extract(new.props, '$.target_id'),
+        json_extract(new.props, '$.value'), json_extract(new.props, '$.upper_limit'),
+        json_extract(new.props, '$.tested_at'), json_extract(new.props, '$.unit') WHERE new.unresolved = 0;
 END;
-CREATE TRIGGER IF NOT EXISTS results_by_analyte_delete AFTER DELETE ON nodes
+CREATE TRIGGER IF NOT EXISTS analyte_results_delete AFTER DELETE ON nodes
 WHEN old.label = 'TestResult' BEGIN
-    DELETE FROM results_by_analyte
+    DELETE FROM analyte_results
     WHERE analyte = json_extract(old.props, '$.analyte') AND id = old.id;
 END;
 CREATE TABLE IF NOT EXISTS audit (
@@ -108,10 +114,11 @@ CREATE TABLE IF NOT EXISTS rejections (
 """
 
 _BACKFILL_RESULTS = """
-INSERT OR REPLACE INTO results_by_analyte
-SELECT json_extract(props, '$.analyte'), id, json_extract(props, '$.value'),
-       json_extract(props, '$.upper_limit'), json_extract(props, '$.tested_at'),
-       json_extract(props, '$.unit')
+INSERT OR REPLACE INTO analyte_results
+SELECT json_extract(props, '$.analyte'), id,
+       json_extract(props, '$.target_kind'), json_extract(props, '$.target_id'),
+       json_extract(props, '$.value'), json_extract(props, '$.upper_limit'),
+       json_extract(props, '$.tested_at'), json_extract(props, '$.unit')
 FROM nodes WHERE label = 'TestResult' AND unresolved = 0
 """
 
@@ -205,7 +212,7 @@ class EmbeddedStore:
             self._conn.executescript(_SCHEMA)
             with self._transaction() as conn:
                 # a store written before the derived table existed fills it once
-                if conn.execute("SELECT 1 FROM results_by_analyte LIMIT 1").fetchone() is None:
+                if conn.execute("SELECT 1 FROM analyte_results LIMIT 1").fetchone() is None:
                     conn.execute(_BACKFILL_RESULTS)
 
     # -- reads ----------------------------------------------------------------------------

@@ -586,7 +586,9 @@ def _ensure_password(home: _Home, regenerate_allowed: bool) -> str:
             f"{path} is missing but the database in {home.data} already has a password; "
             "`lotgraph neo4j start --fresh` starts over on an empty database with a new one"
         )
-    password = secrets.token_urlsafe(24)
+    password = secrets.token_hex(
+        24
+    )  # never starts with "-", which the admin tool reads as an option
     _write_private(path, password + "\n")
     return password
 

@@ -211,22 +211,17 @@ def _flagged(values: list[Any]) -> FlaggedResult:
 
 
 # -- embedded ----------------------------------------------------------------------------
-# results_by_analyte is the embedded store's derived table of TestResult properties.
+# analyte_results is the embedded store's derived table of TestResult properties; its
+# target is the one the result's TESTED relationship was made from.
 _RESULTS = """
-SELECT t.id, r.dst_label, r.dst_id, t.value, t.upper_limit, t.tested_at, t.unit
-FROM results_by_analyte AS t
-CROSS JOIN rels AS r ON r.src_label = 'TestResult' AND r.src_id = t.id AND r.type = 'TESTED'
-WHERE t.analyte = ? AND r.dst_label IN ('Lot', 'Batch')
+SELECT id, CASE target_kind WHEN 'lot' THEN 'Lot' WHEN 'batch' THEN 'Batch' END, target_id,
+       value, upper_limit, tested_at, unit
+FROM analyte_results WHERE analyte = ? AND target_kind IN ('lot', 'batch')
 """
 _MAKERS = """
 SELECT r.dst_id, r.src_id FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = j.value AND r.type = 'PRODUCED'
 WHERE r.src_label = 'Batch'
-"""
-_UNITS_TABLE = """
-CREATE TEMP TABLE IF NOT EXISTS impurity_units (
-    label TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (label, id)
-) WITHOUT ROWID
 """
 _FACTORS = {
     "equipment": """
@@ -268,61 +263,27 @@ SELECT j.value, 'material', m.dst_id FROM json_each(?) AS j
 CROSS JOIN rels AS m ON m.src_label = 'Lot' AND m.src_id = j.value AND m.type = 'OF_MATERIAL'
 WHERE m.dst_label = 'Material'
 """
-# Units sharing each candidate: batches through the factor, plus bought-in lots that are
-# units themselves.
-_TOTALS = {
-    "equipment": """
-SELECT j.value, count(DISTINCT e.src_id) FROM json_each(?) AS j
-CROSS JOIN rels AS e ON e.dst_label = 'Equipment' AND e.dst_id = j.value AND e.type = 'RAN_ON'
-WHERE e.src_label = 'Batch' AND EXISTS (SELECT 1 FROM impurity_units AS u WHERE u.label = 'Batch' AND u.id = e.src_id)
-GROUP BY j.value
-""",
-    "lot": """
-SELECT factor, count(*) FROM (
-    SELECT j.value AS factor, c.dst_id AS unit FROM json_each(?) AS j
-    CROSS JOIN rels AS c ON c.src_label = 'Lot' AND c.src_id = j.value
-        AND c.type = 'CONSUMED_IN'
-    WHERE c.dst_label = 'Batch' AND EXISTS (SELECT 1 FROM impurity_units AS u WHERE u.label = 'Batch' AND u.id = c.dst_id)
-    UNION
-    SELECT j.value, 'Lot:' || j.value FROM json_each(?) AS j
-    WHERE EXISTS (SELECT 1 FROM impurity_units AS u WHERE u.label = 'Lot' AND u.id = j.value)
-) GROUP BY factor
-""",
-    "supplier": """
-SELECT factor, count(*) FROM (
-    SELECT j.value AS factor, c.dst_id AS unit FROM json_each(?) AS j
-    CROSS JOIN rels AS s ON s.src_label = 'Supplier' AND s.src_id = j.value
-        AND s.type = 'SUPPLIED'
-    CROSS JOIN rels AS c ON c.src_label = 'Lot' AND c.src_id = s.dst_id
-        AND c.type = 'CONSUMED_IN'
-    WHERE s.dst_label = 'Lot' AND c.dst_label = 'Batch'
-        AND EXISTS (SELECT 1 FROM impurity_units AS u WHERE u.label = 'Batch' AND u.id = c.dst_id)
-    UNION
-    SELECT j.value, 'Lot:' || s.dst_id FROM json_each(?) AS j
-    CROSS JOIN rels AS s ON s.src_label = 'Supplier' AND s.src_id = j.value
-        AND s.type = 'SUPPLIED'
-    WHERE s.dst_label = 'Lot' AND EXISTS (
-        SELECT 1 FROM impurity_units AS u WHERE u.label = 'Lot' AND u.id = s.dst_id)
-) GROUP BY factor
-""",
-    "material": """
-SELECT factor, count(*) FROM (
-    SELECT j.value AS factor, c.dst_id AS unit FROM json_each(?) AS j
-    CROSS JOIN rels AS m ON m.dst_label = 'Material' AND m.dst_id = j.value
-        AND m.type = 'OF_MATERIAL'
-    CROSS JOIN rels AS c ON c.src_label = 'Lot' AND c.src_id = m.src_id
-        AND c.type = 'CONSUMED_IN'
-    WHERE m.src_label = 'Lot' AND c.dst_label = 'Batch'
-        AND EXISTS (SELECT 1 FROM impurity_units AS u WHERE u.label = 'Batch' AND u.id = c.dst_id)
-    UNION
-    SELECT j.value, 'Lot:' || m.src_id FROM json_each(?) AS j
-    CROSS JOIN rels AS m ON m.dst_label = 'Material' AND m.dst_id = j.value
-        AND m.type = 'OF_MATERIAL'
-    WHERE m.src_label = 'Lot' AND EXISTS (
-        SELECT 1 FROM impurity_units AS u WHERE u.label = 'Lot' AND u.id = m.src_id)
-) GROUP BY factor
-""",
-}
+# Totals: who shares each candidate. Equipment and lots are few and read by index; a
+# supplier's or material's units are found in one ordered pass over every consumption (the
+# Lot rows of rels are clustered by lot, so the pass reads sequentially).
+_RAN_ON_INTO = """
+SELECT r.dst_id, r.src_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.dst_label = 'Equipment' AND r.dst_id = j.value AND r.type = 'RAN_ON'
+WHERE r.src_label = 'Batch'
+"""
+_CONSUMED_FROM = """
+SELECT r.src_id, r.dst_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = j.value AND r.type = 'CONSUMED_IN'
+WHERE r.dst_label = 'Batch'
+"""
+_LOT_ROWS = """
+SELECT src_id, type, dst_id, dst_label FROM rels
+WHERE src_label = 'Lot' AND type IN ('CONSUMED_IN', 'OF_MATERIAL')
+"""
+_SUPPLIED = """
+SELECT dst_id, src_id FROM rels
+WHERE src_label = 'Supplier' AND type = 'SUPPLIED' AND dst_label = 'Lot'
+"""
 
 
 def _embedded_facts(store: EmbeddedStore, analyte: str) -> _Facts | None:
@@ -367,19 +328,46 @@ def _embedded_factors(
 def _embedded_totals(
     conn: Connection, units: set[tuple[str, str]], wanted: dict[str, list[str]]
 ) -> dict[str, dict[str, int]]:
-    conn.execute(_UNITS_TABLE)
-    try:
-        conn.execute("DELETE FROM temp.impurity_units")
-        conn.execute(
-            "INSERT INTO temp.impurity_units "
-            "SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each(?)",
-            (json.dumps(sorted(units)),),
-        )
-        totals: dict[str, dict[str, int]] = {}
-        for kind, query in _TOTALS.items():
-            ids = json.dumps(wanted[kind])
-            params = (ids,) if kind == "equipment" else (ids, ids)
-            totals[kind] = dict(conn.execute(query, params).fetchall())
-        return totals
-    finally:
-        conn.execute("DROP TABLE temp.impurity_units")
+    batch_units = {i for label, i in units if label == "Batch"}
+    lot_units = {i for label, i in units if label == "Lot"}
+    sharing: dict[str, dict[str, set[str]]] = {k: defaultdict(set) for k in wanted}
+    for equipment, batch in conn.execute(_RAN_ON_INTO, (json.dumps(wanted["equipment"]),)):
+        if batch in batch_units:
+            sharing["equipment"][equipment].add(batch)
+    for lot, batch in conn.execute(_CONSUMED_FROM, (json.dumps(wanted["lot"]),)):
+        if batch in batch_units:
+            sharing["lot"][lot].add(batch)
+    for lot in lot_units.intersection(wanted["lot"]):
+        sharing["lot"][lot].add("Lot:" + lot)
+    suppliers, materials = set(wanted["supplier"]), set(wanted["material"])
+    if suppliers or materials:
+        supplier_of: dict[str, list[str]] = defaultdict(list)
+        for lot, supplier in conn.execute(_SUPPLIED):
+            if supplier in suppliers:
+                supplier_of[lot].append(supplier)
+        for lot in lot_units:
+            for supplier in supplier_of.get(lot, ()):
+                sharing["supplier"][supplier].add("Lot:" + lot)
+
+        def share(lot: str, batches: list[str], lot_materials: list[str]) -> None:
+            units_here = [*batches, "Lot:" + lot] if lot in lot_units else batches
+            for material in lot_materials:
+                sharing["material"][material].update(units_here)
+            for supplier in supplier_of.get(lot, ()):
+                sharing["supplier"][supplier].update(batches)
+
+        # one lot at a time: its consumptions and its material are adjacent rows
+        current = ""
+        batches: list[str] = []
+        lot_materials: list[str] = []
+        for lot, rel_type, other, other_label in conn.execute(_LOT_ROWS):
+            if lot != current:
+                share(current, batches, lot_materials)
+                current, batches, lot_materials = lot, [], []
+            if rel_type == "OF_MATERIAL":
+                if other in materials and other_label == "Material":
+                    lot_materials.append(other)
+            elif other in batch_units and other_label == "Batch":
+                batches.append(other)
+        share(current, batches, lot_materials)
+    return {kind: {f: len(u) for f, u in found.items()} for kind, found in sharing.items()}

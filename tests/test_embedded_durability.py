@@ -70,25 +70,25 @@ def test_kill_9_loses_nothing_that_was_committed(tmp_path: Path) -> None:
 
 
 def test_a_store_older_than_the_results_table_fills_it_once(tmp_path: Path) -> None:
-    """results_by_analyte is derived from the nodes: an existing store gets it on open."""
+    """analyte_results is derived from the nodes: an existing store gets it on open."""
     from graph.store import NodeRef, NodeWrite, WriteBatch
 
     path = tmp_path / "graph.sqlite"
     store = EmbeddedStore(path)
     store.ensure_schema()
-    props = {"analyte": "Impurity B", "value": 0.2, "upper_limit": 0.15, "unit": "%"}
+    props = {"analyte": "Impurity B", "value": 0.2, "upper_limit": 0.15, "target_kind": "batch"}
     store.apply(
         WriteBatch(
             nodes=[NodeWrite(NodeRef(Label.TEST_RESULT, "T1"), props, {"source": "t"}, "fp")]
         )
     )
     with store.reading() as conn:
-        assert conn.execute("SELECT id, value FROM results_by_analyte").fetchall() == [("T1", 0.2)]
-        conn.execute("DELETE FROM results_by_analyte")  # as a store written before the table
+        assert conn.execute("SELECT id, value FROM analyte_results").fetchall() == [("T1", 0.2)]
+        conn.execute("DELETE FROM analyte_results")  # as a store written before the table
     store.close()
     reopened = EmbeddedStore(path)
     reopened.ensure_schema()
     with reopened.reading() as conn:
-        rows = conn.execute("SELECT analyte, id, upper_limit FROM results_by_analyte").fetchall()
+        rows = conn.execute("SELECT analyte, id, upper_limit FROM analyte_results").fetchall()
     reopened.close()
     assert rows == [("Impurity B", "T1", 0.15)]
