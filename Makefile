@@ -30,6 +30,7 @@ demo: install
 
 bench: install
 	$(BIN)/python -m benchmarks.bench_ingest
+	test -f benchmarks/output/embedded-100000-7/graph.sqlite || LOTGRAPH_DATA_DIR=benchmarks/output/embedded-100000-7 $(BIN)/lotgraph ingest benchmarks/output/plant-100000-7
 	$(BIN)/python -m benchmarks.bench_queries --lots 100000
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
