@@ -15,7 +15,6 @@ from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
-from queries.embedded_graph import pairs
 from queries.errors import NotFound
 
 _HERE = Path(__file__).parent
@@ -160,38 +159,60 @@ def _embedded_sites(store: EmbeddedStore, roots: list[str], edges: set[Edge]) ->
     return sites
 
 
-def _embedded_edges(
-    store: EmbeddedStore, lot_ids: list[str], direction: Direction
-) -> set[tuple[str, str, str]]:
-    forward = direction is Direction.FORWARD
-    edges: set[tuple[str, str, str]] = set()
-    lots: set[str] = set(lot_ids)
-    batches: set[str] = set()
-    frontier = set(lot_ids)
-    while frontier:
-        if forward:
-            step = pairs(store, Label.LOT, frontier, RelType.CONSUMED_IN, True)
-            new_batches = {b for _, b in step} - batches
-        else:
-            step = pairs(store, Label.LOT, frontier, RelType.PRODUCED, False)
-            new_batches = {b for b, _ in step} - batches
-        edges.update((a, RelType.CONSUMED_IN if forward else RelType.PRODUCED, b) for a, b in step)
-        batches |= new_batches
-        if forward:
-            step = pairs(store, Label.BATCH, new_batches, RelType.PRODUCED, True)
-            new_lots = {lot for _, lot in step} - lots
-        else:
-            step = pairs(store, Label.BATCH, new_batches, RelType.CONSUMED_IN, False)
-            new_lots = {lot for lot, _ in step} - lots
-        edges.update((a, RelType.PRODUCED if forward else RelType.CONSUMED_IN, b) for a, b in step)
-        lots |= new_lots
-        frontier = new_lots
-    if forward:
-        shipped = pairs(store, Label.LOT, lots, RelType.SHIPPED_IN, True)
-        edges.update((a, RelType.SHIPPED_IN, b) for a, b in shipped)
-        delivered = pairs(store, Label.SHIPMENT, {s for _, s in shipped}, RelType.TO, True)
-        edges.update((a, RelType.TO, b) for a, b in delivered)
-    else:
-        supplied = pairs(store, Label.LOT, lots, RelType.SUPPLIED, False)
-        edges.update((a, RelType.SUPPLIED, b) for a, b in supplied)
-    return {(a, str(t), b) for a, t, b in edges}
+# One statement per trace: a recursive walk over lots and batches (UNION keeps each node
+# once, so a diamond is expanded once), then the edges at every node reached. CROSS JOIN
+# keeps the reached set as the outer loop, one index seek per node.
+_EMBEDDED_FORWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id
+    AND r.type IN ('CONSUMED_IN', 'SHIPPED_IN')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+WHERE reach.label = 'Batch'
+UNION
+SELECT t.src_id, t.type, t.dst_id FROM reach
+CROSS JOIN rels AS s ON s.src_label = 'Lot' AND s.src_id = reach.id AND s.type = 'SHIPPED_IN'
+CROSS JOIN rels AS t ON t.src_label = 'Shipment' AND t.src_id = s.dst_id AND t.type = 'TO'
+WHERE reach.label = 'Lot'
+"""
+_EMBEDDED_BACKWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id
+        AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id
+    AND r.type IN ('PRODUCED', 'SUPPLIED')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id AND r.type = 'CONSUMED_IN'
+WHERE reach.label = 'Batch'
+"""
+
+
+def _embedded_edges(store: EmbeddedStore, lot_ids: list[str], direction: Direction) -> set[Edge]:
+    query = _EMBEDDED_FORWARD if direction is Direction.FORWARD else _EMBEDDED_BACKWARD
+    with store.reading() as conn:
+        return set(conn.execute(query, (json.dumps(lot_ids),)))
