@@ -101,16 +101,11 @@ def impact(
     edges = trace_edges(store, lots, Direction.FORWARD)
     batches = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
     supplier_lots = set(lots)
-    found = store.fetch_nodes(Label.BATCH, batches)
+    batch_props = {b: node.props for b, node in store.fetch_nodes(Label.BATCH, batches).items()}
     open_batches = [
-        OpenBatch(
-            id=b,
-            status=found[b].props.get("status") if b in found else None,
-            site=found[b].props.get("site") if b in found else None,
-            started_at=found[b].props.get("started_at") if b in found else None,
-        )
+        OpenBatch(id=b, status=p.get("status"), site=p.get("site"), started_at=p.get("started_at"))
         for b in batches
-        if b not in found or found[b].props.get("status") not in CLOSED_BATCH
+        if (p := batch_props.get(b, {})).get("status") not in CLOSED_BATCH
     ]
     open_batches.sort(key=lambda b: (b.started_at or "", b.id))
     return ImpactResult(

@@ -5,7 +5,7 @@
 CALL () {
   UNWIND $lot_ids AS lot_id
   MATCH (l:Lot {id: lot_id})-[c:CONSUMED_IN]->(b:Batch)
-  RETURN collect([l.id, b.id, c.key, c.quantity]) AS consumed
+  RETURN collect([l.id, b.id, c.quantity]) AS consumed
 }
 CALL () {
   UNWIND $lot_ids AS lot_id

@@ -101,7 +101,7 @@ class RecallResult(BaseModel):
 class _Facts(BaseModel):
     """What each store reads for a scope; the answer is assembled from these alone."""
 
-    consumed: list[tuple[str, str, str, float]]  # lot, batch, key, quantity
+    consumed: list[tuple[str, str, float]]  # lot, batch, quantity
     shipped: list[tuple[str, str, str | None, float]]  # lot, shipment, customer, quantity
     deviations: list[tuple[str, str, str]]  # deviation, target label, target id
     documents: list[tuple[str, str, str]]  # document, target label, target id
@@ -141,7 +141,7 @@ def _assemble(
     lots = store.fetch_nodes(Label.LOT, lot_ids)
     batches = store.fetch_nodes(Label.BATCH, batch_ids)
     consumed: dict[str, Decimal] = defaultdict(Decimal)
-    for lot, _, _, quantity in facts.consumed:
+    for lot, _, quantity in facts.consumed:
         consumed[lot] += _exact(quantity)
     shipped: dict[str, Decimal] = defaultdict(Decimal)
     by_customer: dict[str, dict[str, Any]] = {}
@@ -197,13 +197,12 @@ def _assemble(
         batches=[
             RecallBatch(
                 id=b,
-                status=batches[b].props.get("status") if b in batches else None,
-                site=batches[b].props.get("site") if b in batches else None,
-                product_material_id=(
-                    batches[b].props.get("product_material_id") if b in batches else None
-                ),
+                status=p.get("status"),
+                site=p.get("site"),
+                product_material_id=p.get("product_material_id"),
             )
             for b in batch_ids
+            for p in [batches[b].props if b in batches else {}]
         ],
         customers=customers,
         mass_balance=balances,
@@ -287,7 +286,7 @@ def _neo4j_facts(store: Neo4jStore, lot_ids: list[str], batch_ids: list[str]) ->
 
 def _embedded_facts(store: EmbeddedStore, lot_ids: list[str], batch_ids: list[str]) -> _Facts:
     consumed = [
-        (lot, batch, str(props.get("at", "")), props["quantity"])
+        (lot, batch, props["quantity"])
         for lot, batch, props in embedded_graph.rels(
             store, Label.LOT, lot_ids, RelType.CONSUMED_IN, True
         )
