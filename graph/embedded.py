@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 
 from graph.model import Label
-from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
+from graph.records import Account, IdempotencyRecord, KeyIdInUse
+from graph.store import (
+    AuditEntry,
+    GraphStats,
+    Props,
+    RelRef,
+    StoredNode,
+    WriteBatch,
+    utc_now,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -111,6 +120,28 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT NOT NULL,
     PRIMARY KEY (ingest_id, seq)
 );
+-- Service records (graph/records.py): beside the graph, never counted in its statistics.
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    sites TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    failed_sign_ins INTEGER NOT NULL,
+    locked_until TEXT,
+    key_id TEXT UNIQUE
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    actor TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 _BACKFILL_RESULTS = """
@@ -170,10 +201,95 @@ INSERT INTO audit (at, actor, action, entity, key, old, new, reason, source)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
+# An upsert on the name only: INSERT OR REPLACE would also replace (delete) another
+# account holding the same key_id, where a clash must fail instead.
+_SAVE_ACCOUNT = """
+INSERT INTO accounts (name, role, sites, kind, secret_hash, disabled, created_at, updated_at,
+                      failed_sign_ins, locked_until, key_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    role = excluded.role, sites = excluded.sites, kind = excluded.kind,
+    secret_hash = excluded.secret_hash, disabled = excluded.disabled,
+    created_at = excluded.created_at, updated_at = excluded.updated_at,
+    failed_sign_ins = excluded.failed_sign_ins, locked_until = excluded.locked_until,
+    key_id = excluded.key_id
+"""
+
+_SELECT_ACCOUNTS = """
+SELECT name, role, sites, kind, secret_hash, disabled, created_at, updated_at,
+       failed_sign_ins, locked_until, key_id
+FROM accounts
+"""
+_ACCOUNT_BY_NAME = _SELECT_ACCOUNTS + "WHERE name = ?"
+_ACCOUNT_BY_KEY_ID = _SELECT_ACCOUNTS + "WHERE key_id = ?"
+
+_SELECT_IDEMPOTENCY = (
+    "SELECT key, actor, request_sha256, status_code, body, at FROM idempotency WHERE key = ?"
+)
+
+_SAVE_IDEMPOTENCY = """
+INSERT INTO idempotency (key, actor, request_sha256, status_code, body, at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO NOTHING
+"""
+
+# The row-value comparison is a range seek on the primary key, however deep the page.
+_REJECTIONS = "SELECT ingest_id, seq, file, row, col, reason FROM rejections"
+_REJECTIONS_FIRST = _REJECTIONS + " ORDER BY ingest_id, seq LIMIT ?"
+_REJECTIONS_AFTER = _REJECTIONS + " WHERE (ingest_id, seq) > (?, ?) ORDER BY ingest_id, seq LIMIT ?"
+
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace: equal content gives equal text."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _audit_row(at: str, a: AuditEntry) -> tuple[str | None, ...]:
+    return (
+        at,
+        a.actor,
+        a.action,
+        a.entity,
+        a.key,
+        None if a.old is None else canonical_json(a.old),
+        None if a.new is None else canonical_json(a.new),
+        a.reason,
+        a.source,
+    )
+
+
+def _account(row: Sequence[Any]) -> Account:
+    name, role, sites, kind, secret_hash, disabled, created, updated, failed, locked, key_id = row
+    return Account(
+        name=name,
+        role=role,
+        sites=orjson.loads(sites),
+        kind=kind,
+        secret_hash=secret_hash,
+        disabled=bool(disabled),
+        created_at=created,
+        updated_at=updated,
+        failed_sign_ins=int(failed),
+        locked_until=locked,
+        key_id=key_id,
+    )
+
+
+def _idempotency(row: Sequence[Any]) -> IdempotencyRecord:
+    key, actor, request_sha256, status_code, body, at = row
+    return IdempotencyRecord(
+        key=key,
+        actor=actor,
+        request_sha256=request_sha256,
+        status_code=int(status_code),
+        body=orjson.loads(body),
+        at=at,
+    )
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must not be negative, not {limit}")
 
 
 class _ProvenanceText:
@@ -281,11 +397,13 @@ class EmbeddedStore:
             (n,) = self._conn.execute("SELECT count(*) FROM nodes WHERE unresolved = 1").fetchone()
         return int(n)
 
-    def audit_entries(self) -> list[dict[str, Any]]:
+    def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        _check_limit(limit)
         with self._lock:
             cur = self._conn.execute(
                 "SELECT seq, at, actor, action, entity, key, old, new, reason, source "
-                "FROM audit ORDER BY seq"
+                "FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, -1 if limit is None else limit),  # LIMIT -1: no limit
             )
             names = [c[0] for c in cur.description]
             out = [dict(zip(names, row, strict=True)) for row in cur]
@@ -306,6 +424,76 @@ class EmbeddedStore:
             {"ingest_id": i, "file": f, "row": r, "column": c, "reason": why}
             for i, f, r, c, why in rows
         ]
+
+    def rejections_page(self, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        with self._lock:
+            if after is None:
+                rows = self._conn.execute(_REJECTIONS_FIRST, (limit,)).fetchall()
+            else:
+                after_id, after_seq = after
+                rows = self._conn.execute(
+                    _REJECTIONS_AFTER, (after_id, after_seq, limit)
+                ).fetchall()
+        return [
+            {"ingest_id": i, "seq": q, "file": f, "row": r, "column": c, "reason": why}
+            for i, q, f, r, c, why in rows
+        ]
+
+    # -- service records ------------------------------------------------------------------
+    def get_account(self, name: str) -> Account | None:
+        with self._lock:
+            row = self._conn.execute(_ACCOUNT_BY_NAME, (name,)).fetchone()
+        return None if row is None else _account(row)
+
+    def find_account_by_key_id(self, key_id: str) -> Account | None:
+        with self._lock:
+            row = self._conn.execute(_ACCOUNT_BY_KEY_ID, (key_id,)).fetchone()
+        return None if row is None else _account(row)
+
+    def list_accounts(self) -> list[Account]:
+        with self._lock:
+            rows = self._conn.execute(_SELECT_ACCOUNTS).fetchall()
+        # sorted here, by code point, so that both stores order names alike
+        return sorted((_account(r) for r in rows), key=lambda a: a.name)
+
+    def save_account(self, account: Account, audit: AuditEntry | None) -> None:
+        a = account
+        row = (
+            a.name,
+            a.role,
+            canonical_json(list(a.sites)),
+            a.kind,
+            a.secret_hash,
+            int(a.disabled),
+            a.created_at,
+            a.updated_at,
+            a.failed_sign_ins,
+            a.locked_until,
+            a.key_id,
+        )
+        with self._lock, self._transaction() as conn:
+            if audit is not None:
+                conn.execute(_AUDIT, _audit_row(utc_now(), audit))
+            try:
+                conn.execute(_SAVE_ACCOUNT, row)
+            except sqlite3.IntegrityError as exc:
+                if "accounts.key_id" in str(exc):
+                    raise KeyIdInUse(a.key_id) from exc
+                raise
+
+    def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
+        with self._lock:
+            row = self._conn.execute(_SELECT_IDEMPOTENCY, (key,)).fetchone()
+        return None if row is None else _idempotency(row)
+
+    def save_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        r = record
+        row = (r.key, r.actor, r.request_sha256, r.status_code, canonical_json(r.body), r.at)
+        with self._lock, self._transaction() as conn:
+            conn.execute(_SAVE_IDEMPOTENCY, row)
+            stored = conn.execute(_SELECT_IDEMPOTENCY, (r.key,)).fetchone()
+        return _idempotency(stored)
 
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
@@ -352,23 +540,7 @@ class EmbeddedStore:
             conn.executemany(_PLACEHOLDER, placeholders)
             conn.executemany(_UPSERT_REL, rel_rows)
             at = utc_now()
-            conn.executemany(
-                _AUDIT,
-                [
-                    (
-                        at,
-                        a.actor,
-                        a.action,
-                        a.entity,
-                        a.key,
-                        None if a.old is None else canonical_json(a.old),
-                        None if a.new is None else canonical_json(a.new),
-                        a.reason,
-                        a.source,
-                    )
-                    for a in batch.audit
-                ],
-            )
+            conn.executemany(_AUDIT, [_audit_row(at, a) for a in batch.audit])
 
     def record_ingest(
         self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]

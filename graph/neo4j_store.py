@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import neo4j
+import orjson
 from neo4j import GraphDatabase, ManagedTransaction
+from neo4j.exceptions import ConstraintError
 
 from graph.cypher_files import read_cypher, render
 from graph.model import (
@@ -20,7 +22,8 @@ from graph.model import (
     UNRESOLVED,
     Label,
 )
-from graph.store import GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
+from graph.records import Account, IdempotencyRecord, KeyIdInUse
+from graph.store import AuditEntry, GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
 
 _NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
 _SUB_BATCH = 10_000
@@ -33,6 +36,60 @@ def _content(props: Mapping[str, Any]) -> Props:
 def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(rows), _SUB_BATCH):
         yield rows[start : start + _SUB_BATCH]
+
+
+def _json(value: Any) -> str:
+    """The same JSON text the embedded store keeps (orjson, sorted keys)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _audit_rows(entries: Iterable[AuditEntry], at: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": at,
+            "actor": a.actor,
+            "action": a.action,
+            "entity": a.entity,
+            "key": a.key,
+            "old": None if a.old is None else json.dumps(a.old, sort_keys=True),
+            "new": None if a.new is None else json.dumps(a.new, sort_keys=True),
+            "reason": a.reason,
+            "source": a.source,
+        }
+        for a in entries
+    ]
+
+
+def _account(props: Mapping[str, Any]) -> Account:
+    return Account(
+        name=props["name"],
+        role=props["role"],
+        sites=list(props.get("sites") or []),
+        kind=props["kind"],
+        secret_hash=props["secret_hash"],
+        disabled=bool(props["disabled"]),
+        created_at=props["created_at"],
+        updated_at=props["updated_at"],
+        failed_sign_ins=int(props["failed_sign_ins"]),
+        locked_until=props.get("locked_until"),
+        key_id=props.get("key_id"),
+    )
+
+
+def _idempotency(props: Mapping[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=props["key"],
+        actor=props["actor"],
+        request_sha256=props["request_sha256"],
+        status_code=int(props["status_code"]),
+        body=orjson.loads(props["body"]),
+        at=props["at"],
+    )
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must not be negative, not {limit}")
 
 
 class Neo4jStore:
@@ -64,6 +121,11 @@ class Neo4jStore:
             "CREATE CONSTRAINT auditentry_seq IF NOT EXISTS FOR (n:AuditEntry) REQUIRE n.seq IS UNIQUE",
             "CREATE CONSTRAINT ingestrun_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
             "CREATE CONSTRAINT counter_id IF NOT EXISTS FOR (n:LotgraphCounter) REQUIRE n.id IS UNIQUE",
+            # service records (graph/records.py), outside the model's labels
+            "CREATE CONSTRAINT account_name IF NOT EXISTS FOR (n:Account) REQUIRE n.name IS UNIQUE",
+            "CREATE CONSTRAINT account_key_id IF NOT EXISTS FOR (n:Account) REQUIRE n.key_id IS UNIQUE",
+            "CREATE CONSTRAINT idempotency_key IF NOT EXISTS "
+            "FOR (n:IdempotencyRecord) REQUIRE n.key IS UNIQUE",
         ]
         with self.driver.session(database=self.database) as session:
             for statement in statements:
@@ -152,9 +214,10 @@ class Neo4jStore:
             int(self.read(render("count_unresolved", label=label))[0]["n"]) for label in LABELS
         )
 
-    def audit_entries(self) -> list[dict[str, Any]]:
+    def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        _check_limit(limit)
         out = []
-        for rec in self.read(read_cypher("audit_entries")):
+        for rec in self.read(read_cypher("audit_page"), after=after, limit=limit):
             entry = rec["entry"]
             for k in ("old", "new"):
                 entry[k] = json.loads(entry[k]) if entry.get(k) is not None else None
@@ -167,6 +230,75 @@ class Neo4jStore:
             {k: r["rejection"][k] for k in ("ingest_id", "file", "row", "column", "reason")}
             for r in rows
         ]
+
+    def rejections_page(self, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        after_id, after_seq = after if after is not None else (None, None)
+        rows = self.read(
+            read_cypher("rejections_page"), after_id=after_id, after_seq=after_seq, limit=limit
+        )
+        keys = ("ingest_id", "seq", "file", "row", "column", "reason")
+        return [{k: r["rejection"][k] for k in keys} for r in rows]
+
+    # -- service records ------------------------------------------------------------------
+    def get_account(self, name: str) -> Account | None:
+        rows = self.read(read_cypher("get_account"), name=name)
+        return _account(rows[0]["account"]) if rows else None
+
+    def find_account_by_key_id(self, key_id: str) -> Account | None:
+        rows = self.read(read_cypher("find_account_by_key_id"), key_id=key_id)
+        return _account(rows[0]["account"]) if rows else None
+
+    def list_accounts(self) -> list[Account]:
+        rows = self.read(read_cypher("list_accounts"))
+        # sorted here, by code point, so that both stores order names alike
+        return sorted((_account(r["account"]) for r in rows), key=lambda a: a.name)
+
+    def save_account(self, account: Account, audit: AuditEntry | None) -> None:
+        a = account
+        props = {
+            "name": a.name,
+            "role": a.role,
+            "sites": list(a.sites),
+            "kind": a.kind,
+            "secret_hash": a.secret_hash,
+            "disabled": a.disabled,
+            "created_at": a.created_at,
+            "updated_at": a.updated_at,
+            "failed_sign_ins": a.failed_sign_ins,
+            "locked_until": a.locked_until,
+            "key_id": a.key_id,
+        }
+        work: list[tuple[str, dict[str, Any]]] = []
+        if audit is not None:
+            work.append((read_cypher("append_audit"), {"rows": _audit_rows([audit], utc_now())}))
+        work.append((read_cypher("save_account"), {"name": a.name, "props": props}))
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.execute_write(_run_all, work)
+        except ConstraintError as exc:
+            if "key_id" in (exc.message or ""):
+                raise KeyIdInUse(a.key_id) from exc
+            raise
+
+    def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
+        rows = self.read(read_cypher("fetch_idempotency"), key=key)
+        return _idempotency(rows[0]["record"]) if rows else None
+
+    def save_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        r = record
+        props = {
+            "key": r.key,
+            "actor": r.actor,
+            "request_sha256": r.request_sha256,
+            "status_code": r.status_code,
+            "body": _json(r.body),
+            "at": r.at,
+        }
+        params = {"key": r.key, "props": props}
+        with self.driver.session(database=self.database) as session:
+            stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
+        return _idempotency(stored["record"])
 
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
@@ -220,22 +352,9 @@ class Neo4jStore:
             query = render("upsert_rels", src=src, type=rel_type, dst=dst)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
         if batch.audit:
-            at = utc_now()
-            rows = [
-                {
-                    "at": at,
-                    "actor": a.actor,
-                    "action": a.action,
-                    "entity": a.entity,
-                    "key": a.key,
-                    "old": None if a.old is None else json.dumps(a.old, sort_keys=True),
-                    "new": None if a.new is None else json.dumps(a.new, sort_keys=True),
-                    "reason": a.reason,
-                    "source": a.source,
-                }
-                for a in batch.audit
-            ]
-            work.append((read_cypher("append_audit"), {"rows": rows}))
+            work.append(
+                (read_cypher("append_audit"), {"rows": _audit_rows(batch.audit, utc_now())})
+            )
         return work
 
     def record_ingest(
@@ -265,3 +384,9 @@ class Neo4jStore:
 def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> None:
     for query, params in work:
         tx.run(query, params).consume()
+
+
+def _single(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The one record a write query returns, read inside its transaction."""
+    record = tx.run(query, params).single(strict=True)
+    return record.data()

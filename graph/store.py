@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from graph.model import Label, RelType
+from graph.records import Account, IdempotencyRecord
 
 Props = dict[str, Any]
 
@@ -169,6 +170,39 @@ class GraphStore(Protocol):
 
     def unresolved_count(self) -> int:
         """How many placeholders wait for their entity (cheap: an index count)."""
+        ...
+
+    def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Audit entries with ``seq > after`` in seq order, at most ``limit`` of them."""
+        ...
+
+    def rejections_page(self, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
+        """Dead-letter rows of every ingest in (ingest_id, seq) order, strictly after ``after``.
+
+        Each row: ingest_id, seq, file, row, column, reason.
+        """
+        ...
+
+    # -- service records (graph/records.py) ------------------------------------------------
+    def save_account(self, account: Account, audit: AuditEntry | None) -> None:
+        """Insert or replace the account by name, with its audit entry in the same transaction.
+
+        Raises KeyIdInUse (and writes nothing) when another account holds ``account.key_id``.
+        """
+        ...
+
+    def get_account(self, name: str) -> Account | None: ...
+
+    def find_account_by_key_id(self, key_id: str) -> Account | None: ...
+
+    def list_accounts(self) -> list[Account]:
+        """Every account, sorted by name."""
+        ...
+
+    def fetch_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    def save_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        """Keep the first record saved under a key; return the one stored under it."""
         ...
 
     def close(self) -> None: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -127,9 +127,20 @@ def ingest_bundle(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_scanned: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
+    label: str | None = None,
+    file_names: Mapping[str, str] | None = None,
+    first_row: int = 2,
 ) -> IngestReport:
-    """Load one bundle; raises BundleError (nothing written) when it cannot be read at all."""
+    """Load one bundle; raises BundleError (nothing written) when it cannot be read at all.
+
+    How the report, the dead letter, the audit entry and provenance name where rows came
+    from is the CLI's by default: ``label`` (the report's ``bundle``) is the path, each file
+    is named as in the bundle, and ``first_row`` (a file's first record) is 2, the header
+    being row 1. A front end that renders its own input as a bundle (``ingest.events``)
+    passes its own names: ``file_names`` maps a bundle file to the name to report instead.
+    """
     bundle = Bundle(path)
+    names = dict(file_names or {})
     try:
         scans = {s.name: s for s in scan_bundle(bundle)}
         if on_scanned is not None:
@@ -137,10 +148,10 @@ def ingest_bundle(
         report = IngestReport(
             ingest_id=f"ING-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}",
             source=bundle.meta.source,
-            bundle=str(path),
+            bundle=str(path) if label is None else label,
             started_at=utc_now(),
         )
-        run = _Run(store, bundle, report, actor)
+        run = _Run(store, bundle, report, actor, names, first_row)
         ordered = [spec.name for spec in FILES if spec.name in scans]
         unknown = [name for name in scans if name not in FILES_BY_NAME]
         try:
@@ -158,7 +169,8 @@ def ingest_bundle(
             new={
                 "bundle": report.bundle,
                 "files": {
-                    n: {"sha256": s.sha256, "rows": s.records} for n, s in sorted(scans.items())
+                    names.get(n, n): {"sha256": s.sha256, "rows": s.records}
+                    for n, s in sorted(scans.items())
                 },
                 "accepted": report.total("accepted"),
                 "unchanged": report.total("unchanged"),
@@ -178,11 +190,21 @@ def ingest_bundle(
 
 
 class _Run:
-    def __init__(self, store: GraphStore, bundle: Bundle, report: IngestReport, actor: str) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        bundle: Bundle,
+        report: IngestReport,
+        actor: str,
+        names: Mapping[str, str],
+        first_row: int,
+    ) -> None:
         self.store = store
         self.bundle = bundle
         self.report = report
         self.actor = actor
+        self.names = names
+        self.row_shift = first_row - 2  # Bundle.chunks numbers a file's first record 2
         self.context = {"timezone": bundle.meta.timezone}
         # One write in flight: while the store applies chunk N (SQLite and the Neo4j driver
         # release the GIL), the next chunk is validated. Every store read waits for it first.
@@ -202,7 +224,8 @@ class _Run:
             self._writer.shutdown(wait=True)
 
     def file(self, scan: FileScan, chunk_rows: int, progress: ProgressCallback | None) -> None:
-        counts = self.report.files.setdefault(scan.name, FileCounts())
+        name = self.names.get(scan.name, scan.name)
+        counts = self.report.files.setdefault(name, FileCounts())
         counts.rows_read = scan.records
         spec = FILES_BY_NAME.get(scan.name)
         header = [h.strip() for h in scan.header]
@@ -211,17 +234,16 @@ class _Run:
         for chunk in self.bundle.chunks(scan.name, chunk_rows):
             if problem is not None or spec is None:
                 column, reason = problem or ("", "unknown file")
+                first = chunk.first_row + self.row_shift
                 for i in range(len(chunk.records)):
-                    self._reject(counts, scan.name, chunk.first_row + i, column, reason)
+                    self._reject(counts, name, first + i, column, reason)
             else:
-                self._chunk(spec, scan, chunk, counts, seen)
+                self._chunk(spec, name, scan, chunk, counts, seen)
             if progress is not None:
                 progress(len(chunk.records))
         self.settle()
         if counts.accounted != counts.rows_read:  # a bug, never bad input
-            raise RuntimeError(
-                f"{scan.name}: accounted {counts.accounted} of {counts.rows_read} rows"
-            )
+            raise RuntimeError(f"{name}: accounted {counts.accounted} of {counts.rows_read} rows")
 
     @staticmethod
     def _file_problem(spec: FileSpec | None, header: list[str]) -> tuple[str, str] | None:
@@ -244,6 +266,7 @@ class _Run:
     def _chunk(
         self,
         spec: FileSpec,
+        name: str,
         scan: FileScan,
         chunk: Chunk,
         counts: FileCounts,
@@ -251,7 +274,7 @@ class _Run:
     ) -> None:
         valid: list[tuple[int, Any]] = []
         for i, record in enumerate(chunk.records):
-            row_no = chunk.first_row + i
+            row_no = chunk.first_row + self.row_shift + i
             try:
                 model = spec.model.model_validate(record, context=self.context)
             except ValidationError as exc:
@@ -259,7 +282,7 @@ class _Run:
                 for error in exc.errors(include_url=False):
                     column = ".".join(str(p) for p in error["loc"]) or "?"
                     self.report.rejections.append(
-                        Rejection(scan.name, row_no, column, describe_error(error))
+                        Rejection(name, row_no, column, describe_error(error))
                     )
                 continue
             key = spec.row_key(model)
@@ -271,7 +294,7 @@ class _Run:
                 else:
                     self._reject(
                         counts,
-                        scan.name,
+                        name,
                         row_no,
                         _key_column(spec),
                         f"duplicate key {', '.join(map(str, key))!r} with other content "
@@ -288,15 +311,17 @@ class _Run:
             try:
                 plans.append((row_no, spec.plan(model, lookup)))
             except RowRejected as exc:
-                self._reject(counts, scan.name, row_no, exc.column, exc.reason)
-        self._write(plans, scan, counts)
+                self._reject(counts, name, row_no, exc.column, exc.reason)
+        self._write(plans, name, scan, counts)
 
     def _lot_units(self, spec: FileSpec, models: list[Any]) -> dict[str, str]:
         if spec.lot_column is None or not models:
             return {}
         return self.store.fetch_lot_units(sorted({getattr(m, spec.lot_column) for m in models}))
 
-    def _write(self, plans: list[tuple[int, RowPlan]], scan: FileScan, counts: FileCounts) -> None:
+    def _write(
+        self, plans: list[tuple[int, RowPlan]], name: str, scan: FileScan, counts: FileCounts
+    ) -> None:
         """Compare each row's plan with the store by fingerprint and write what differs."""
         if not plans:
             return
@@ -322,7 +347,7 @@ class _Run:
         for row_no, plan in plans:
             provenance = {
                 "source": source,
-                "source_file": scan.name,
+                "source_file": name,
                 "source_sha256": scan.sha256,
                 "source_row": row_no,
             }

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ingest.bundle import BundleError
 from ingest.loader import ingest_bundle
+from lotgraph.cli_api import serve, users_app
 from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
 from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
@@ -23,6 +24,8 @@ from queries.trace import Direction, trace
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Docker needed).")
 register_investigations(app)
+app.add_typer(users_app, name="users")
+app.command()(serve)
 
 
 @app.command()

@@ -10,3 +10,7 @@ class NotFound(QueryError):
         super().__init__(f"no {label.lower()} {key!r}")
         self.label = label
         self.key = key
+
+
+class InvalidQuery(QueryError, ValueError):
+    """An option of the question is malformed (the caller's mistake, not a bug)."""

@@ -21,7 +21,7 @@ from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, format_utc
 from queries import embedded_graph
-from queries.errors import NotFound
+from queries.errors import InvalidQuery, NotFound
 from queries.trace import Direction, trace_edges
 
 _HERE = Path(__file__).parent
@@ -58,7 +58,7 @@ def parse_since(value: str) -> str:
         else:
             moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"since: {value!r} is not an ISO 8601 date or date-time") from None
+        raise InvalidQuery(f"since: {value!r} is not an ISO 8601 date or date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return format_utc(moment)
@@ -77,7 +77,7 @@ def impact(
         if change is None:
             raise NotFound("SupplierChange", change_id)
         if change.props.get("supplier_id") not in (None, supplier_id):
-            raise ValueError(
+            raise InvalidQuery(
                 f"change: {change_id} is a notice of {change.props['supplier_id']}, "
                 f"not of {supplier_id}"
             )

@@ -23,7 +23,7 @@ from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from queries import embedded_graph
-from queries.errors import NotFound
+from queries.errors import InvalidQuery, NotFound
 from queries.trace import Direction, trace_edges
 
 _HERE = Path(__file__).parent
@@ -110,7 +110,7 @@ class _Facts(BaseModel):
 def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
     roots = sorted(set(lot_ids))
     if not roots:
-        raise ValueError("a recall needs at least one lot id")
+        raise InvalidQuery("a recall needs at least one lot id")
     found = store.fetch_nodes(Label.LOT, roots)
     missing = [r for r in roots if r not in found]
     if missing:

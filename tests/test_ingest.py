@@ -256,7 +256,7 @@ def test_a_changed_row_is_an_update_with_old_and_new_in_the_audit_trail(
     assert report.files["lots.csv"].accepted == 1
     assert report.files["lots.csv"].updated == 1
     assert report.files["materials.csv"].unchanged == 3
-    updates = [e for e in store.audit_entries() if e["action"] == "update"]  # type: ignore[attr-defined]
+    updates = [e for e in store.audit_entries() if e["action"] == "update"]
     (entry,) = updates
     assert entry["entity"] == "Lot" and entry["key"] == "L-R1"
     assert entry["old"]["quantity"] == 100.0 and entry["new"]["quantity"] == 90.0

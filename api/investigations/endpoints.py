@@ -1,0 +1,96 @@
+"""Investigations over HTTP: the same answers as the CLI's ``--json`` (DESIGN §4, §4b)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import Reader, StoreDep
+from api.errors import ERROR_RESPONSES
+from api.investigations import redaction
+from api.investigations.schemas import (
+    CustodyOut,
+    DocumentLotsOut,
+    ImpactOut,
+    ImpurityOut,
+    ImpurityRequest,
+    RecallOut,
+    RecallRequest,
+    TraceOut,
+)
+from graph.model import Label
+from queries.custody import custody
+from queries.documents import LotDocuments, documents_for_lot, lots_for_document
+from queries.impact import impact
+from queries.impurity import impurity
+from queries.recall import recall
+from queries.trace import Direction, trace
+
+router = APIRouter(tags=["investigations"], responses=ERROR_RESPONSES)
+
+
+@router.get("/lots/{lot_id}/trace", response_model=TraceOut)
+def trace_lot(
+    lot_id: str,
+    caller: Reader,
+    store: StoreDep,
+    direction: Direction = Direction.FORWARD,
+) -> TraceOut:
+    """What a lot went into (forward) or came from (backward)."""
+    return redaction.trace_out(caller, trace(store, lot_id, direction))
+
+
+@router.post("/investigations/recall", response_model=RecallOut)
+def recall_lots(
+    body: RecallRequest, caller: Reader, store: StoreDep, request: Request
+) -> RecallOut:
+    """Recall scope of one or more lots: affected lots, customers, mass balance."""
+    request.state.access_keys = body.lot_ids
+    redaction.check_sites(caller, store, Label.LOT, body.lot_ids)
+    return redaction.recall_out(caller, recall(store, body.lot_ids))
+
+
+@router.get("/suppliers/{supplier_id}/impact", response_model=ImpactOut)
+def supplier_impact(
+    supplier_id: str,
+    caller: Reader,
+    store: StoreDep,
+    since: Annotated[
+        str | None, Query(description="ISO date or time; lots made from then on")
+    ] = None,
+    material: Annotated[str | None, Query(description="only lots of this material")] = None,
+    change: Annotated[str | None, Query(description="a supplier change notice id")] = None,
+) -> ImpactOut:
+    """What a supplier's lots reached, open batches first."""
+    answer = impact(store, supplier_id, material_id=material, since=since, change_id=change)
+    return redaction.impact_out(caller, answer)
+
+
+@router.post("/investigations/impurity", response_model=ImpurityOut)
+def impurity_commonality(
+    body: ImpurityRequest, caller: Reader, store: StoreDep, request: Request
+) -> ImpurityOut:
+    """Flagged results of an analyte and the factors its flagged units share."""
+    request.state.access_keys = [body.analyte]
+    return redaction.impurity_out(caller, store, impurity(store, body.analyte))
+
+
+@router.get("/batches/{batch_id}/custody", response_model=CustodyOut)
+def batch_custody(batch_id: str, caller: Reader, store: StoreDep) -> CustodyOut:
+    """Chain of custody of a batch: events in time order, signatures, findings."""
+    return redaction.custody_out(caller, store, custody(store, batch_id))
+
+
+@router.get("/lots/{lot_id}/documents", response_model=LotDocuments)
+def lot_documents(lot_id: str, caller: Reader, store: StoreDep) -> LotDocuments:
+    """Documents that concern a lot, its producing batch, or their deviations."""
+    answer = documents_for_lot(store, lot_id)
+    redaction.check_sites(caller, store, Label.LOT, [lot_id])
+    return answer
+
+
+@router.get("/documents/{document_id}/lots", response_model=DocumentLotsOut)
+def document_lots(document_id: str, caller: Reader, store: StoreDep) -> DocumentLotsOut:
+    """The lots a document concerns, directly or through batches and deviations."""
+    return redaction.document_lots_out(caller, lots_for_document(store, document_id))

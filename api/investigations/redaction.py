@@ -1,0 +1,151 @@
+"""Site scope: refuse roots outside the caller's sites, redact other nodes in answers.
+
+A node is in scope when it has no site (suppliers, customers, documents, materials are
+shared reference data) or its site is one of the caller's. Identifiers stay (they are
+how the graph is read); every property of an out-of-scope node goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from api.auth.schemas import Caller
+from api.errors import Forbidden
+from api.investigations.schemas import (
+    CustodyOut,
+    DocumentLotsOut,
+    ImpactOut,
+    ImpurityOut,
+    PartialCustomer,
+    RecallOut,
+    Redacted,
+    RedactedEvent,
+    TraceOut,
+)
+from graph.model import Label
+from graph.store import GraphStore
+from queries.custody import CustodyResult
+from queries.documents import DocumentLots
+from queries.impact import ImpactResult
+from queries.impurity import ImpurityResult
+from queries.recall import RecallResult
+from queries.trace import TraceResult
+
+
+def sites_of(store: GraphStore, label: Label, ids: Iterable[str]) -> dict[str, str | None]:
+    wanted = sorted(set(ids))
+    found = store.fetch_nodes(label, wanted)
+    return {i: (found[i].props.get("site") if i in found else None) for i in wanted}
+
+
+def check_site(caller: Caller, label: str, key: str, site: str | None) -> None:
+    if not caller.sees(site):
+        raise Forbidden(f"{label.lower()} {key!r} is at site {site!r}, outside your sites")
+
+
+def check_sites(caller: Caller, store: GraphStore, label: Label, ids: Iterable[str]) -> None:
+    if caller.all_sites:
+        return
+    for key, site in sites_of(store, label, ids).items():
+        check_site(caller, str(label), key, site)
+
+
+def trace_out(caller: Caller, answer: TraceResult) -> TraceOut:
+    root = next(n for n in answer.nodes if n.id == answer.root and n.depth == 0)
+    check_site(caller, "Lot", answer.root, root.site)
+    nodes = [n if caller.sees(n.site) else Redacted(id=n.id, label=n.label) for n in answer.nodes]
+    return TraceOut(**{**dict(answer), "nodes": nodes})
+
+
+def recall_out(caller: Caller, answer: RecallResult) -> RecallOut:
+    hidden = {lot.id for lot in answer.lots if not caller.sees(lot.site)}
+    for lot in answer.lots:
+        if lot.root:
+            check_site(caller, "Lot", lot.id, lot.site)
+    customers = [
+        PartialCustomer(
+            id=c.id,
+            name=c.name,
+            lots=c.lots,
+            shipments=c.shipments,
+            redacted_lots=sorted(hidden.intersection(c.lots)),
+        )
+        if hidden.intersection(c.lots)
+        else c
+        for c in answer.customers
+    ]
+    return RecallOut(
+        **{
+            **dict(answer),
+            "lots": [
+                Redacted(id=lot.id, label="Lot") if lot.id in hidden else lot for lot in answer.lots
+            ],
+            "batches": [
+                b if caller.sees(b.site) else Redacted(id=b.id, label="Batch")
+                for b in answer.batches
+            ],
+            "customers": customers,
+        }
+    )
+
+
+def impact_out(caller: Caller, answer: ImpactResult) -> ImpactOut:
+    open_batches = [
+        b if caller.sees(b.site) else Redacted(id=b.id, label="Batch") for b in answer.open_batches
+    ]
+    return ImpactOut(**{**dict(answer), "open_batches": open_batches})
+
+
+def impurity_out(caller: Caller, store: GraphStore, answer: ImpurityResult) -> ImpurityOut:
+    if caller.all_sites:
+        return ImpurityOut(**dict(answer))
+    sites = {
+        **{("lot", i): s for i, s in sites_of(store, Label.LOT, _units(answer, "lot")).items()},
+        **{
+            ("batch", i): s
+            for i, s in sites_of(store, Label.BATCH, _units(answer, "batch")).items()
+        },
+    }
+    flagged = [
+        f
+        if caller.sees(sites.get((f.unit_kind, f.unit_id)))
+        and caller.sees(sites.get((f.target_kind, f.target_id)))
+        else Redacted(id=f.result_id, label="TestResult")
+        for f in answer.flagged
+    ]
+    return ImpurityOut(**{**dict(answer), "flagged": flagged})
+
+
+def _units(answer: ImpurityResult, kind: str) -> set[str]:
+    units = {f.unit_id for f in answer.flagged if f.unit_kind == kind}
+    return units | {f.target_id for f in answer.flagged if f.target_kind == kind}
+
+
+def custody_out(caller: Caller, store: GraphStore, answer: CustodyResult) -> CustodyOut:
+    check_site(caller, "Batch", answer.batch, answer.site)
+    if caller.all_sites:
+        return CustodyOut(**dict(answer))
+    lots = {lot for e in answer.events if (lot := _event_lot(e)) is not None}
+    sites = sites_of(store, Label.LOT, lots)
+    events = [
+        RedactedEvent(kind=e.kind, id=e.id)
+        if (lot := _event_lot(e)) is not None and not caller.sees(sites.get(lot))
+        else e
+        for e in answer.events
+    ]
+    return CustodyOut(**{**dict(answer), "events": events})
+
+
+def _event_lot(event: object) -> str | None:
+    lot = getattr(event, "lot", None)
+    if lot is None and getattr(event, "target_kind", None) == "lot":
+        lot = getattr(event, "target", None)
+    return lot
+
+
+def document_lots_out(caller: Caller, answer: DocumentLots) -> DocumentLotsOut:
+    lots = [
+        lot if caller.sees(lot.site) else Redacted(id=lot.lot_id, label="Lot")
+        for lot in answer.lots
+    ]
+    return DocumentLotsOut(**{**dict(answer), "lots": lots})

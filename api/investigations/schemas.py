@@ -1,0 +1,76 @@
+"""The investigation answers as the API sends them: the CLI's ``--json`` answers, where an
+entry at a site the caller may not see is replaced by a :class:`Redacted` one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from queries.custody import CustodyEvent, CustodyResult
+from queries.documents import DocumentLot, DocumentLots
+from queries.impact import ImpactResult, OpenBatch
+from queries.impurity import FlaggedResult, ImpurityResult
+from queries.recall import RecallBatch, RecallCustomer, RecallLot, RecallResult
+from queries.trace import TraceNode, TraceResult
+
+
+class Redacted(BaseModel):
+    """A node at a site outside the caller's scope: its id and label, nothing else."""
+
+    id: str
+    label: str
+    redacted: Literal[True] = True
+
+
+class RedactedEvent(BaseModel):
+    """A custody event about a lot outside the caller's scope."""
+
+    kind: str
+    id: str
+    redacted: Literal[True] = True
+
+
+class PartialCustomer(BaseModel):
+    """A customer that received lots the caller may not see: no quantity is given."""
+
+    id: str
+    name: str | None
+    lots: list[str]
+    shipments: list[str]
+    quantity: None = None
+    redacted_lots: list[str]
+
+
+class TraceOut(TraceResult):
+    nodes: list[TraceNode | Redacted]  # type: ignore[assignment]
+
+
+class RecallRequest(BaseModel):
+    lot_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class RecallOut(RecallResult):
+    lots: list[RecallLot | Redacted]  # type: ignore[assignment]
+    batches: list[RecallBatch | Redacted]  # type: ignore[assignment]
+    customers: list[RecallCustomer | PartialCustomer]  # type: ignore[assignment]
+
+
+class ImpactOut(ImpactResult):
+    open_batches: list[OpenBatch | Redacted]  # type: ignore[assignment]
+
+
+class ImpurityRequest(BaseModel):
+    analyte: str = Field(min_length=1, max_length=200)
+
+
+class ImpurityOut(ImpurityResult):
+    flagged: list[FlaggedResult | Redacted]  # type: ignore[assignment]
+
+
+class CustodyOut(CustodyResult):
+    events: list[CustodyEvent | RedactedEvent]  # type: ignore[assignment]
+
+
+class DocumentLotsOut(DocumentLots):
+    lots: list[DocumentLot | Redacted]  # type: ignore[assignment]

@@ -1,0 +1,39 @@
+"""The API's settings, from ``LOTGRAPH_*`` variables, read when the app is built."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-this-is-not-a-secret"
+
+
+class InsecureSettings(RuntimeError):
+    """The settings would run a real service with a known secret."""
+
+
+class ApiSettings(BaseSettings):
+    """How the service signs tokens, limits sign-ins and bounds uploads."""
+
+    model_config = SettingsConfigDict(env_prefix="LOTGRAPH_", extra="ignore")
+
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    demo: bool = False  # a demo may run with the default secret; nothing else may
+    token_minutes: int = 15
+    sign_in_attempts: int = 5  # consecutive failures before the account is locked
+    lockout_minutes: int = 15
+    max_bundle_mb: int = 100
+    max_event_rows: int = 50_000
+    api_key_cache_seconds: int = 60
+    access_flush_seconds: float = 0.2
+
+    def refuse_insecure(self) -> None:
+        if self.demo:
+            return
+        secret = self.secret_key.get_secret_value()
+        if secret == DEFAULT_SECRET or len(secret) < 32:
+            raise InsecureSettings(
+                "LOTGRAPH_SECRET_KEY must be set to a random value of at least 32 characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`); "
+                "only LOTGRAPH_DEMO=true runs with the default"
+            )

@@ -1,3 +1,0 @@
-MATCH (a:AuditEntry)
-RETURN a {.*} AS entry
-ORDER BY a.seq

@@ -1,0 +1,2 @@
+MATCH (r:IdempotencyRecord {key: $key})
+RETURN r {.*} AS record

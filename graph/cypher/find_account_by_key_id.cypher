@@ -1,0 +1,2 @@
+MATCH (a:Account {key_id: $key_id})
+RETURN a {.*} AS account

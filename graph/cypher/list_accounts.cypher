@@ -1,0 +1,2 @@
+MATCH (a:Account)
+RETURN a {.*} AS account

@@ -1,0 +1,57 @@
+"""Service records both stores keep beside the graph: accounts and idempotency records.
+
+They are not part of the traceability graph (DESIGN §2): no store counts them in its
+statistics and no investigation reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ACCOUNT_KINDS = ("password", "api_key")
+
+
+class KeyIdInUse(Exception):
+    """An account was saved with the ``key_id`` another account already holds."""
+
+    def __init__(self, key_id: str | None) -> None:
+        super().__init__(f"key_id {key_id!r} belongs to another account")
+        self.key_id = key_id
+
+
+@dataclass(slots=True)
+class Account:
+    """A person (password) or an integration (API key) allowed to call the API.
+
+    Only a slow hash of the secret is ever stored. ``key_id`` is the public lookup prefix
+    of an API key, unique among accounts when set.
+    """
+
+    name: str
+    role: str
+    sites: list[str]
+    kind: str
+    secret_hash: str
+    disabled: bool
+    created_at: str
+    updated_at: str
+    failed_sign_ins: int = 0
+    locked_until: str | None = None
+    key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACCOUNT_KINDS:
+            raise ValueError(f"kind must be one of {ACCOUNT_KINDS}, not {self.kind!r}")
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    """The answer given to the first request under an ``Idempotency-Key``."""
+
+    key: str
+    actor: str
+    request_sha256: str
+    status_code: int
+    body: dict[str, Any]
+    at: str

@@ -1,0 +1,218 @@
+"""Ingest JSON records of the canonical kinds (the body of ``POST /ingest/events``).
+
+The records go through the bundle loader itself, so validation, mapping, accounting
+(``rows_read = accepted + unchanged + rejected``), the dead letter (``store.record_ingest``)
+and the audit trail are exactly the CLI's: each kind's records are written as a CSV file of
+the canonical bundle (DESIGN §3), with a ``bundle.json``, into a private temporary folder
+that is deleted after ``ingest_bundle`` has read it.
+
+The CSV rendering of one kind: the header is the union of its records' field names in
+first-seen order; a field a record lacks, or whose value is ``null``, is an empty cell;
+``true``/``false`` are written as such, numbers as Python's ``str`` writes them, text as
+given. A JSON value therefore means what the same text means in a CSV bundle: ``100`` and
+``"100"`` are one quantity, an empty string is an absent value. A kind with an empty list is
+not written, so it is not in the report.
+
+How the report names things (what an API caller sent, not the temporary files):
+
+- ``bundle`` is ``events:<source>``, in the report, the stored ingest record and the
+  ingest's audit entry;
+- a rejection's ``file`` is the kind (``"lots"``), and its ``row`` is the 1-based position of
+  the record in that kind's list (``records["lots"][0]`` is row 1; the CSV loader's own
+  numbering counts the header as row 1, which this translates). The same names key the
+  report's ``files``, the audit entry's per-kind SHA-256 (of the CSV rendering above) and
+  the provenance (``source_file``, ``source_row``) of what each record wrote.
+
+Refused whole, with nothing written: a payload that does not fit :class:`EventsPayload`
+(pydantic's ``ValidationError``: an unknown kind, a record that is not a flat object of
+scalars, an empty record, a field name or text that a UTF-8 CSV cannot carry faithfully, an
+unknown timezone, a blank source), and one with more records in total than ``max_rows``
+(:class:`TooManyRecords`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from graph.store import GraphStore
+from ingest.loader import IngestReport, ingest_bundle
+from ingest.mapping import FILES
+
+DEFAULT_MAX_ROWS = 50_000
+
+# The canonical kinds: the bundle's file stems, in the loader's order ("suppliers", ...).
+Kind = StrEnum(  # type: ignore[misc]  # built from FILES, so mypy cannot list its members
+    "Kind", [(spec.name.removesuffix(".csv"),) * 2 for spec in FILES]
+)
+Kind.__doc__ = "A canonical record kind: the name of a bundle file without `.csv`."
+
+_FILE_OF_KIND: dict[str, str] = {spec.name.removesuffix(".csv"): spec.name for spec in FILES}
+_KIND_OF_FILE: dict[str, str] = {file: kind for kind, file in _FILE_OF_KIND.items()}
+
+Scalar = str | int | float | bool | None
+
+
+class TooManyRecords(ValueError):
+    """The payload holds more records than one request may; nothing of it is written."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"the payload holds {count} records; at most {limit} are accepted")
+        self.count = count
+        self.limit = limit
+
+
+def _carried_text(text: str, what: str) -> None:
+    """Refuse text that the CSV rendering would change: NUL, or not encodable as UTF-8."""
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode (a lone surrogate)") from None
+
+
+def _check_record(record: dict[str, Scalar]) -> dict[str, Scalar]:
+    columns: dict[str, str] = {}
+    for name, value in record.items():
+        column = name.strip()
+        if not column:
+            raise ValueError("a field name is empty")
+        _carried_text(name, f"field name {name!r}")
+        if column in columns:
+            raise ValueError(
+                f"field names {columns[column]!r} and {name!r} are one column "
+                "(names are trimmed of spaces)"
+            )
+        columns[column] = name
+        if isinstance(value, str):
+            _carried_text(value, f"field {name!r}")
+    return record
+
+
+Record = Annotated[dict[str, Scalar], Field(min_length=1), AfterValidator(_check_record)]
+
+
+class EventsPayload(BaseModel):
+    """The body of ``POST /ingest/events``: records of the canonical kinds (DESIGN §3).
+
+    Each record is one row of the kind's bundle file, as a flat JSON object: its field
+    names are the file's columns (extra fields are kept as properties, as extra columns
+    are) and its values are text, numbers, booleans or ``null`` (absent).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        min_length=1,
+        description=(
+            "The system the records come from, like bundle.json's `source`: it is the "
+            "provenance `source` of everything the records write and of the audit entries. "
+            "Required, not blank."
+        ),
+        examples=["MES-SITE-A"],
+    )
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "IANA timezone (e.g. `Europe/Zurich`) in which a timestamp without a UTC offset "
+            "is read, like bundle.json's `timezone`. Without it such a timestamp is a "
+            "rejected row."
+        ),
+        examples=["Europe/Zurich"],
+    )
+    records: dict[Kind, list[Record]] = Field(
+        description=(
+            "Records by kind (`suppliers`, `materials`, `lots`, ...: the canonical bundle's "
+            "file names without `.csv`). Each record is a flat object of one row's fields; "
+            "rejections name the kind as `file` and the record's 1-based position in the "
+            "kind's list as `row`."
+        ),
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _source_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("source is blank")
+        _carried_text(value, "source")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(rows) for rows in self.records.values())
+
+
+def ingest_events(
+    store: GraphStore,
+    payload: EventsPayload,
+    *,
+    actor: str,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> IngestReport:
+    """Ingest the payload's records as one bundle would be, and report on every record.
+
+    Raises TooManyRecords (nothing written) when the payload holds more than ``max_rows``.
+    """
+    count = payload.record_count
+    if count > max_rows:
+        raise TooManyRecords(count, max_rows)
+    with tempfile.TemporaryDirectory(prefix="lotgraph-events-") as tmp:
+        folder = Path(tmp)
+        meta = {"source": payload.source, "timezone": payload.timezone}
+        (folder / "bundle.json").write_text(json.dumps(meta), encoding="utf-8")
+        for kind, rows in payload.records.items():
+            if rows:
+                _write_csv(folder / _FILE_OF_KIND[kind], rows)
+        return ingest_bundle(
+            store,
+            folder,
+            actor=actor,
+            label=f"events:{payload.source}",
+            file_names=_KIND_OF_FILE,
+            first_row=1,
+        )
+
+
+def _write_csv(path: Path, rows: list[dict[str, Scalar]]) -> None:
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(name)) for name in columns])
+
+
+def _cell(value: Scalar) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "EventsPayload",
+    "Kind",
+    "TooManyRecords",
+    "ingest_events",
+]

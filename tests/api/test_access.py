@@ -1,0 +1,165 @@
+"""Who may call what: 401 without a valid bearer, 403 across roles and sites, and redaction
+of out-of-scope nodes; on both stores, over a plant generated at test time."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from graph.model import Label
+from queries.recall import recall
+from queries.trace import Direction, trace
+from tests.api.conftest import SECRET, Api
+
+READERS = ("inv-all", "qa-b", "auditor")
+NOT_READERS = ("integrator", "admin")
+
+
+def _lots_by_site(api: Api) -> dict[str, list[str]]:
+    with open(api.meta_path("lots.csv"), encoding="utf-8") as fh:
+        ids = [row["lot_id"] for row in csv.DictReader(fh)]
+    found = api.store.fetch_nodes(Label.LOT, ids)
+    by_site: dict[str, list[str]] = {}
+    for lot_id in ids:
+        by_site.setdefault(found[lot_id].props["site"], []).append(lot_id)
+    return by_site
+
+
+def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """One call of every read endpoint, rooted at ``lot`` or what it reaches."""
+    answer = trace(api.store, lot, Direction.BACKWARD)
+    forward = trace(api.store, lot, Direction.FORWARD)
+    batch = (answer.batches or forward.batches)[0]
+    supplier = api.meta["synthetic"]["planted"]["supplier"]
+    analyte = api.meta["synthetic"]["planted"]["analyte"]
+    return [
+        ("GET", f"/lots/{lot}", {}),
+        ("GET", f"/batches/{batch}", {}),
+        ("GET", f"/lots/{lot}/trace", {"params": {"direction": "backward"}}),
+        ("GET", f"/lots/{lot}/documents", {}),
+        ("POST", "/investigations/recall", {"json": {"lot_ids": [lot]}}),
+        ("GET", f"/suppliers/{supplier}/impact", {"params": {"since": "2025-01-01"}}),
+        ("POST", "/investigations/impurity", {"json": {"analyte": analyte}}),
+        ("GET", f"/batches/{batch}/custody", {}),
+    ]
+
+
+def _lot_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """The calls rooted at the lot itself."""
+    return [
+        c for c in _read_calls(api, lot) if lot in c[1] or c[2].get("json") == {"lot_ids": [lot]}
+    ]
+
+
+def _call(api: Api, account: str | None, method: str, path: str, kw: dict[str, Any]) -> Any:
+    return api.get(account, path, **kw) if method == "GET" else api.post(account, path, **kw)
+
+
+def _assert_error(reply: Any, status: int, code: str) -> None:
+    assert reply.status_code == status, (reply.request.url, reply.text)
+    body = reply.json()
+    assert set(body) == {"error", "detail"} and body["error"] == code and body["detail"], body
+
+
+def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> None:
+    lot = _lots_by_site(api)["SITE-A"][0]
+    now = datetime.now(UTC)
+    expired = jwt.encode({"sub": "auditor", "exp": now - timedelta(minutes=1)}, SECRET, "HS256")
+    forged = jwt.encode(
+        {"sub": "auditor", "exp": now + timedelta(minutes=5)}, "another-secret" * 4, "HS256"
+    )
+    calls = [*_read_calls(api, lot), ("GET", "/audit", {}), ("GET", "/accounts", {})]
+    for method, path, kw in calls:
+        _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
+        for bearer in ("nonsense", expired, forged, "lgk_0000_notakey"):
+            headers = {"Authorization": f"Bearer {bearer}"}
+            reply = api.client.request(method, path, headers=headers, **kw)
+            _assert_error(reply, 401, "not_authenticated")
+    assert api.client.get("/health").status_code == 200
+
+
+def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
+    lot = _lots_by_site(api)["SITE-B"][0]  # qa-b's site; inv-all and the auditor see all
+    for method, path, kw in _read_calls(api, lot):
+        for account in READERS:
+            reply = _call(api, account, method, path, kw)
+            assert reply.status_code == 200, (account, path, reply.text)
+        for account in NOT_READERS:
+            _assert_error(_call(api, account, method, path, kw), 403, "forbidden")
+    assert api.get("auditor", "/audit").status_code == 200
+    for account in ("inv-all", "qa-b", "integrator", "admin"):
+        _assert_error(api.get(account, "/audit"), 403, "forbidden")
+    assert api.get("admin", "/accounts").status_code == 200
+    for account in ("inv-all", "qa-b", "auditor", "integrator"):
+        _assert_error(api.get(account, "/accounts"), 403, "forbidden")
+
+
+def test_a_root_outside_the_callers_sites_is_403_and_inside_is_200(api: Api) -> None:
+    by_site = _lots_by_site(api)
+    outside = [lot for site, lots in by_site.items() if site != "SITE-A" for lot in lots[:2]]
+    for lot in outside:
+        for method, path, kw in _lot_calls(api, lot):
+            _assert_error(_call(api, "inv-a", method, path, kw), 403, "forbidden")
+    for lot in by_site["SITE-A"][:3]:
+        for method, path, kw in _lot_calls(api, lot):
+            assert _call(api, "inv-a", method, path, kw).status_code == 200, path
+    # a recall naming one lot outside the scope is refused as a whole
+    mixed = {"lot_ids": [by_site["SITE-A"][0], outside[0]]}
+    _assert_error(api.post("inv-a", "/investigations/recall", json=mixed), 403, "forbidden")
+
+
+def _objects(value: Any) -> Any:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _objects(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _objects(v)
+
+
+def test_out_of_scope_nodes_are_redacted_to_id_and_label(api: Api) -> None:
+    by_site = _lots_by_site(api)
+    all_lots = [lot for lots in by_site.values() for lot in lots]
+    sites = {i: n.props.get("site") for i, n in api.store.fetch_nodes(Label.LOT, all_lots).items()}
+    # SITE-A lots whose forward trace reaches other sites: what inv-a may start from
+    roots = [
+        lot
+        for lot in by_site["SITE-A"]
+        if any(
+            n.site not in (None, "SITE-A") for n in trace(api.store, lot, Direction.FORWARD).nodes
+        )
+    ][:4]
+    assert roots, f"seed {api.meta['seed']}: no SITE-A lot reaches another site"
+    redacted_seen = 0
+    for lot in roots:
+        full = trace(api.store, lot, Direction.FORWARD)
+        hidden = {n.id for n in full.nodes if n.site not in (None, "SITE-A")}
+        bodies = [
+            api.get("inv-a", f"/lots/{lot}/trace", params={"direction": "forward"}).json(),
+            api.post("inv-a", "/investigations/recall", json={"lot_ids": [lot]}).json(),
+        ]
+        for body in bodies:
+            for obj in _objects(body):
+                key = obj.get("id", obj.get("lot_id"))
+                if key in hidden and ("label" in obj or "status" in obj or "site" in obj):
+                    assert obj == {"id": key, "label": obj["label"], "redacted": True}, obj
+                    redacted_seen += 1
+        trace_body, recall_body = bodies
+        assert {n["id"] for n in trace_body["nodes"] if n.get("redacted")} == hidden
+        assert sorted(trace_body["lots"]) == full.lots  # ids stay: the graph can be read
+        # the same question from a caller who sees every site has nothing redacted
+        whole = api.post("inv-all", "/investigations/recall", json={"lot_ids": [lot]}).json()
+        assert whole == recall(api.store, [lot]).model_dump(mode="json")
+        for customer in recall_body["customers"]:
+            hidden_lots = sorted(hidden.intersection(customer["lots"]))
+            if hidden_lots:
+                assert customer["quantity"] is None and customer["redacted_lots"] == hidden_lots
+            else:
+                assert customer["quantity"] is not None
+        for redacted in (o for o in recall_body["lots"] if o.get("redacted")):
+            assert sites[redacted["id"]] != "SITE-A"
+    assert redacted_seen > 0
