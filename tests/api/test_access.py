@@ -35,7 +35,11 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
     batch = (answer.batches or forward.batches)[0]
     supplier = api.meta["synthetic"]["planted"]["supplier"]
     analyte = api.meta["synthetic"]["planted"]["analyte"]
+    with open(api.meta_path("documents.csv"), encoding="utf-8") as fh:
+        document = next(csv.DictReader(fh))["document_id"]
     return [
+        ("GET", f"/documents/{document}", {}),
+        ("GET", f"/documents/{document}/lots", {}),
         ("GET", f"/lots/{lot}", {}),
         ("GET", f"/batches/{batch}", {}),
         ("GET", f"/lots/{lot}/trace", {"params": {"direction": "backward"}}),
@@ -95,6 +99,25 @@ def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
     assert api.get("admin", "/accounts").status_code == 200
     for account in ("inv-all", "qa-b", "auditor", "integrator"):
         _assert_error(api.get(account, "/accounts"), 403, "forbidden")
+        _assert_error(api.post(account, "/accounts/auditor/disable"), 403, "forbidden")
+    for account in ("integrator", "auditor"):
+        assert api.get(account, "/ingest/rejections").status_code == 200
+    events = {"source": "T", "records": {"customers": [{"customer_id": "C-NEW", "name": "N"}]}}
+    for account in ("inv-all", "qa-b", "admin"):
+        _assert_error(api.get(account, "/ingest/rejections"), 403, "forbidden")
+    for account in ("inv-all", "qa-b", "auditor", "admin"):
+        _assert_error(api.post(account, "/ingest/events", json=events), 403, "forbidden")
+        _assert_error(
+            api.post(
+                account,
+                "/ingest/bundles",
+                content=b"PK",
+                headers={"Content-Type": "application/zip"},
+            ),
+            403,
+            "forbidden",
+        )
+    assert api.post("integrator", "/ingest/events", json=events).json()["accepted"] == 1
 
 
 def test_a_root_outside_the_callers_sites_is_403_and_inside_is_200(api: Api) -> None:
