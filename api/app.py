@@ -58,7 +58,7 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
     app.add_middleware(AccessAuditMiddleware)
 
     @app.get("/health", response_model=Health, tags=["health"])
-    def health() -> Health:
+    async def health() -> Health:
         return Health(status="ok", store=app.state.store.kind)
 
     for router in (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.schemas import READERS, Caller, Role
@@ -20,19 +21,40 @@ _bearer = HTTPBearer(
 )
 
 
-def get_store(request: Request) -> GraphStore:
+# Dependencies that only read app state are `async def`: FastAPI runs a plain `def`
+# dependency in the thread pool, and a hop per dependency cost more than the question.
+
+
+async def get_store(request: Request) -> GraphStore:
     store: GraphStore = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     auth: Authenticator = request.app.state.authenticator
     return auth
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_store(store: GraphStore, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a short store read where it costs least.
+
+    The embedded store answers from local SQLite under one lock per process, so a request's
+    reads run one at a time anyway: running them in the event loop saves two thread-pool hops
+    (measured at ~0.5 ms of CPU each under load, more than a typical trace). Neo4j reads wait
+    on the network, so they go to the thread pool and overlap.
+    """
+    if store.kind == "embedded":
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
 
 
 StoreDep = Annotated[GraphStore, Depends(get_store)]
@@ -40,20 +62,21 @@ SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     auth: AuthenticatorDep,
+    store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
         raise NotAuthenticated("sign in first: send Authorization: Bearer <token or API key>")
-    caller = auth.caller(credentials.credentials)
+    caller = await in_store(store, auth.caller, credentials.credentials)
     request.state.caller = caller
     return caller
 
 
-def require(roles: frozenset[Role], what: str) -> Callable[[Caller], Caller]:
-    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+def require(roles: frozenset[Role], what: str) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role not in roles:
             raise Forbidden(f"the {caller.role} role may not {what}")
         return caller

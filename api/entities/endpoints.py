@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth.schemas import Caller
-from api.deps import Reader, StoreDep
+from api.deps import Reader, StoreDep, in_store
 from api.entities.schemas import EntityOut
 from api.errors import ERROR_RESPONSES
 from api.investigations.redaction import check_site
@@ -25,15 +25,15 @@ def _entity(store: GraphStore, caller: Caller, label: Label, key: str) -> Entity
 
 
 @router.get("/lots/{lot_id}", response_model=EntityOut)
-def get_lot(lot_id: str, caller: Reader, store: StoreDep) -> EntityOut:
-    return _entity(store, caller, Label.LOT, lot_id)
+async def get_lot(lot_id: str, caller: Reader, store: StoreDep) -> EntityOut:
+    return await in_store(store, _entity, store, caller, Label.LOT, lot_id)
 
 
 @router.get("/batches/{batch_id}", response_model=EntityOut)
-def get_batch(batch_id: str, caller: Reader, store: StoreDep) -> EntityOut:
-    return _entity(store, caller, Label.BATCH, batch_id)
+async def get_batch(batch_id: str, caller: Reader, store: StoreDep) -> EntityOut:
+    return await in_store(store, _entity, store, caller, Label.BATCH, batch_id)
 
 
 @router.get("/documents/{document_id}", response_model=EntityOut)
-def get_document(document_id: str, caller: Reader, store: StoreDep) -> EntityOut:
-    return _entity(store, caller, Label.DOCUMENT, document_id)
+async def get_document(document_id: str, caller: Reader, store: StoreDep) -> EntityOut:
+    return await in_store(store, _entity, store, caller, Label.DOCUMENT, document_id)

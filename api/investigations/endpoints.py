@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Reader, StoreDep
+from api.deps import Reader, StoreDep, in_store
 from api.errors import ERROR_RESPONSES
 from api.investigations import redaction
 from api.investigations.schemas import (
@@ -27,18 +27,21 @@ from queries.impurity import impurity
 from queries.recall import recall
 from queries.trace import Direction, trace
 
+# Impact and impurity read a supplier's or an analyte's whole history (seconds on a large
+# plant): they stay plain `def`s, in the thread pool, so the event loop is never held.
 router = APIRouter(tags=["investigations"], responses=ERROR_RESPONSES)
 
 
 @router.get("/lots/{lot_id}/trace", response_model=TraceOut)
-def trace_lot(
+async def trace_lot(
     lot_id: str,
     caller: Reader,
     store: StoreDep,
     direction: Direction = Direction.FORWARD,
 ) -> TraceOut:
     """What a lot went into (forward) or came from (backward)."""
-    return redaction.trace_out(caller, trace(store, lot_id, direction))
+    answer = await in_store(store, trace, store, lot_id, direction)
+    return redaction.trace_out(caller, answer)
 
 
 @router.post("/investigations/recall", response_model=RecallOut)
@@ -77,20 +80,22 @@ def impurity_commonality(
 
 
 @router.get("/batches/{batch_id}/custody", response_model=CustodyOut)
-def batch_custody(batch_id: str, caller: Reader, store: StoreDep) -> CustodyOut:
+async def batch_custody(batch_id: str, caller: Reader, store: StoreDep) -> CustodyOut:
     """Chain of custody of a batch: events in time order, signatures, findings."""
-    return redaction.custody_out(caller, store, custody(store, batch_id))
+    answer = await in_store(store, custody, store, batch_id)
+    return await in_store(store, redaction.custody_out, caller, store, answer)
 
 
 @router.get("/lots/{lot_id}/documents", response_model=LotDocuments)
-def lot_documents(lot_id: str, caller: Reader, store: StoreDep) -> LotDocuments:
+async def lot_documents(lot_id: str, caller: Reader, store: StoreDep) -> LotDocuments:
     """Documents that concern a lot, its producing batch, or their deviations."""
-    answer = documents_for_lot(store, lot_id)
-    redaction.check_sites(caller, store, Label.LOT, [lot_id])
+    answer = await in_store(store, documents_for_lot, store, lot_id)
+    await in_store(store, redaction.check_sites, caller, store, Label.LOT, [lot_id])
     return answer
 
 
 @router.get("/documents/{document_id}/lots", response_model=DocumentLotsOut)
-def document_lots(document_id: str, caller: Reader, store: StoreDep) -> DocumentLotsOut:
+async def document_lots(document_id: str, caller: Reader, store: StoreDep) -> DocumentLotsOut:
     """The lots a document concerns, directly or through batches and deviations."""
-    return redaction.document_lots_out(caller, lots_for_document(store, document_id))
+    answer = await in_store(store, lots_for_document, store, document_id)
+    return redaction.document_lots_out(caller, answer)
