@@ -45,13 +45,14 @@ async def trace_lot(
 
 
 @router.post("/investigations/recall", response_model=RecallOut)
-def recall_lots(
+async def recall_lots(
     body: RecallRequest, caller: Reader, store: StoreDep, request: Request
 ) -> RecallOut:
     """Recall scope of one or more lots: affected lots, customers, mass balance."""
     request.state.access_keys = body.lot_ids
-    redaction.check_sites(caller, store, Label.LOT, body.lot_ids)
-    return redaction.recall_out(caller, recall(store, body.lot_ids))
+    await in_store(store, redaction.check_sites, caller, store, Label.LOT, body.lot_ids)
+    answer = await in_store(store, recall, store, body.lot_ids)
+    return redaction.recall_out(caller, answer)
 
 
 @router.get("/suppliers/{supplier_id}/impact", response_model=ImpactOut)
