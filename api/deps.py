@@ -64,12 +64,13 @@ AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
 async def get_caller(
     request: Request,
-    auth: AuthenticatorDep,
-    store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
         raise NotAuthenticated("sign in first: send Authorization: Bearer <token or API key>")
+    # app state read directly, not through sub-dependencies: this runs on every request
+    store: GraphStore = request.app.state.store
+    auth: Authenticator = request.app.state.authenticator
     caller = await in_store(store, auth.caller, credentials.credentials)
     request.state.caller = caller
     return caller

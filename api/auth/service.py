@@ -1,7 +1,9 @@
 """Sign-in, bearer tokens and API keys.
 
 A token is a JWT (HS256) naming the account and the account's ``updated_at``: disabling
-the account or rotating its secret ends every token issued before. API keys are checked
+the account or rotating its secret ends every token issued before (the account is read on
+every request; only the signature check of a token already seen is remembered, until the
+token expires). API keys are checked
 against their argon2 hash once, then remembered in this process for a short while by a
 fast hash, so that a busy integration does not pay ~50 ms per request.
 """
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -25,6 +28,7 @@ from graph.store import AuditEntry, GraphStore, format_utc
 
 log = logging.getLogger("lotgraph.api.auth")
 _ALGORITHM = "HS256"
+_KNOWN_TOKENS = 10_000
 
 
 def _caller(account: Account) -> Caller:
@@ -37,6 +41,7 @@ class Authenticator:
         self._settings = settings
         self._secret = settings.secret_key.get_secret_value()
         self._known_keys: dict[str, tuple[str, str, float]] = {}  # digest -> name, hash, until
+        self._known_tokens: dict[str, tuple[dict[str, Any], float]] = {}  # token -> claims, exp
         self._lock = threading.Lock()
 
     # -- people -----------------------------------------------------------------------------
@@ -117,6 +122,17 @@ class Authenticator:
         return _caller(account)
 
     def _by_token(self, token: str) -> Account:
+        claims = self._claims(token)
+        account = self._store.get_account(str(claims["sub"]))
+        if account is None or claims.get("gen") != account.updated_at:
+            raise NotAuthenticated("the token is no longer valid; sign in again")
+        return account
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        """The token's claims; a token verified before is not verified again until it expires."""
+        known = self._known_tokens.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
@@ -125,10 +141,10 @@ class Authenticator:
             raise NotAuthenticated("the token has expired; sign in again") from None
         except jwt.InvalidTokenError:
             raise NotAuthenticated("the token is not valid") from None
-        account = self._store.get_account(str(claims["sub"]))
-        if account is None or claims.get("gen") != account.updated_at:
-            raise NotAuthenticated("the token is no longer valid; sign in again")
-        return account
+        if len(self._known_tokens) >= _KNOWN_TOKENS:
+            self._known_tokens.clear()  # crude, and rare: a process sees few live tokens
+        self._known_tokens[token] = (claims, float(claims["exp"]))
+        return claims
 
     def _by_key(self, text: str, key: ApiKey) -> Account:
         digest = hashlib.sha256(text.encode()).hexdigest()
