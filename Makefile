@@ -33,6 +33,9 @@ bench: install
 	test -f benchmarks/output/embedded-100000-7/graph.sqlite || LOTGRAPH_DATA_DIR=benchmarks/output/embedded-100000-7 $(BIN)/lotgraph ingest benchmarks/output/plant-100000-7
 	$(BIN)/python -m benchmarks.bench_queries --lots 100000
 
+bench-api: install
+	$(BIN)/python -m benchmarks.bench_api_load
+
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
