@@ -108,8 +108,8 @@ def impurity_out(caller: Caller, store: GraphStore, answer: ImpurityResult) -> I
     }
     flagged = [
         f
-        if caller.sees(sites.get((f.unit_kind, f.unit_id)))
-        and caller.sees(sites.get((f.target_kind, f.target_id)))
+        if caller.sees(sites.get((f.unit_kind.lower(), f.unit_id)))
+        and caller.sees(sites.get((f.target_kind.lower(), f.target_id)))
         else Redacted(id=f.result_id, label="TestResult")
         for f in answer.flagged
     ]
@@ -117,8 +117,9 @@ def impurity_out(caller: Caller, store: GraphStore, answer: ImpurityResult) -> I
 
 
 def _units(answer: ImpurityResult, kind: str) -> set[str]:
-    units = {f.unit_id for f in answer.flagged if f.unit_kind == kind}
-    return units | {f.target_id for f in answer.flagged if f.target_kind == kind}
+    # the answer names kinds by label ("Lot", "Batch")
+    units = {f.unit_id for f in answer.flagged if f.unit_kind.lower() == kind}
+    return units | {f.target_id for f in answer.flagged if f.target_kind.lower() == kind}
 
 
 def custody_out(caller: Caller, store: GraphStore, answer: CustodyResult) -> CustodyOut:

@@ -186,3 +186,47 @@ def test_out_of_scope_nodes_are_redacted_to_id_and_label(api: Api) -> None:
         for redacted in (o for o in recall_body["lots"] if o.get("redacted")):
             assert sites[redacted["id"]] != "SITE-A"
     assert redacted_seen > 0
+
+
+def test_no_answer_carries_properties_of_an_out_of_scope_node(api: Api) -> None:
+    by_site = _lots_by_site(api)
+    hidden_lots = {lot for site, lots in by_site.items() if site != "SITE-A" for lot in lots}
+    with open(api.meta_path("batches.csv"), encoding="utf-8") as fh:
+        batch_rows = list(csv.DictReader(fh))
+    batch_sites = {
+        b: n.props.get("site")
+        for b, n in api.store.fetch_nodes(Label.BATCH, [r["batch_id"] for r in batch_rows]).items()
+    }
+    hidden = hidden_lots | {b for b, site in batch_sites.items() if site != "SITE-A"}
+    planted = api.meta["synthetic"]["planted"]
+    with open(api.meta_path("documents.csv"), encoding="utf-8") as fh:
+        documents = sorted({r["document_id"] for r in csv.DictReader(fh)})[:15]
+    site_a_batches = [b for b, site in batch_sites.items() if site == "SITE-A"][:5]
+    bodies = [
+        api.get("inv-a", f"/suppliers/{planted['supplier']}/impact").json(),
+        api.post("inv-a", "/investigations/impurity", json={"analyte": planted["analyte"]}).json(),
+        *(api.get("inv-a", f"/documents/{d}/lots").json() for d in documents),
+        *(api.get("inv-a", f"/batches/{b}/custody").json() for b in site_a_batches),
+    ]
+    redacted = 0
+    for body in bodies:
+        assert "error" not in body, body
+        for obj in _objects(body):
+            if obj.get("redacted"):
+                redacted += 1
+                assert set(obj) <= {"id", "label", "kind", "redacted"}, obj
+                continue
+            for key in ("id", "lot_id", "unit_id", "target_id", "lot", "target"):
+                value = obj.get(key)
+                if value in hidden and len(set(obj) - {key}) > 0 and key in ("lot_id", "unit_id"):
+                    raise AssertionError(f"{value} is out of scope but shown: {obj}")
+                if key == "id" and value in hidden and ("site" in obj or "status" in obj):
+                    raise AssertionError(f"{value} is out of scope but shown: {obj}")
+                if key in ("lot", "target") and value in hidden:
+                    raise AssertionError(f"an event about {value} is shown: {obj}")
+    # the same questions from a caller who sees every site redact nothing
+    whole = api.post(
+        "inv-all", "/investigations/impurity", json={"analyte": planted["analyte"]}
+    ).json()
+    assert not any(o.get("redacted") for o in _objects(whole))
+    assert redacted > 0, f"seed {api.meta['seed']}: nothing out of scope was reached"
