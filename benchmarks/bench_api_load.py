@@ -398,8 +398,8 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _group_stats(pgid: int) -> Iterator[list[str]]:
-    """The /proc/PID/stat fields (from the state on) of the processes of a process group."""
+def _group_stats(pgid: int) -> Iterator[tuple[int, list[str]]]:
+    """(pid, /proc/PID/stat fields from the state on) of the processes of a process group."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -409,17 +409,17 @@ def _group_stats(pgid: int) -> Iterator[list[str]]:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid and fields[0] != "Z":
-            yield fields
+            yield int(entry.name), fields
 
 
 def group_members(pgid: int) -> int:
     return sum(1 for _ in _group_stats(pgid))
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of the live processes of a process group."""
-    ticks = sum(int(f[11]) + int(f[12]) for f in _group_stats(pgid))
-    return ticks / os.sysconf("SC_CLK_TCK")
+def group_cpu_seconds(pgid: int) -> dict[int, float]:
+    """User + system CPU seconds of each live process of a process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return {pid: (int(f[11]) + int(f[12])) / tick for pid, f in _group_stats(pgid)}
 
 
 def machine_busy_seconds() -> float:
@@ -454,6 +454,7 @@ class Result:
     samples: list[str]
     client_cpu: float
     server_cpu: float
+    worker_cpu: list[float]  # the busiest processes of the server, one per worker
     db_cpu: float | None
     other_cpu: float  # every other process on the machine, in the same window
     warmup_requests: int
@@ -513,7 +514,7 @@ def measure(
         loop = new_event_loop()
         try:
             # CPU of the other processes, read at the window's edges from a timer in the loop.
-            marks: dict[str, tuple[float, float | None, float]] = {}
+            marks: dict[str, tuple[dict[int, float], float | None, float]] = {}
 
             def mark(name: str) -> None:
                 marks[name] = (
@@ -536,7 +537,11 @@ def measure(
         finally:
             loop.close()
     start = marks.get("start", marks["end"])
-    server_cpu = marks["end"][0] - start[0]
+    # per process of the server (the supervisor and the workers), busiest first
+    per_process = sorted(
+        (cpu - start[0].get(pid, 0.0) for pid, cpu in marks["end"][0].items()), reverse=True
+    )
+    server_cpu = sum(per_process)
     db0, db1 = start[1], marks["end"][1]
     db_cpu = (db1 - db0) if db0 is not None and db1 is not None else None
     busy = marks["end"][2] - start[2]
@@ -554,6 +559,7 @@ def measure(
         samples=tally.samples,
         client_cpu=client_cpu,
         server_cpu=server_cpu,
+        worker_cpu=[c for c in per_process[:workers] if c > 0] if workers > 1 else [],
         db_cpu=db_cpu,
         other_cpu=max(0.0, busy - client_cpu - server_cpu - (db_cpu or 0.0)),
         warmup_requests=tally.warmup_requests,
@@ -590,11 +596,14 @@ def print_results(results: list[Result]) -> None:
     print()
     for r in results:
         db = f", Neo4j server {r.db_cpu:.1f} s" if r.db_cpu is not None else ""
+        split = (
+            f" ({' + '.join(f'{c:.1f}' for c in r.worker_cpu)} by worker)" if r.worker_cpu else ""
+        )
         print(
             f"{r.store} workers={r.workers}: {r.seconds:.1f} s measured; CPU seconds: client "
             f"{r.client_cpu:.1f} s ({r.client_cpu / r.seconds * 100:.0f}% of a core, "
             f"{r.client_cpu / max(r.requests, 1) * 1e6:.0f} us/request), API server "
-            f"{r.server_cpu:.1f} s{db}, every other process {r.other_cpu:.1f} s; "
+            f"{r.server_cpu:.1f} s{split}{db}, every other process {r.other_cpu:.1f} s; "
             f"warm-up {r.warmup_requests:,d} requests ({r.prime_seconds:.1f} s for each "
             f"distinct request once, then the timed warm-up), {r.warmup_errors} errors"
         )
