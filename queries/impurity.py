@@ -60,6 +60,7 @@ class Factor(BaseModel):
     lift: float | None
     p_value: float
     score: float
+    flagged_units: list[str]  # the flagged units that have it, so a chart can show them
 
 
 class ImpurityResult(BaseModel):
@@ -151,6 +152,7 @@ def _assemble(analyte: str, facts: _Facts) -> ImpurityResult:
                 lift=round(flagged_share / unflagged_share, 6) if unflagged_share else None,
                 p_value=10.0**log_p,
                 score=round(-log_p, 6),
+                flagged_units=sorted(units),
             )
         )
     factors.sort(

@@ -1,17 +1,21 @@
-"""One node by its key: lots, batches, documents."""
+"""One node by its key (lots, batches, documents), and search by id over every kind."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from api.auth.schemas import Caller
 from api.deps import Reader, StoreDep, in_store
-from api.entities.schemas import EntityOut
+from api.entities.schemas import EntityOut, SearchOut
 from api.errors import ERROR_RESPONSES
 from api.investigations.redaction import check_site
+from api.investigations.schemas import Redacted
 from graph.model import Label
 from graph.store import GraphStore
 from queries.errors import NotFound
+from queries.search import find_by_id
 
 router = APIRouter(tags=["entities"], responses=ERROR_RESPONSES)
 
@@ -37,3 +41,25 @@ async def get_batch(batch_id: str, caller: Reader, store: StoreDep) -> EntityOut
 @router.get("/documents/{document_id}", response_model=EntityOut)
 async def get_document(document_id: str, caller: Reader, store: StoreDep) -> EntityOut:
     return await in_store(store, _entity, store, caller, Label.DOCUMENT, document_id)
+
+
+def _search(store: GraphStore, caller: Caller, query: str) -> SearchOut:
+    matches: list[EntityOut | Redacted] = [
+        EntityOut(**dict(m))
+        if caller.sees(m.properties.get("site"))
+        else Redacted(id=m.id, label=m.label)
+        for m in find_by_id(store, query)
+    ]
+    return SearchOut(query=query, matches=matches)
+
+
+@router.get("/search", response_model=SearchOut)
+async def search(
+    q: Annotated[str, Query(min_length=1, max_length=200, description="an id of any kind")],
+    caller: Reader,
+    store: StoreDep,
+    request: Request,
+) -> SearchOut:
+    """Lots, batches, documents, suppliers and deviations whose id is ``q``; none is 200."""
+    request.state.access_keys = [q]
+    return await in_store(store, _search, store, caller, q)

@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from api.investigations.schemas import Redacted
+
 
 class EntityOut(BaseModel):
     """One node: its key, label, whether it still waits for its data, and its properties."""
@@ -12,3 +14,10 @@ class EntityOut(BaseModel):
     label: str
     unresolved: bool
     properties: dict[str, Any]
+
+
+class SearchOut(BaseModel):
+    """Every node whose id is the query, of the kinds an investigation starts from."""
+
+    query: str
+    matches: list[EntityOut | Redacted]

@@ -10,6 +10,7 @@ from api.deps import Reader, StoreDep, in_store
 from api.errors import ERROR_RESPONSES
 from api.investigations import redaction
 from api.investigations.schemas import (
+    AnalyteResultsOut,
     CustodyOut,
     DocumentLotsOut,
     ImpactOut,
@@ -20,6 +21,7 @@ from api.investigations.schemas import (
     TraceOut,
 )
 from graph.model import Label
+from queries.analyte import DEFAULT_LIMIT, analyte_results
 from queries.custody import custody
 from queries.documents import LotDocuments, documents_for_lot, lots_for_document
 from queries.impact import impact
@@ -78,6 +80,19 @@ def impurity_commonality(
     """Flagged results of an analyte and the factors its flagged units share."""
     request.state.access_keys = [body.analyte]
     return redaction.impurity_out(caller, store, impurity(store, body.analyte))
+
+
+@router.get("/analytes/{analyte}/results", response_model=AnalyteResultsOut)
+def analyte_series(
+    analyte: str,
+    caller: Reader,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=50_000, description="the latest N results")] = (
+        DEFAULT_LIMIT
+    ),
+) -> AnalyteResultsOut:
+    """An analyte's latest results, oldest first, for a control chart."""
+    return redaction.analyte_results_out(caller, analyte_results(store, analyte, limit))
 
 
 @router.get("/batches/{batch_id}/custody", response_model=CustodyOut)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from api.auth.schemas import Caller
 from api.errors import Forbidden
 from api.investigations.schemas import (
+    AnalyteResultsOut,
     CustodyOut,
     DocumentLotsOut,
     ImpactOut,
@@ -24,6 +25,7 @@ from api.investigations.schemas import (
 )
 from graph.model import Label
 from graph.store import GraphStore
+from queries.analyte import AnalyteResults
 from queries.custody import CustodyResult
 from queries.documents import DocumentLots
 from queries.impact import ImpactResult
@@ -150,3 +152,11 @@ def document_lots_out(caller: Caller, answer: DocumentLots) -> DocumentLotsOut:
         for lot in answer.lots
     ]
     return DocumentLotsOut(**{**dict(answer), "lots": lots})
+
+
+def analyte_results_out(caller: Caller, answer: AnalyteResults) -> AnalyteResultsOut:
+    results = [
+        p if caller.sees(p.site) else Redacted(id=p.result_id, label="TestResult")
+        for p in answer.results
+    ]
+    return AnalyteResultsOut(**{**dict(answer), "results": results})

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from queries.analyte import AnalyteResults, ResultPoint
 from queries.custody import CustodyEvent, CustodyResult
 from queries.documents import DocumentLot, DocumentLots
 from queries.impact import ImpactResult, OpenBatch
@@ -74,3 +75,7 @@ class CustodyOut(CustodyResult):
 
 class DocumentLotsOut(DocumentLots):
     lots: list[DocumentLot | Redacted]  # type: ignore[assignment]
+
+
+class AnalyteResultsOut(AnalyteResults):
+    results: list[ResultPoint | Redacted]  # type: ignore[assignment]

@@ -13,9 +13,11 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
+from queries.analyte import analyte_results
 from queries.impact import impact
 from queries.impurity import impurity
 from queries.recall import recall
+from queries.search import find_by_id
 from queries.trace import Direction, trace
 
 pytestmark = pytest.mark.neo4j
@@ -75,6 +77,36 @@ def _assert_same_investigations(
     for store in (embedded_store, neo4j_store):
         top = impurity(store, planted["analyte"]).factors[0]
         assert (top.kind, top.id) == ("supplier_lot", planted["lot"]), store.kind
+    _assert_same_series_and_search(planted, sample, embedded_store, neo4j_store)
+
+
+def _assert_same_series_and_search(
+    planted: dict[str, str],
+    sample: list[str],
+    embedded_store: EmbeddedStore,
+    neo4j_store: Neo4jStore,
+) -> None:
+    analyte = planted["analyte"]
+    series = analyte_results(embedded_store, analyte, limit=100_000)
+    assert series == analyte_results(neo4j_store, analyte, limit=100_000)
+    assert analyte_results(embedded_store, analyte, 7) == analyte_results(neo4j_store, analyte, 7)
+    assert series.total == len(series.results)
+    latest = analyte_results(embedded_store, analyte, 7).results
+    assert latest == series.results[-7:]
+    # the chart's flagged points are the investigation's flagged results, unit for unit
+    answer = impurity(embedded_store, analyte)
+    assert {(p.result_id, u) for p in series.results if p.flagged for u in p.units} == {
+        (f.result_id, f.unit_id) for f in answer.flagged
+    }
+    flagged_units = {f.unit_id for f in answer.flagged}
+    for factor in answer.factors:
+        assert len(factor.flagged_units) == factor.affected
+        assert set(factor.flagged_units) <= flagged_units
+    assert set(answer.factors[0].flagged_units) & {u for p in series.results for u in p.units}
+    for key in (sample[0], planted["supplier"], planted["lot"], " " + sample[1] + " ", "nope"):
+        found = find_by_id(embedded_store, key)
+        assert found == find_by_id(neo4j_store, key)
+        assert [m.id for m in found] == ([key.strip()] if key != "nope" else [])
 
 
 def test_updates_and_placeholders_match_on_both_stores(
