@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 
 from graph.model import Label
+from queries.analyte import analyte_results
 from queries.recall import recall
 from queries.trace import Direction, trace
 from tests.api.conftest import SECRET, Api
@@ -51,6 +52,8 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/suppliers/{supplier}/impact", {"params": {"since": "2025-01-01"}}),
         ("POST", "/investigations/impurity", {"json": {"analyte": analyte}}),
         ("GET", f"/batches/{batch}/custody", {}),
+        ("GET", "/search", {"params": {"q": lot}}),
+        ("GET", f"/analytes/{analyte}/results", {}),
     ]
 
 
@@ -247,3 +250,31 @@ def test_no_answer_carries_properties_of_an_out_of_scope_node(api: Api) -> None:
     ).json()
     assert not any(o.get("redacted") for o in _objects(whole))
     assert redacted > 0, f"seed {api.meta['seed']}: nothing out of scope was reached"
+
+
+def test_search_and_the_result_series_redact_what_is_out_of_scope(api: Api) -> None:
+    by_site = _lots_by_site(api)
+    hidden = next(lot for site, lots in by_site.items() if site != "SITE-A" for lot in lots)
+    visible = by_site["SITE-A"][0]
+    matches = api.get("inv-a", "/search", params={"q": hidden}).json()["matches"]
+    assert matches == [{"id": hidden, "label": "Lot", "redacted": True}]
+    (whole,) = api.get("inv-all", "/search", params={"q": hidden}).json()["matches"]
+    assert whole["properties"]["site"] not in (None, "SITE-A")
+    (mine,) = api.get("inv-a", "/search", params={"q": f" {visible} "}).json()["matches"]
+    assert (mine["id"], mine["label"], mine["properties"]["site"]) == (visible, "Lot", "SITE-A")
+    assert api.get("inv-a", "/search", params={"q": "NO-SUCH-ID"}).json()["matches"] == []
+
+    analyte = api.meta["synthetic"]["planted"]["analyte"]
+    full = analyte_results(api.store, analyte)
+    assert api.get("inv-all", f"/analytes/{analyte}/results").json() == full.model_dump(mode="json")
+    scoped = api.get("inv-a", f"/analytes/{analyte}/results").json()["results"]
+    assert len(scoped) == len(full.results)
+    for point, truth in zip(scoped, full.results, strict=True):
+        if truth.site == "SITE-A":
+            assert point == truth.model_dump(mode="json")
+        else:
+            assert point == {"id": truth.result_id, "label": "TestResult", "redacted": True}
+    assert any(p.get("redacted") for p in scoped) and not all(p.get("redacted") for p in scoped)
+    reply = api.get("inv-a", f"/analytes/{analyte}/results", params={"limit": 0})
+    _assert_error(reply, 422, "invalid_request")
+    _assert_error(api.get("inv-a", "/analytes/No such analyte/results"), 404, "not_found")

@@ -174,6 +174,11 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         ],
         "POST /investigations/impurity": [{"body": {"analyte": analyte}}],
         "GET /batches/{batch_id}/custody": [{"path_parameters": {"batch_id": batch}}],
+        "GET /analytes/{analyte}/results": [
+            {"path_parameters": {"analyte": analyte}},
+            {"path_parameters": {"analyte": analyte}, "query": {"limit": 3}},
+        ],
+        "GET /search": [{"query": {"q": q}} for q in (root, batch, supplier, documents[0])],
         "GET /lots/{lot_id}/documents": [{"path_parameters": {"lot_id": root}}],
         "GET /documents/{document_id}/lots": [
             {"path_parameters": {"document_id": d}} for d in documents[:2]
