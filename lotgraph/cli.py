@@ -15,17 +15,19 @@ from rich.table import Table
 from ingest.bundle import BundleError
 from ingest.loader import ingest_bundle
 from lotgraph.cli_api import serve, users_app
+from lotgraph.cli_dashboard import dashboard, demo
 from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
 from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
 from lotgraph.settings import Settings
-from queries.trace import Direction, trace
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Docker needed).")
 register_investigations(app)
 app.add_typer(users_app, name="users")
 app.command()(serve)
+app.command()(dashboard)
+app.command()(demo)
 
 
 @app.command()
@@ -136,40 +138,6 @@ def stats(as_json: JsonFlag = False) -> None:
         table.add_row(f"[{k}]", str(v))
     out.print(table)
     out.print(f"unresolved placeholders: {data['unresolved']}")
-
-
-@app.command()
-def demo(
-    lots: Annotated[int, typer.Option(min=10, help="Size of the generated plant.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the generated plant.")] = 3,
-) -> None:
-    """Generate a plant, ingest it into the configured store and trace its planted lot."""
-    from ingest.synthetic import generate_plant
-
-    settings = Settings()
-    plant = settings.data_dir / "demo" / f"plant-{lots}-{seed}"
-    summary = generate_plant(lots=lots, seed=seed, out=plant)
-    out.print(f"generated a plant of {lots} lots in {plant}")
-    with open_cli_store() as store:
-        report = ingest_bundle(store, plant, actor=settings.actor_name())
-        totals = report.as_dict()
-        out.print(
-            f"ingested {totals['rows_read']} rows into the {store.kind} store: "
-            f"{totals['accepted']} accepted, {totals['unchanged']} unchanged, "
-            f"{totals['rejected']} rejected"
-        )
-        stats = store.stats()
-        out.print(
-            f"graph: {sum(stats.nodes.values())} nodes, {sum(stats.relationships.values())} relationships"
-        )
-        planted = summary.planted["lot"]
-        result = trace(store, planted, Direction.FORWARD)
-    out.print(
-        f"supplier lot [b]{planted}[/] (planted impurity cause) went into "
-        f"{len(result.batches)} batches, {len(result.lots)} lots and reached "
-        f"{len(result.customers)} customers: {', '.join(result.customers) or '-'}"
-    )
-    out.print(f"next: lotgraph trace {planted} --direction forward --json")
 
 
 def main() -> None:  # pragma: no cover

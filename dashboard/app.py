@@ -1,0 +1,40 @@
+"""The lotgraph dashboard: ``streamlit run dashboard/app.py`` (or ``lotgraph dashboard``).
+
+Every page has its own path and reads its question from the query string, so a link can
+be shared: /recall?lot=L-1&lot=L-2, /impact?supplier=S, /impurity?analyte=A,
+/custody?batch=B, /search?q=ID. A link opened while signed out asks for sign-in first,
+then opens the page it names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import session
+
+_VIEWS = Path(__file__).parent / "views"
+
+st.set_page_config(page_title="lotgraph", layout="wide")
+
+pages = [
+    st.Page(_VIEWS / "search.py", title="Search", url_path="search", default=True),
+    st.Page(_VIEWS / "recall.py", title="Recall", url_path="recall"),
+    st.Page(_VIEWS / "impact.py", title="Supplier impact", url_path="impact"),
+    st.Page(_VIEWS / "impurity.py", title="Impurity", url_path="impurity"),
+    st.Page(_VIEWS / "custody.py", title="Chain of custody", url_path="custody"),
+]
+
+if not session.signed_in():
+    st.navigation(pages, position="hidden")
+    session.sign_in_form()
+    st.stop()
+
+page = st.navigation(pages)
+with st.sidebar:
+    st.caption(f"Signed in as **{session.username()}**")
+    if st.button("Sign out"):
+        session.end_session("You have signed out.")
+        st.rerun()
+page.run()

@@ -1,0 +1,96 @@
+"""The dashboard's own thin HTTP client of the lotgraph API (DESIGN §1: every read goes
+through the API, so authorisation and the access audit stay in one place)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+
+class ApiFailure(Exception):
+    """The API answered with an error body, or could not be reached."""
+
+    def __init__(self, status: int | None, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+    @property
+    def signed_out(self) -> bool:
+        return self.status == 401
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_in: int
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class ApiClient:
+    """One caller's view of the API: a shared connection pool and the caller's bearer."""
+
+    def __init__(self, http: httpx.Client, token: str | None = None) -> None:
+        self._http = http
+        self._token = token
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            reply = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            raise ApiFailure(None, "timeout", "the API did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise ApiFailure(
+                None, "unreachable", f"cannot reach the API at {self._http.base_url}: {exc}"
+            ) from None
+        if reply.is_success:
+            return reply.json()
+        try:
+            body = reply.json()
+            code, detail = str(body["error"]), str(body["detail"])
+        except (ValueError, KeyError, TypeError):
+            code, detail = "http_error", f"HTTP {reply.status_code}: {reply.text[:200]}"
+        raise ApiFailure(reply.status_code, code, detail)
+
+    def sign_in(self, username: str, password: str) -> Token:
+        body = self._send("POST", "/auth/token", data={"username": username, "password": password})
+        return Token(access_token=body["access_token"], expires_in=int(body["expires_in"]))
+
+    def search(self, query: str) -> dict[str, Any]:
+        return self._send("GET", "/search", params={"q": query})
+
+    def trace(self, lot: str, direction: str = "forward") -> dict[str, Any]:
+        path = f"/lots/{_segment(lot)}/trace"
+        return self._send("GET", path, params={"direction": direction})
+
+    def recall(self, lots: list[str]) -> dict[str, Any]:
+        return self._send("POST", "/investigations/recall", json={"lot_ids": lots})
+
+    def impact(self, supplier: str, since: str | None = None) -> dict[str, Any]:
+        params = {"since": since} if since else {}
+        path = f"/suppliers/{_segment(supplier)}/impact"
+        return self._send("GET", path, params=params)
+
+    def impurity(self, analyte: str) -> dict[str, Any]:
+        return self._send("POST", "/investigations/impurity", json={"analyte": analyte})
+
+    def analyte_results(self, analyte: str, limit: int = 5_000) -> dict[str, Any]:
+        path = f"/analytes/{_segment(analyte)}/results"
+        return self._send("GET", path, params={"limit": limit})
+
+    def custody(self, batch: str) -> dict[str, Any]:
+        return self._send("GET", f"/batches/{_segment(batch)}/custody")
+
+    def lot_documents(self, lot: str) -> dict[str, Any]:
+        return self._send("GET", f"/lots/{_segment(lot)}/documents")
+
+    def document_lots(self, document: str) -> dict[str, Any]:
+        return self._send("GET", f"/documents/{_segment(document)}/lots")
