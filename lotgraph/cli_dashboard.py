@@ -22,6 +22,7 @@ from api.accounts.service import AccountService
 from api.auth.schemas import Role
 from graph.embedded import EmbeddedStore
 from ingest.loader import ingest_bundle
+from ingest.synthetic import MIN_LOTS, generate_plant
 from lotgraph.cli_support import err, out
 from lotgraph.settings import Settings
 
@@ -97,7 +98,8 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, seconds: fl
 
 @contextmanager
 def _running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+    # the dashboard prints a banner with its own URL; the demo prints the ones to use
+    process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
     try:
         yield process
     finally:
@@ -111,7 +113,7 @@ def _running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pop
 
 
 def demo(
-    lots: Annotated[int, typer.Option(min=10, help="Size of the generated plant.")] = 2000,
+    lots: Annotated[int, typer.Option(min=MIN_LOTS, help="Size of the generated plant.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the generated plant.")] = 3,
     port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
     api_port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
@@ -121,7 +123,6 @@ def demo(
 ) -> None:
     """A generated plant in an embedded store of its own, demo accounts, the API and the
     dashboard on 127.0.0.1; Ctrl-C stops both."""
-    from ingest.synthetic import generate_plant
 
     started = time.monotonic()
     host = "127.0.0.1"
@@ -141,7 +142,7 @@ def demo(
         passwords = _demo_accounts(store)
     finally:
         store.close()
-    out.print(
+    _say(
         f"{'ingested' if fresh else 'checked'} a plant of {lots} lots (seed {seed}): "
         f"{report['rows_read']} rows, {report['accepted']} accepted, "
         f"{report['unchanged']} unchanged, {report['rejected']} rejected"
@@ -175,26 +176,30 @@ def demo(
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
         url = f"http://{host}:{port}"
-        out.print(f"API:       http://{host}:{api_port}/docs")
-        out.print(f"dashboard: [b]{url}[/]  (ready in {time.monotonic() - started:.0f} s)")
-        out.print("sign in as (passwords are new on every start):")
+        _say(f"API:       http://{host}:{api_port}/docs")
+        _say(f"dashboard: [b]{url}[/]  (ready in {time.monotonic() - started:.0f} s)")
+        _say("sign in as (passwords are new on every start):")
         for name, (role, sites, password) in passwords.items():
-            out.print(f"  {name:<13} {password}   {role}, sites {','.join(sites)}")
-        out.print("try:")
-        out.print(f"  {url}/recall?lot={planted['lot']}")
-        out.print(f"  {url}/impurity?analyte={planted['analyte'].replace(' ', '+')}")
-        out.print(f"  {url}/impact?supplier={planted['supplier']}")
+            _say(f"  {name:<13} {password}   {role}, sites {','.join(sites)}")
+        _say("try:")
+        _say(f"  {url}/recall?lot={planted['lot']}")
+        _say(f"  {url}/impurity?analyte={planted['analyte'].replace(' ', '+')}")
+        _say(f"  {url}/impact?supplier={planted['supplier']}")
         if check:
             return
-        out.print("Ctrl-C stops the API and the dashboard.")
+        _say("Ctrl-C stops the API and the dashboard.")
         try:
             while api.poll() is None and board.poll() is None:
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            out.print("stopping")
+            _say("stopping")
             return
         err.print("[red]error:[/] the API or the dashboard stopped")
         raise typer.Exit(1)
+
+
+def _say(text: str) -> None:
+    out.print(text, soft_wrap=True)  # one line each, whatever the terminal's width
 
 
 def _demo_accounts(store: EmbeddedStore) -> dict[str, tuple[str, list[str], str]]:
