@@ -126,6 +126,7 @@ def demo(
 
     started = time.monotonic()
     host = "127.0.0.1"
+    _stop_on_termination()
     for name, wanted in (("dashboard", port), ("API", api_port)):
         if not _port_free(host, wanted):
             err.print(f"[red]error:[/] port {wanted} for the {name} is in use; pick another")
@@ -196,6 +197,17 @@ def demo(
             return
         err.print("[red]error:[/] the API or the dashboard stopped")
         raise typer.Exit(1)
+
+
+def _stop_on_termination() -> None:
+    """SIGTERM and SIGHUP stop the demo as Ctrl-C does, so the servers it started (in
+    sessions of their own) are stopped too rather than left running."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 def _say(text: str) -> None:

@@ -48,9 +48,14 @@ def _start_demo(data: Path, port: int, api_port: int) -> tuple[subprocess.Popen[
     raise AssertionError(f"demo did not come up in time: {lines}")
 
 
-def _stop(process: subprocess.Popen[str]) -> int:
-    os.killpg(process.pid, signal.SIGINT)
-    return process.wait(timeout=30)
+def _stop(process: subprocess.Popen[str], signum: signal.Signals, *ports: int) -> None:
+    """Signal the demo alone (its servers run in sessions of their own, as Ctrl-C at a
+    terminal reaches only the demo): it must stop both servers."""
+    os.kill(process.pid, signum)
+    process.wait(timeout=30)
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{port} still listens"
 
 
 def _sign_in(api: str, name: str, password: str) -> httpx.Response:
@@ -81,10 +86,7 @@ def test_demo_brings_up_the_api_and_the_dashboard_and_answers_a_recall(tmp_path:
         # the planted plant went into the demo's own embedded store
         assert (tmp_path / "data" / "demo" / "store-200-5" / "graph.sqlite").is_file()
     finally:
-        _stop(demo)
-    for wanted in (port, api_port):  # Ctrl-C stops both servers
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", wanted)) != 0, wanted
+        _stop(demo, signal.SIGINT, port, api_port)
 
     # a second start reuses the store, changes nothing, and gives new passwords
     again, lines = _start_demo(tmp_path / "data", port, api_port)
@@ -96,7 +98,7 @@ def test_demo_brings_up_the_api_and_the_dashboard_and_answers_a_recall(tmp_path:
         assert _sign_in(api, "auditor", accounts["auditor"]).status_code == 401
         assert _sign_in(api, "auditor", fresh["auditor"]).status_code == 200
     finally:
-        _stop(again)
+        _stop(again, signal.SIGTERM, port, api_port)
 
 
 def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
