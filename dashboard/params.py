@@ -6,6 +6,8 @@ import re
 
 import streamlit as st
 
+from dashboard import session
+
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -33,6 +35,7 @@ def ask_for(name: str, label: str, current: str, *, button: str, help: str | Non
         text = st.text_input(label, value=current, help=help)
         submitted = st.form_submit_button(button, type="primary")
     if submitted:
+        session.forget_answers()  # asking again means: ask the API again
         text = text.strip()
         if text:
             st.query_params[name] = text

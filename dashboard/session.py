@@ -19,6 +19,11 @@ from dashboard.settings import DashboardSettings
 
 T = TypeVar("T")
 _TOKEN, _EXPIRES, _USER, _NOTICE = "lg_token", "lg_expires_at", "lg_username", "lg_notice"
+_ANSWERS = "lg_answers"
+# Streamlit reruns the page on every click (picking a factor, opening a node): the answers
+# of the last questions are kept a while so a click does not ask the API again.
+ANSWER_SECONDS = 300
+KEPT_ANSWERS = 16
 
 
 @st.cache_resource
@@ -53,8 +58,13 @@ def signed_in() -> bool:
     return True
 
 
+def forget_answers() -> None:
+    """The next question goes to the API even if it was asked a moment ago."""
+    st.session_state.pop(_ANSWERS, None)
+
+
 def end_session(notice: str | None = None) -> None:
-    for key in (_TOKEN, _EXPIRES, _USER):
+    for key in (_TOKEN, _EXPIRES, _USER, _ANSWERS):
         st.session_state.pop(key, None)
     if notice:
         st.session_state[_NOTICE] = notice
@@ -80,7 +90,10 @@ def sign_in_form() -> None:
         with st.spinner("Signing in..."):
             token = _client(None).sign_in(name, password)
     except ApiFailure as exc:
-        st.error(f"Sign-in refused: {exc.detail}")
+        if exc.status is None:  # no answer: nothing was refused
+            st.error(f"Cannot sign in now: {exc.detail}")
+        else:
+            st.error(f"Sign-in refused: {exc.detail}")
         return
     st.session_state[_TOKEN] = token.access_token
     st.session_state[_EXPIRES] = time.time() + token.expires_in
@@ -93,12 +106,20 @@ def ask(
     work: Callable[..., T],
     *args: Any,
 ) -> T | None:
-    """Call the API with a spinner; on failure show why and return None."""
+    """Call the API with a spinner (or reuse its recent answer); on failure show why and
+    return None."""
     if not signed_in():
         st.rerun()
+    answers: dict[tuple[str, ...], tuple[float, Any]] = st.session_state.setdefault(_ANSWERS, {})
+    token = st.session_state[_TOKEN]
+    key = (settings().api_url, token, work.__qualname__, repr(args))  # the bearer's answers
+    kept = answers.get(key)
+    if kept is not None and time.monotonic() - kept[0] < ANSWER_SECONDS:
+        answer: T = kept[1]
+        return answer
     try:
         with st.spinner(what):
-            return work(_client(st.session_state[_TOKEN]), *args)
+            answer = work(_client(token), *args)
     except ApiFailure as exc:
         if exc.signed_out:
             end_session("Your session has ended. Sign in again to continue.")
@@ -110,3 +131,8 @@ def ask(
         else:
             st.error(f"The API could not answer ({exc.code}): {exc.detail}")
         return None
+    answers.pop(key, None)
+    answers[key] = (time.monotonic(), answer)
+    while len(answers) > KEPT_ANSWERS:
+        answers.pop(next(iter(answers)))
+    return answer

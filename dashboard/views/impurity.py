@@ -27,11 +27,21 @@ cols[2].metric("Factors", len(answer["factors"]))
 
 factors = answer["factors"]
 choices = ["(none)"] + [f"{f['kind']} {f['id']}" for f in factors]
+# The query string is the one source of the pick: a link (or the back button) sets the
+# widget, and a pick reaches the query string in its callback, before the rerun reads it.
+# (Without a key, the widget's identity changed with its index, and a second pick was lost.)
+_PICK = f"factor-of-{analyte}"
 wanted = params.one("factor")
+if st.session_state.get(_PICK) != (shown := wanted if wanted in choices else "(none)"):
+    st.session_state[_PICK] = shown
+
+
+def _pick_to_query() -> None:
+    st.query_params["factor"] = st.session_state[_PICK]
+
+
 picked = st.selectbox(
-    "Highlight the flagged units of a factor",
-    choices,
-    index=choices.index(wanted) if wanted in choices else 0,
+    "Highlight the flagged units of a factor", choices, key=_PICK, on_change=_pick_to_query
 )
 if picked != "(none)":
     st.query_params["factor"] = picked

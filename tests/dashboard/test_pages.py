@@ -1,0 +1,752 @@
+"""Every dashboard page, run with Streamlit's AppTest against the real API on loopback.
+
+The plant comes from a random seed, so every expectation is read from the API's own
+answers (or the plant's bundle.json), never written down here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.settings import DashboardSettings
+from tests.dashboard.conftest import PASSWORD, ServedPlant, free_port
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+PAGES = {
+    "search": "views/search.py",
+    "recall": "views/recall.py",
+    "impact": "views/impact.py",
+    "impurity": "views/impurity.py",
+    "custody": "views/custody.py",
+}
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def api_env(served_plant: ServedPlant, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedPlant]:
+    """The dashboard pointed at the served plant's API."""
+    monkeypatch.setenv("LOTGRAPH_API_URL", served_plant.api_url)
+    yield served_plant
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def sign_in(at: AppTest, account: str, password: str = PASSWORD) -> AppTest:
+    fields = {t.label: t for t in at.text_input}
+    fields["Username"].input(account)
+    fields["Password"].input(password)
+    button(at, "Sign in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at: AppTest, page: str, **params: str | list[str]) -> AppTest:
+    """Switch to a page with these query parameters (and no others) and run it."""
+    at.query_params.clear()
+    at.query_params.update(params)
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def signed_in_at(account: str, page: str, **params: str | list[str]) -> AppTest:
+    at = sign_in(app(), account)
+    assert is_signed_in(at)
+    return open_page(at, page, **params)
+
+
+def button(at: AppTest, label: str) -> Any:
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, f"{label!r} not among {[b.label for b in at.button]}"
+    return found[0]
+
+
+def is_signed_in(at: AppTest) -> bool:
+    labels = [b.label for b in at.button]
+    return "Sign out" in labels and "Sign in" not in labels
+
+
+def shows_sign_in_form(at: AppTest) -> bool:
+    return [t.label for t in at.text_input] == ["Username", "Password"] and [
+        b.label for b in at.button
+    ] == ["Sign in"]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The one table on the page whose columns start with these."""
+    found = [
+        d.value
+        for d in at.dataframe
+        if [str(c) for c in d.value.columns][: len(columns)] == list(columns)
+    ]
+    shown = [list(d.value.columns) for d in at.dataframe]
+    assert len(found) == 1, f"no single table starting {columns}; tables: {shown}"
+    frame: pd.DataFrame = found[0]
+    return frame
+
+
+def texts(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def subheaders(at: AppTest) -> list[str]:
+    return texts(at.subheader)
+
+
+def figure(at: AppTest, key: str) -> dict[str, Any]:
+    charts = [c for c in at.get("plotly_chart") if c.key == key]
+    assert len(charts) == 1, f"no chart {key!r}"
+    spec: dict[str, Any] = json.loads(charts[0].proto.spec)
+    return spec
+
+
+def traces_named(spec: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [t for t in spec["data"] if t.get("name") == name]
+
+
+def refused(plant: ServedPlant, account: str, path: str, **kw: Any) -> int | None:
+    """The HTTP status with which the API refuses this GET, or None if it answers."""
+    try:
+        plant.get(account, path, **kw)
+    except httpx.HTTPStatusError as exc:
+        return exc.response.status_code
+    return None
+
+
+def planted(plant: ServedPlant) -> dict[str, str]:
+    found: dict[str, str] = plant.meta["synthetic"]["planted"]
+    return found
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+def test_sign_in_form_refuses_a_wrong_password(api_env: ServedPlant) -> None:
+    at = app()
+    assert shows_sign_in_form(at)
+    assert not at.error
+
+    # one failure only (five lock the account), and on an account no other test signs in
+    sign_in(at, "auditor", PASSWORD + "x")
+    assert at.error and "Sign-in refused" in at.error[0].value
+    assert shows_sign_in_form(at)
+    assert "lg_token" not in at.session_state
+
+    # nothing typed is refused before the API is asked
+    for field in at.text_input:
+        field.input("")
+    button(at, "Sign in").click().run()
+    assert texts(at.error) == ["Enter your username and password."]
+    assert shows_sign_in_form(at)
+
+    # the right password (which also clears the failure count)
+    sign_in(at, "auditor")
+    assert is_signed_in(at)
+    assert not at.error
+    assert at.session_state["lg_username"] == "auditor"
+
+
+def test_sign_in_then_sign_out(api_env: ServedPlant) -> None:
+    at = sign_in(app(), "inv-all")
+    assert is_signed_in(at)
+    assert not at.error
+    assert at.session_state["lg_username"] == "inv-all"
+    assert any("inv-all" in c for c in texts(at.caption))
+    assert "Search" in texts(at.title)  # the default page
+
+    button(at, "Sign out").click().run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert "lg_token" not in at.session_state
+    assert any("signed out" in i for i in texts(at.info))
+
+
+def test_an_expired_session_asks_to_sign_in_again(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    assert metrics(at)
+
+    at.session_state["lg_expires_at"] = time.time() - 1
+    at.run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert not at.metric
+    assert any("session has ended" in i for i in texts(at.info))
+    assert "lg_token" not in at.session_state
+
+
+def test_a_token_the_api_refuses_ends_the_session(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    at.session_state["lg_token"] = "not-a-token"
+    at.run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert any("session has ended" in i for i in texts(at.info))
+
+
+def test_a_link_opened_signed_out_opens_its_page_after_sign_in(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
+    at = app()
+    at.query_params["lot"] = lot
+    at.switch_page(PAGES["recall"]).run()
+    assert shows_sign_in_form(at)
+    assert not at.metric
+
+    sign_in(at, "inv-all")
+    assert is_signed_in(at)
+    assert "Recall" in texts(at.title)
+    assert at.query_params.get("lot") == lot
+    assert metrics(at)["Affected lots"] == str(len(expected["lots"]))
+
+
+# --------------------------------------------------------------------------- recall
+
+
+def check_recall(at: AppTest, expected: dict[str, Any]) -> None:
+    shown = metrics(at)
+    assert shown["Affected lots"] == str(len(expected["lots"]))
+    assert shown["Batches"] == str(len(expected["batches"]))
+    assert shown["Customers"] == str(len(expected["customers"]))
+    on_hand = sum(1 for lot in expected["lots"] if lot["on_hand"] > 0)
+    assert shown["Lots with stock on hand"] == str(on_hand)
+    lots = table(at, "id", "status", "material_id", "site", "unit")
+    assert list(lots["id"]) == [lot["id"] for lot in expected["lots"]]
+    if expected["customers"]:
+        customers = table(at, "id", "name", "lots", "shipments")
+        assert list(customers["id"]) == [c["id"] for c in expected["customers"]]
+    else:
+        assert "No affected lot was shipped to a customer." in texts(at.caption)
+    if expected["batches"]:
+        batches = table(at, "id", "status", "site", "product_material_id")
+        assert list(batches["id"]) == [b["id"] for b in expected["batches"]]
+    short = [b["lot"] for b in expected["mass_balance"] if not b["balanced"]]
+    errors = [e for e in texts(at.error) if e.startswith("Shortfall")]
+    assert len(errors) == len(short)
+    for lot, error in zip(short, errors, strict=True):
+        assert f"lot {lot} " in error
+    balance = table(at, "lot", "unit", "expected")
+    assert list(balance["lot"]) == [b["lot"] for b in expected["mass_balance"]]
+    # the trace graph draws every node of the roots' forward traces
+    spec = figure(at, "trace-graph")
+    drawn = {c[0] for t in spec["data"] for c in t.get("customdata") or []}
+    assert set(expected["roots"]) <= drawn
+    assert {lot["id"] for lot in expected["lots"]} <= drawn
+
+
+def test_recall_of_the_planted_lot(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    assert expected["roots"] == [lot]
+    check_recall(at, expected)
+    assert [t.value for t in at.text_input] == [lot]
+
+
+def test_recall_of_several_lots_by_repeated_and_comma_separated_params(
+    api_env: ServedPlant,
+) -> None:
+    first = planted(api_env)["lot"]
+    second = next(s for s in api_env.meta["synthetic"]["mass_balance_shortfalls"] if s != first)
+    expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [first, second]})
+    assert sorted(expected["roots"]) == sorted([first, second])
+
+    at = signed_in_at("inv-all", "recall", lot=[first, second])
+    check_recall(at, expected)
+    assert at.text_input[0].value == f"{first} {second}"
+
+    open_page(at, "recall", lot=f"{first},{second}")
+    check_recall(at, expected)
+    open_page(at, "recall", lot=f"{first}, {second};{first}")  # blanks, semicolons, repeats
+    check_recall(at, expected)
+
+
+def test_recall_shows_a_mass_balance_shortfall(api_env: ServedPlant) -> None:
+    shortfalls = api_env.meta["synthetic"]["mass_balance_shortfalls"]
+    assert shortfalls
+    at = signed_in_at("inv-all", "recall")
+    for lot in shortfalls:
+        expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
+        balance = next(b for b in expected["mass_balance"] if b["lot"] == lot)
+        assert not balance["balanced"]
+        open_page(at, "recall", lot=lot)
+        errors = [e for e in texts(at.error) if e.startswith("Shortfall")]
+        assert len(errors) == 1 and f"lot {lot} " in errors[0]
+        assert f"{balance['shortfall']} {balance['unit']} unaccounted" in errors[0]
+        assert not at.success
+        check_recall(at, expected)
+
+
+def test_recall_of_a_balanced_lot_says_so(api_env: ServedPlant) -> None:
+    shortfalls = set(api_env.meta["synthetic"]["mass_balance_shortfalls"])
+    lot = planted(api_env)["lot"]
+    expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
+    if lot in shortfalls or not all(b["balanced"] for b in expected["mass_balance"]):
+        pytest.skip("the planted lot is short in this plant")
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    assert not [e for e in texts(at.error) if e.startswith("Shortfall")]
+    assert any("fully accounted" in s for s in texts(at.success))
+
+
+def test_recall_of_an_unknown_lot_and_of_no_lot(api_env: ServedPlant) -> None:
+    at = signed_in_at("inv-all", "recall", lot="L-NO-SUCH-LOT")
+    assert any(
+        i.startswith("Nothing found: no lot") and "L-NO-SUCH-LOT" in i for i in texts(at.info)
+    )
+    assert not at.metric and not at.error
+
+    # one known and one unknown lot: the unknown one is named
+    open_page(at, "recall", lot=[planted(api_env)["lot"], "L-NO-SUCH-LOT"])
+    assert any("L-NO-SUCH-LOT" in i for i in texts(at.info))
+    assert not at.metric
+
+    open_page(at, "recall")
+    assert any(i.startswith("Enter one or more lot ids") for i in texts(at.info))
+    assert not at.metric and not at.error
+
+
+def test_recall_form_puts_the_lots_in_the_query_string(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
+    at = signed_in_at("inv-all", "recall")
+    at.text_input[0].input(f" {lot} ")
+    button(at, "Investigate").click().run()
+    assert not at.exception
+    assert at.query_params.get("lot") == lot
+    check_recall(at, expected)
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def check_impact(at: AppTest, expected: dict[str, Any]) -> None:
+    shown = metrics(at)
+    assert shown["Open batches"] == str(len(expected["open_batches"]))
+    assert shown["Supplier lots"] == str(len(expected["lots"]))
+    assert shown["Batches"] == str(len(expected["batches"]))
+    assert shown["Downstream lots"] == str(len(expected["downstream_lots"]))
+    assert shown["Customers"] == str(len(expected["customers"]))
+    if expected["open_batches"]:
+        open_table = table(at, "id", "custody", "status")
+        assert list(open_table["id"]) == [b["id"] for b in expected["open_batches"]]
+        assert list(open_table["custody"]) == [
+            f"/custody?batch={b['id']}" for b in expected["open_batches"]
+        ]
+    else:
+        assert any("still open" in c for c in texts(at.caption))
+    id_tables = [list(d.value["id"]) for d in at.dataframe if list(d.value.columns) == ["id"]]
+    wanted = [
+        expected[key]
+        for key in ("lots", "batches", "downstream_lots", "customers")
+        if expected[key]
+    ]
+    assert id_tables == wanted
+
+
+def test_impact_of_the_planted_supplier(api_env: ServedPlant) -> None:
+    supplier = planted(api_env)["supplier"]
+    expected = api_env.get("inv-all", f"/suppliers/{supplier}/impact")
+    assert expected["lots"]
+    at = signed_in_at("inv-all", "impact", supplier=supplier)
+    check_impact(at, expected)
+    assert any(c.startswith(f"Supplier {supplier}") for c in texts(at.caption))
+
+
+def test_impact_since_a_date(api_env: ServedPlant) -> None:
+    supplier = planted(api_env)["supplier"]
+    lots = sorted(
+        row["created_at"][:10]
+        for row in api_env.csv_rows("lots.csv")
+        if row["supplier_id"] == supplier
+    )
+    since = lots[len(lots) // 2]
+    expected = api_env.get("inv-all", f"/suppliers/{supplier}/impact", params={"since": since})
+    at = signed_in_at("inv-all", "impact", supplier=supplier, since=since)
+    check_impact(at, expected)
+    assert any("lots made from" in c for c in texts(at.caption))
+
+    # a date the API cannot read is its 400, shown as an error
+    open_page(at, "impact", supplier=supplier, since="not-a-date")
+    assert any("could not answer" in e and "not-a-date" in e for e in texts(at.error))
+    assert not at.metric
+
+
+def test_impact_of_an_unknown_supplier(api_env: ServedPlant) -> None:
+    at = signed_in_at("inv-all", "impact", supplier="SUP-NO-SUCH")
+    assert any(i.startswith("Nothing found") and "SUP-NO-SUCH" in i for i in texts(at.info))
+    assert not at.metric and not at.error
+    open_page(at, "impact")
+    assert any(i.startswith("Enter a supplier id") for i in texts(at.info))
+
+
+# --------------------------------------------------------------------------- impurity
+
+
+def drawn_points(series: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in series["results"]
+        if not p.get("redacted") and p.get("tested_at") and p.get("value") is not None
+    ]
+
+
+def test_impurity_of_the_planted_analyte(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    expected = api_env.post("inv-all", "/investigations/impurity", {"analyte": analyte})
+    series = api_env.get("inv-all", f"/analytes/{analyte}/results", params={"limit": 5000})
+    factors = expected["factors"]
+    assert factors
+
+    at = signed_in_at("inv-all", "impurity", analyte=analyte)
+    shown = metrics(at)
+    assert shown["Units tested"] == str(expected["units_tested"])
+    assert shown["Units above the limit"] == str(expected["units_flagged"])
+    assert shown["Factors"] == str(len(factors))
+    ranked = table(at, "rank", "kind", "id")
+    assert list(zip(ranked["kind"], ranked["id"], strict=True)) == [
+        (f["kind"], f["id"]) for f in factors
+    ]
+    assert list(ranked["rank"]) == list(range(1, len(factors) + 1))
+    flagged = table(at, "id", "target_kind", "target_id")
+    assert list(flagged["id"]) == [f["result_id"] for f in expected["flagged"]]
+
+    points = drawn_points(series)
+    spec = figure(at, "control-chart")
+    [above] = traces_named(spec, "above the upper limit")
+    [within] = traces_named(spec, "within limits")
+    assert len(above["x"]) == sum(1 for p in points if p["flagged"])
+    assert len(within["x"]) == sum(1 for p in points if not p["flagged"])
+    assert len(spec["data"]) == 3  # and the upper limit; nothing highlighted yet
+    assert at.selectbox[0].value == "(none)"
+    assert "factor" not in at.query_params
+
+    # pick factors one after another (each pick must land, not just the first): the
+    # first, one with other flagged units (or the second), then the first again
+    first = factors[0]
+    other = next(
+        (f for f in factors[1:] if set(f["flagged_units"]) != set(first["flagged_units"])),
+        factors[1] if len(factors) > 1 else first,
+    )
+    picks = [first, other, first]
+    for factor in picks:
+        name = f"{factor['kind']} {factor['id']}"
+        at.selectbox[0].select(name).run()
+        assert not at.exception
+        assert at.query_params.get("factor") == name
+        units = set(factor["flagged_units"])
+        hits = [p for p in points if units.intersection(p["units"])]
+        spec = figure(at, "control-chart")
+        highlighted = traces_named(spec, name)
+        if hits:
+            assert len(highlighted) == 1
+            assert len(highlighted[0]["x"]) == len(hits)
+            assert sorted(highlighted[0]["y"]) == sorted(p["value"] for p in hits)
+        else:
+            assert not highlighted
+        note = f"{name}: {factor['affected']} of its {factor['total']} units are above the limit"
+        assert any(note in c for c in texts(at.caption))
+    # the first factor is the planted cause: it does flag drawn points
+    assert any(set(factors[0]["flagged_units"]).intersection(p["units"]) for p in points)
+
+    # back to none: the parameter goes, the highlight too
+    at.selectbox[0].select("(none)").run()
+    assert "factor" not in at.query_params
+    assert len(figure(at, "control-chart")["data"]) == 3
+
+
+def test_impurity_link_with_a_factor_preselects_it(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    expected = api_env.post("inv-all", "/investigations/impurity", {"analyte": analyte})
+    factor = expected["factors"][-1]
+    name = f"{factor['kind']} {factor['id']}"
+    at = signed_in_at("inv-all", "impurity", analyte=analyte, factor=name)
+    assert at.selectbox[0].value == name
+    assert at.query_params.get("factor") == name
+
+    # a factor the answer does not have is dropped
+    open_page(at, "impurity", analyte=analyte, factor="supplier NO-SUCH")
+    assert at.selectbox[0].value == "(none)"
+    assert "factor" not in at.query_params
+
+
+def test_impurity_hides_results_outside_the_callers_sites(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    series = api_env.get("inv-a", f"/analytes/{analyte}/results", params={"limit": 5000})
+    hidden = sum(1 for p in series["results"] if p.get("redacted"))
+    at = signed_in_at("inv-a", "impurity", analyte=analyte)
+    spec = figure(at, "control-chart")
+    points = drawn_points(series)
+    drawn = sum(len(t["x"]) for t in spec["data"] if t.get("mode") == "markers")
+    assert drawn == len(points)
+    notes = [c for c in texts(at.caption) if "not drawn" in c]
+    if hidden:
+        assert len(notes) == 1 and f"{hidden} result(s)" in notes[0]
+    else:
+        assert not notes
+
+
+def test_impurity_of_an_unknown_analyte(api_env: ServedPlant) -> None:
+    at = signed_in_at("inv-all", "impurity", analyte="Impurity NO-SUCH")
+    assert any(i.startswith("Nothing found") and "NO-SUCH" in i for i in texts(at.info))
+    assert not at.metric and not at.error and not at.get("plotly_chart")
+    open_page(at, "impurity")
+    assert any(i.startswith("Enter an analyte") for i in texts(at.info))
+
+
+# --------------------------------------------------------------------------- custody
+
+
+def tampered_batch(plant: ServedPlant) -> tuple[str, dict[str, Any]]:
+    """A batch one of whose signatures does not match what it signs, and its custody."""
+    tampered = set(plant.meta["synthetic"]["tampered_signatures"])
+    assert tampered
+    documents = {
+        r["document_id"] for r in plant.csv_rows("signatures.csv") if r["signature_id"] in tampered
+    }
+    batches = sorted(
+        r["target_id"]
+        for r in plant.csv_rows("document_links.csv")
+        if r["target_kind"] == "batch" and r["document_id"] in documents
+    )
+    for batch in batches:
+        custody = plant.get("inv-all", f"/batches/{batch}/custody")
+        if any(s["status"] == "hash_mismatch" for s in custody["signatures"]):
+            return batch, custody
+    for row in plant.csv_rows("batches.csv"):
+        custody = plant.get("inv-all", f"/batches/{row['batch_id']}/custody")
+        if any(s["status"] == "hash_mismatch" for s in custody["signatures"]):
+            return row["batch_id"], custody
+    raise AssertionError("no batch has a tampered signature")
+
+
+def test_custody_of_a_batch_with_a_tampered_signature(api_env: ServedPlant) -> None:
+    batch, expected = tampered_batch(api_env)
+    mismatched = [
+        s["signature_id"] for s in expected["signatures"] if s["status"] == "hash_mismatch"
+    ]
+    assert set(mismatched) <= set(api_env.meta["synthetic"]["tampered_signatures"])
+
+    at = signed_in_at("inv-all", "custody", batch=batch)
+    errors = [e for e in texts(at.error) if "do not match the record they sign" in e]
+    assert len(errors) == 1
+    for signature in mismatched:
+        assert signature in errors[0]
+    assert errors[0].startswith(f"{len(mismatched)} signature(s)")
+    signatures = table(at, "signature_id", "status")
+    assert list(signatures["signature_id"]) == [s["signature_id"] for s in expected["signatures"]]
+    assert list(signatures["status"]) == [s["status"] for s in expected["signatures"]]
+
+    shown = metrics(at)
+    assert shown["Findings"] == str(len(expected["findings"]))
+    assert shown["Site"] == (expected.get("site") or "-")
+    assert shown["Status"] == (expected.get("status") or "-")
+    finding_texts = texts(at.error) + texts(at.warning)
+    for finding in expected["findings"]:
+        assert any(finding["id"] in t and finding["detail"] in t for t in finding_texts)
+    assert any(
+        f["kind"] == "signature_hash_mismatch" and f["id"] in mismatched
+        for f in expected["findings"]
+    )
+    events = table(at, "at", "kind", "id", "details")
+    assert list(events["id"]) == [e["id"] for e in expected["events"]]
+
+
+def test_custody_of_a_clean_batch(api_env: ServedPlant) -> None:
+    tampered = set(api_env.meta["synthetic"]["tampered_signatures"])
+    for row in api_env.csv_rows("batches.csv"):
+        expected = api_env.get("inv-all", f"/batches/{row['batch_id']}/custody")
+        statuses = {s["status"] for s in expected["signatures"]}
+        if expected["signatures"] and statuses == {"valid"}:
+            batch = row["batch_id"]
+            break
+    else:
+        raise AssertionError("no batch has only valid signatures")
+    assert not tampered.intersection(s["signature_id"] for s in expected["signatures"])
+
+    at = signed_in_at("inv-all", "custody", batch=batch)
+    assert not [e for e in texts(at.error) if "do not match" in e or "hash mismatch" in e]
+    signatures = table(at, "signature_id", "status")
+    assert set(signatures["status"]) == {"valid"}
+    assert list(signatures["signature_id"]) == [s["signature_id"] for s in expected["signatures"]]
+    assert metrics(at)["Findings"] == str(len(expected["findings"]))
+    if not expected["findings"]:
+        assert any("No findings" in s for s in texts(at.success))
+
+
+def test_custody_of_an_unknown_batch_and_outside_the_callers_sites(api_env: ServedPlant) -> None:
+    at = signed_in_at("inv-all", "custody", batch="B-NO-SUCH")
+    assert any(i.startswith("Nothing found") and "B-NO-SUCH" in i for i in texts(at.info))
+    assert not at.metric and not at.error
+    open_page(at, "custody")
+    assert any(i.startswith("Enter a batch id") for i in texts(at.info))
+
+    elsewhere = next(
+        r["batch_id"] for r in api_env.csv_rows("batches.csv") if r["site"] != "SITE-A"
+    )
+    assert refused(api_env, "inv-a", f"/batches/{elsewhere}/custody") == 403
+    at = signed_in_at("inv-a", "custody", batch=elsewhere)
+    assert any(w.startswith("Not allowed") and elsewhere in w for w in texts(at.warning))
+    assert not at.metric and not at.error
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_a_lot_shows_its_documents(api_env: ServedPlant) -> None:
+    candidates = [planted(api_env)["lot"]] + [r["lot_id"] for r in api_env.csv_rows("lots.csv")]
+    for lot in candidates:
+        expected = api_env.get("inv-all", f"/lots/{lot}/documents")
+        if expected["documents"]:
+            break
+    else:
+        raise AssertionError("no lot has documents")
+    at = signed_in_at("inv-all", "search", q=lot)
+    assert f"Lot {lot}" in subheaders(at)
+    docs = table(at, "document_id", "kind", "title")
+    assert list(docs["document_id"]) == [d["document_id"] for d in expected["documents"]]
+    props = table(at, "property", "value")
+    found = api_env.get("inv-all", "/search", params={"q": lot})
+    assert set(props["property"]) == set(found["matches"][0]["properties"])
+
+
+def test_search_a_document_shows_its_lots(api_env: ServedPlant) -> None:
+    documents = sorted(
+        {
+            r["document_id"]
+            for r in api_env.csv_rows("document_links.csv")
+            if r["target_kind"] == "batch"
+        }
+    )
+    for document in documents:
+        expected = api_env.get("inv-all", f"/documents/{document}/lots")
+        if expected["lots"]:
+            break
+    else:
+        raise AssertionError("no document concerns a lot")
+    at = signed_in_at("inv-all", "search", q=document)
+    assert f"Document {document}" in subheaders(at)
+    lots = table(at, "lot_id", "status", "material_id")
+    assert list(lots["lot_id"]) == [lot.get("lot_id", lot.get("id")) for lot in expected["lots"]]
+
+
+def test_search_a_supplier_a_batch_and_nothing(api_env: ServedPlant) -> None:
+    supplier = planted(api_env)["supplier"]
+    batch = api_env.csv_rows("batches.csv")[0]["batch_id"]
+    at = signed_in_at("inv-all", "search", q=supplier)
+    assert f"Supplier {supplier}" in subheaders(at)
+    props = table(at, "property", "value")
+    found = api_env.get("inv-all", "/search", params={"q": supplier})
+    assert set(props["property"]) == set(found["matches"][0]["properties"])
+
+    open_page(at, "search", q=batch)
+    assert f"Batch {batch}" in subheaders(at)
+
+    open_page(at, "search", q="NO-SUCH-ID-123")
+    assert any(
+        "No lot, batch, document, supplier or deviation has the id" in i and "NO-SUCH-ID-123" in i
+        for i in texts(at.info)
+    )
+    assert not at.dataframe
+
+    open_page(at, "search")
+    assert any(i.startswith("Enter an id") for i in texts(at.info))
+
+
+def test_search_a_lot_outside_the_callers_sites(api_env: ServedPlant) -> None:
+    lot = next(r["lot_id"] for r in api_env.csv_rows("lots.csv") if r["site"] != "SITE-A")
+    assert api_env.get("inv-all", f"/lots/{lot}")["properties"]["site"] != "SITE-A"
+    assert refused(api_env, "inv-a", f"/lots/{lot}") == 403
+
+    at = signed_in_at("inv-a", "search", q=lot)
+    assert f"Lot {lot}" in subheaders(at)
+    assert any(lot in w and "outside your access" in w for w in texts(at.warning))
+    assert not at.dataframe  # neither its properties nor its documents
+
+
+# --------------------------------------------------------------------------- API errors
+
+
+def test_a_dead_api_is_an_error_message_on_every_page(api_env: ServedPlant) -> None:
+    at = signed_in_at("inv-all", "search")
+    dead = f"http://127.0.0.1:{free_port()}"
+    at.session_state["lg_settings"] = DashboardSettings(api_url=dead)
+    asks = {
+        "search": {"q": planted(api_env)["lot"]},
+        "recall": {"lot": planted(api_env)["lot"]},
+        "impact": {"supplier": planted(api_env)["supplier"]},
+        "impurity": {"analyte": planted(api_env)["analyte"]},
+        "custody": {"batch": api_env.csv_rows("batches.csv")[0]["batch_id"]},
+    }
+    for page, params in asks.items():
+        open_page(at, page, **params)
+        errors = texts(at.error)
+        assert len(errors) == 1, (page, errors)
+        assert "cannot reach the API" in errors[0] and dead in errors[0], (page, errors)
+        assert not at.metric and not at.dataframe
+        assert is_signed_in(at)  # an unreachable API does not end the session
+
+
+def test_a_dead_api_at_sign_in_is_an_error_message(
+    served_plant: ServedPlant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("LOTGRAPH_API_URL", dead)
+    at = sign_in(app(), "inv-all")
+    assert any("cannot reach the API" in e and dead in e for e in texts(at.error))
+    assert not any(e.startswith("Sign-in refused") for e in texts(at.error))
+    assert shows_sign_in_form(at)
+    assert "lg_token" not in at.session_state
+
+
+def impurity_asks(plant: ServedPlant, account: str, analyte: str) -> int:
+    """How often ``account`` has asked the API for the impurity investigation of
+    ``analyte``: the API's own access audit (GET /audit writes what it holds first)."""
+    entries: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = plant.get("auditor", "/audit", params=params)
+        entries += page["entries"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return sum(
+        1
+        for e in entries
+        if e["actor"] == account
+        and e["entity"] == "/investigations/impurity"
+        and e["key"] == analyte
+    )
+
+
+def test_clicks_reuse_the_answer_and_asking_again_asks_the_api(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    factors = api_env.post("inv-all", "/investigations/impurity", {"analyte": analyte})["factors"]
+    before = impurity_asks(api_env, "inv-a", analyte)
+    at = signed_in_at("inv-a", "impurity", analyte=analyte)
+    assert impurity_asks(api_env, "inv-a", analyte) == before + 1
+    at.selectbox[0].select(f"{factors[0]['kind']} {factors[0]['id']}").run()
+    assert not at.exception
+    assert impurity_asks(api_env, "inv-a", analyte) == before + 1  # a click is not a question
+    button(at, "Investigate").click().run()
+    assert impurity_asks(api_env, "inv-a", analyte) == before + 2  # asking again is
