@@ -1,13 +1,17 @@
 # Two commands do all the set-up on a fresh machine (python3, make; Java 17 + Maven for Neo4j):
 #   make demo   - the main job on the embedded store
-#   make test   - lint, types and the whole test suite, against a real Neo4j
+#   make test   - lint, types and the whole test suite, against a real Neo4j (and, for the
+#                 dashboard's browser test, Debian's chromium: installed with apt if missing)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_LOTS ?= 2000
+CHROMIUM := /usr/bin/chromium
+# apt-get needs root: sudo unless this already runs as root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install test lint demo bench clean lock
+.PHONY: install test lint browser demo bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The browser the dashboard's browser test drives through Playwright: Debian's chromium,
+# never a browser Playwright downloads. Nothing to do when it is there.
+browser:
+	@test -x $(CHROMIUM) || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test: lint browser
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 demo: install

@@ -18,8 +18,19 @@ _VIEWS = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="lotgraph", layout="wide")
 
+search = st.Page(_VIEWS / "search.py", title="Search", url_path="search")
+
+
+def _home() -> None:
+    """The root URL: the search page, at /search, with the query string the link had.
+    (Streamlit serves the default page at / only, so Search itself cannot be the default
+    and still answer the /search?q= links.)"""
+    st.switch_page(search, query_params={k: st.query_params.get_all(k) for k in st.query_params})
+
+
 pages = [
-    st.Page(_VIEWS / "search.py", title="Search", url_path="search", default=True),
+    st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"),
+    search,
     st.Page(_VIEWS / "recall.py", title="Recall", url_path="recall"),
     st.Page(_VIEWS / "impact.py", title="Supplier impact", url_path="impact"),
     st.Page(_VIEWS / "impurity.py", title="Impurity", url_path="impurity"),
