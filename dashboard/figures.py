@@ -162,17 +162,20 @@ def control_chart(
                 ),
             )
         )
-    limits = sorted(
-        (p["tested_at"], p["upper_limit"]) for p in timed if p.get("upper_limit") is not None
-    )
-    if limits:
+    # one line per limit (batches and lots of one analyte may have different limits),
+    # drawn across the time its results span
+    spans: dict[float, list[str]] = {}
+    for p in timed:
+        if p.get("upper_limit") is not None:
+            spans.setdefault(float(p["upper_limit"]), []).append(p["tested_at"])
+    for limit, times in sorted(spans.items()):
         figure.add_trace(
             go.Scatter(
-                x=[t for t, _ in limits],
-                y=[u for _, u in limits],
+                x=[min(times), max(times)],
+                y=[limit, limit],
                 mode="lines",
-                line={"color": "#d62728", "dash": "dash", "shape": "hv"},
-                name="upper limit",
+                line={"color": "#d62728", "dash": "dash"},
+                name=f"upper limit {limit:g}",
                 hoverinfo="skip",
             )
         )
@@ -194,10 +197,10 @@ def control_chart(
         )
     unit = next((p.get("unit") for p in timed if p.get("unit")), None)
     figure.update_layout(
-        height=420,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=440,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis_title=f"{analyte} ({unit})" if unit else analyte,
         xaxis_title="tested at",
-        legend={"orientation": "h"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     return figure

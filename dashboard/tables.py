@@ -49,4 +49,5 @@ def show(
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download-{key}",
+        on_click="ignore",  # a download is not a question: the page is not run again
     )

@@ -78,6 +78,8 @@ factor_rows = [
         "rank": n,
         "flagged_share": round(100 * f["flagged_share"], 1),
         "unflagged_share": round(100 * f["unflagged_share"], 1),
+        # no lift: the factor occurs only among flagged units
+        "lift": f["lift"] if f["lift"] is not None else float("inf"),
     }
     for n, f in enumerate(factors, start=1)
 ]

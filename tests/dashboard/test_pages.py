@@ -436,7 +436,11 @@ def test_impurity_of_the_planted_analyte(api_env: ServedPlant) -> None:
     [within] = traces_named(spec, "within limits")
     assert len(above["x"]) == sum(1 for p in points if p["flagged"])
     assert len(within["x"]) == sum(1 for p in points if not p["flagged"])
-    assert len(spec["data"]) == 3  # and the upper limit; nothing highlighted yet
+    limits = {p["upper_limit"] for p in points if p["upper_limit"] is not None}
+    drawn_limits = [t for t in spec["data"] if t["name"].startswith("upper limit ")]
+    assert sorted(t["y"][0] for t in drawn_limits) == sorted(limits)
+    assert all(t["y"][0] == t["y"][1] for t in drawn_limits)  # each limit a level line
+    assert len(spec["data"]) == 2 + len(limits)  # nothing highlighted yet
     assert at.selectbox[0].value == "(none)"
     assert "factor" not in at.query_params
 
@@ -471,7 +475,7 @@ def test_impurity_of_the_planted_analyte(api_env: ServedPlant) -> None:
     # back to none: the parameter goes, the highlight too
     at.selectbox[0].select("(none)").run()
     assert "factor" not in at.query_params
-    assert len(figure(at, "control-chart")["data"]) == 3
+    assert len(figure(at, "control-chart")["data"]) == 2 + len(limits)
 
 
 def test_impurity_link_with_a_factor_preselects_it(api_env: ServedPlant) -> None:
