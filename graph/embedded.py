@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from graph.audit_chain import GENESIS, Head, entry_hash, json_text, key_refs, link, pending_entries
 from graph.model import Label
 from graph.records import Account, IdempotencyRecord, KeyIdInUse
 from graph.store import (
@@ -104,8 +105,25 @@ CREATE TABLE IF NOT EXISTS audit (
     old TEXT,
     new TEXT,
     reason TEXT NOT NULL,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    prev_hash TEXT,
+    hash TEXT
 );
+-- The hash chain's head (graph/audit_chain.py): the last entry's seq and hash, updated in
+-- the transaction that appends, so that a deleted last entry shows.
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+-- audit_for_keys: entries by key; an entry whose key lists several ids ("A,B", an access
+-- to several lots) is also found by each of them through audit_keys.
+CREATE INDEX IF NOT EXISTS audit_by_key ON audit (key);
+CREATE TABLE IF NOT EXISTS audit_keys (
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ingests (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -197,9 +215,26 @@ _DROP_OUT = "DELETE FROM rels WHERE src_label = ? AND src_id = ? AND type = ?"
 _DROP_IN = "DELETE FROM rels WHERE dst_label = ? AND dst_id = ? AND type = ?"
 
 _AUDIT = """
-INSERT INTO audit (at, actor, action, entity, key, old, new, reason, source)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO audit (seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_AUDIT_PAGE = """
+SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash
+FROM audit WHERE seq > ? ORDER BY seq LIMIT ?
+"""
+# The entries keyed by one of the ids, and those whose key lists one among several
+# (audit_keys); each half is one index seek per id.
+_AUDIT_FOR_KEYS = """
+SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash
+FROM audit WHERE seq IN (
+    SELECT a.seq FROM json_each(?) AS j CROSS JOIN audit AS a ON a.key = j.value
+    UNION
+    SELECT k.seq FROM json_each(?) AS j CROSS JOIN audit_keys AS k ON k.key = j.value
+)
+ORDER BY seq LIMIT ?
+"""
+_AUDIT_KEY = "INSERT OR IGNORE INTO audit_keys (key, seq) VALUES (?, ?)"
+_SET_AUDIT_HEAD = "INSERT OR REPLACE INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
 
 # An upsert on the name only: INSERT OR REPLACE would also replace (delete) another
 # account holding the same key_id, where a clash must fail instead.
@@ -244,18 +279,29 @@ def canonical_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _audit_row(at: str, a: AuditEntry) -> tuple[str | None, ...]:
+def _audit_row(e: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The stored form of one linked entry (graph/audit_chain.py): old and new as JSON text."""
     return (
-        at,
-        a.actor,
-        a.action,
-        a.entity,
-        a.key,
-        None if a.old is None else canonical_json(a.old),
-        None if a.new is None else canonical_json(a.new),
-        a.reason,
-        a.source,
+        e["seq"],
+        e["at"],
+        e["actor"],
+        e["action"],
+        e["entity"],
+        e["key"],
+        json_text(e["old"]),
+        json_text(e["new"]),
+        e["reason"],
+        e["source"],
+        e["prev_hash"],
+        e["hash"],
     )
+
+
+def _audit_dict(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    entry = dict(zip(names, row, strict=True))
+    for k in ("old", "new"):
+        entry[k] = json.loads(entry[k]) if entry[k] is not None else None
+    return entry
 
 
 def _account(row: Sequence[Any]) -> Account:
@@ -330,6 +376,40 @@ class EmbeddedStore:
                 # a store written before the derived table existed fills it once
                 if conn.execute("SELECT 1 FROM analyte_results LIMIT 1").fetchone() is None:
                     conn.execute(_BACKFILL_RESULTS)
+                # a store written before the audit trail was hash-chained gets its chain
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(audit)")}
+                for column in ("prev_hash", "hash"):
+                    if column not in columns:
+                        conn.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
+                last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                if last is not None and last[0] is None:
+                    self._chain_unhashed(conn)
+
+    def _chain_unhashed(self, conn: sqlite3.Connection) -> None:
+        """Chain the entries written before the chain existed (in the caller's transaction)."""
+        (start,) = conn.execute("SELECT min(seq) FROM audit WHERE hash IS NULL").fetchone()
+        before = conn.execute(
+            "SELECT hash FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT 1", (start,)
+        ).fetchone()
+        prev = GENESIS if before is None or before[0] is None else before[0]
+        after, last_seq = start - 1, start - 1
+        while True:
+            cur = conn.execute(_AUDIT_PAGE, (after, 10_000))
+            names = [c[0] for c in cur.description]
+            page = [_audit_dict(names, row) for row in cur.fetchall()]
+            if not page:
+                break
+            updates = []
+            for entry in page:
+                if entry["hash"] is None:
+                    entry["prev_hash"] = prev
+                    entry["hash"] = entry_hash(entry)
+                    updates.append((prev, entry["hash"], entry["seq"]))
+                prev = entry["hash"]
+            conn.executemany("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", updates)
+            conn.executemany(_AUDIT_KEY, key_refs(page))
+            after = last_seq = page[-1]["seq"]
+        conn.execute(_SET_AUDIT_HEAD, (last_seq, prev))
 
     # -- reads ----------------------------------------------------------------------------
     @contextmanager
@@ -400,17 +480,34 @@ class EmbeddedStore:
     def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         _check_limit(limit)
         with self._lock:
+            cur = self._conn.execute(_AUDIT_PAGE, (after, -1 if limit is None else limit))
+            names = [c[0] for c in cur.description]  # LIMIT -1: no limit
+            rows = cur.fetchall()
+        return [_audit_dict(names, row) for row in rows]
+
+    def audit_trail(self, page_size: int = 10_000) -> Iterator[dict[str, Any]]:
+        after = 0
+        while page := self.audit_entries(after=after, limit=page_size):
+            yield from page
+            after = page[-1]["seq"]
+
+    def audit_head(self) -> Head | None:
+        with self._lock:
+            row = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+        return None if row is None else Head(int(row[0]), str(row[1]))
+
+    def audit_for_keys(self, keys: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        if not keys:
+            return []
+        wanted = json.dumps(sorted(set(keys)))
+        with self._lock:
             cur = self._conn.execute(
-                "SELECT seq, at, actor, action, entity, key, old, new, reason, source "
-                "FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after, -1 if limit is None else limit),  # LIMIT -1: no limit
+                _AUDIT_FOR_KEYS, (wanted, wanted, -1 if limit is None else limit)
             )
             names = [c[0] for c in cur.description]
-            out = [dict(zip(names, row, strict=True)) for row in cur]
-        for entry in out:
-            for k in ("old", "new"):
-                entry[k] = json.loads(entry[k]) if entry[k] is not None else None
-        return out
+            rows = cur.fetchall()
+        return [_audit_dict(names, row) for row in rows]
 
     def rejections(self, ingest_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT ingest_id, file, row, col, reason FROM rejections"
@@ -474,7 +571,7 @@ class EmbeddedStore:
         )
         with self._lock, self._transaction() as conn:
             if audit is not None:
-                conn.execute(_AUDIT, _audit_row(utc_now(), audit))
+                self._append_audit(conn, [audit])
             try:
                 conn.execute(_SAVE_ACCOUNT, row)
             except sqlite3.IntegrityError as exc:
@@ -539,8 +636,28 @@ class EmbeddedStore:
             ]
             conn.executemany(_PLACEHOLDER, placeholders)
             conn.executemany(_UPSERT_REL, rel_rows)
-            at = utc_now()
-            conn.executemany(_AUDIT, [_audit_row(at, a) for a in batch.audit])
+            self._append_audit(conn, batch.audit)
+
+    def _append_audit(self, conn: sqlite3.Connection, audit: Sequence[AuditEntry]) -> None:
+        """Link the entries after the head and append them (in the caller's transaction).
+
+        The transaction is BEGIN IMMEDIATE: it holds SQLite's write lock from its start, so
+        the head read here is the last one written, whichever process wrote it.
+        """
+        if not audit:
+            return
+        row = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+        if row is None:  # no head kept (yet): the last entry, if any, is the head
+            row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is not None and row[1] is None:  # entries from before the chain: chain them
+            self._chain_unhashed(conn)
+            row = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+        head = None if row is None else Head(int(row[0]), row[1])
+        entries = pending_entries(audit, utc_now())
+        new_head = link(entries, head)
+        conn.executemany(_AUDIT, [_audit_row(e) for e in entries])
+        conn.executemany(_AUDIT_KEY, key_refs(entries))
+        conn.execute(_SET_AUDIT_HEAD, new_head)
 
     def record_ingest(
         self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]

@@ -22,6 +22,7 @@ class Label(StrEnum):
     TEST_RESULT = "TestResult"
     SUPPLIER_CHANGE = "SupplierChange"
     SITE = "Site"
+    HOLD = "Hold"  # a QA hold on a lot (api/holds): its own node, so no lots.csv ingest wipes it
 
 
 class RelType(StrEnum):
@@ -41,6 +42,7 @@ class RelType(StrEnum):
     TESTED = "TESTED"
     REPORTED_IN = "REPORTED_IN"
     BY = "BY"
+    HOLDS = "HOLDS"  # (Hold)-[:HOLDS]->(Lot)
 
 
 LABELS: Final = tuple(Label)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import neo4j
@@ -11,6 +11,15 @@ import orjson
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import ConstraintError
 
+from graph.audit_chain import (
+    GENESIS,
+    Head,
+    entry_hash,
+    json_text,
+    key_refs,
+    link,
+    pending_entries,
+)
 from graph.cypher_files import read_cypher, render
 from graph.model import (
     FINGERPRINT,
@@ -43,21 +52,19 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _audit_rows(entries: Iterable[AuditEntry], at: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "at": at,
-            "actor": a.actor,
-            "action": a.action,
-            "entity": a.entity,
-            "key": a.key,
-            "old": None if a.old is None else json.dumps(a.old, sort_keys=True),
-            "new": None if a.new is None else json.dumps(a.new, sort_keys=True),
-            "reason": a.reason,
-            "source": a.source,
-        }
-        for a in entries
-    ]
+def _stored_audit(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties of one linked entry's node: old and new as JSON text."""
+    return {**entry, "old": json_text(entry["old"]), "new": json_text(entry["new"])}
+
+
+def _refs(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"key": key, "seq": seq} for key, seq in key_refs(entries)]
+
+
+def _parse_audit(entry: dict[str, Any]) -> dict[str, Any]:
+    for k in ("old", "new"):
+        entry[k] = json.loads(entry[k]) if entry.get(k) is not None else None
+    return entry
 
 
 def _account(props: Mapping[str, Any]) -> Account:
@@ -121,6 +128,9 @@ class Neo4jStore:
             "CREATE CONSTRAINT auditentry_seq IF NOT EXISTS FOR (n:AuditEntry) REQUIRE n.seq IS UNIQUE",
             "CREATE CONSTRAINT ingestrun_id IF NOT EXISTS FOR (n:IngestRun) REQUIRE n.id IS UNIQUE",
             "CREATE CONSTRAINT counter_id IF NOT EXISTS FOR (n:LotgraphCounter) REQUIRE n.id IS UNIQUE",
+            # audit_for_keys: entries by key, and by each id of a comma-separated key
+            "CREATE INDEX auditentry_key IF NOT EXISTS FOR (n:AuditEntry) ON (n.key)",
+            "CREATE INDEX auditkeyref_key IF NOT EXISTS FOR (n:AuditKeyRef) ON (n.key)",
             # service records (graph/records.py), outside the model's labels
             "CREATE CONSTRAINT account_name IF NOT EXISTS FOR (n:Account) REQUIRE n.name IS UNIQUE",
             "CREATE CONSTRAINT account_key_id IF NOT EXISTS FOR (n:Account) REQUIRE n.key_id IS UNIQUE",
@@ -131,6 +141,34 @@ class Neo4jStore:
             for statement in statements:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
+        last = self.read(read_cypher("last_audit_entry"))
+        if last and last[0]["hash"] is None:
+            self._chain_unhashed()
+
+    def _chain_unhashed(self, page_size: int = 10_000) -> None:
+        """Chain the entries written before the audit trail was hash-chained, a page at a time.
+
+        Appenders meanwhile find the last entry unchained and fail (they are retried by
+        their callers); the head is recorded once every entry is chained.
+        """
+        (row,) = self.read(read_cypher("first_unhashed_audit"))
+        prev = row["prev"] or GENESIS
+        after, last_seq = row["start"] - 1, row["start"] - 1
+        while page := self.audit_entries(after=after, limit=page_size):
+            changed: list[dict[str, Any]] = []
+            for entry in page:
+                if entry.get("hash") is None:
+                    entry["prev_hash"] = prev
+                    entry["hash"] = entry_hash(entry)
+                    changed.append({"seq": entry["seq"], "prev_hash": prev, "hash": entry["hash"]})
+                prev = entry["hash"]
+            chain: dict[str, Any] = {"rows": changed, "refs": _refs(page)}
+            with self.driver.session(database=self.database) as session:
+                session.execute_write(_run_all, [(read_cypher("chain_audit_entries"), chain)])
+            after = last_seq = page[-1]["seq"]
+        head: dict[str, Any] = {"seq": last_seq, "hash": prev}
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(_run_all, [(read_cypher("set_audit_head"), head)])
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -216,13 +254,27 @@ class Neo4jStore:
 
     def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         _check_limit(limit)
-        out = []
-        for rec in self.read(read_cypher("audit_page"), after=after, limit=limit):
-            entry = rec["entry"]
-            for k in ("old", "new"):
-                entry[k] = json.loads(entry[k]) if entry.get(k) is not None else None
-            out.append(entry)
-        return out
+        rows = self.read(read_cypher("audit_page"), after=after, limit=limit)
+        return [_parse_audit(r["entry"]) for r in rows]
+
+    def audit_trail(self, page_size: int = 10_000) -> Iterator[dict[str, Any]]:
+        after: Any = 0
+        while page := self.audit_entries(after=after, limit=page_size):
+            yield from page
+            after = page[-1]["seq"]
+
+    def audit_head(self) -> Head | None:
+        rows = self.read(read_cypher("audit_head"))
+        if not rows or rows[0]["hash"] is None:
+            return None
+        return Head(int(rows[0]["seq"]), str(rows[0]["hash"]))
+
+    def audit_for_keys(self, keys: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        if not keys:
+            return []
+        rows = self.read(read_cypher("audit_for_keys"), keys=sorted(set(keys)), limit=limit)
+        return [_parse_audit(r["entry"]) for r in rows]
 
     def rejections(self, ingest_id: str | None = None) -> list[dict[str, Any]]:
         rows = self.read(read_cypher("rejections"), ingest_id=ingest_id)
@@ -269,13 +321,11 @@ class Neo4jStore:
             "locked_until": a.locked_until,
             "key_id": a.key_id,
         }
-        work: list[tuple[str, dict[str, Any]]] = []
-        if audit is not None:
-            work.append((read_cypher("append_audit"), {"rows": _audit_rows([audit], utc_now())}))
-        work.append((read_cypher("save_account"), {"name": a.name, "props": props}))
+        work = [(read_cypher("save_account"), {"name": a.name, "props": props})]
+        audit_rows = pending_entries([audit] if audit is not None else [], utc_now())
         try:
             with self.driver.session(database=self.database) as session:
-                session.execute_write(_run_all, work)
+                session.execute_write(_write, work, audit_rows)
         except ConstraintError as exc:
             if "key_id" in (exc.message or ""):
                 raise KeyIdInUse(a.key_id) from exc
@@ -305,8 +355,9 @@ class Neo4jStore:
         if not batch:
             return
         work = self._plan(batch)
+        audit_rows = pending_entries(batch.audit, utc_now())
         with self.driver.session(database=self.database) as session:
-            session.execute_write(_run_all, work)
+            session.execute_write(_write, work, audit_rows)
 
     def _plan(self, batch: WriteBatch) -> list[tuple[str, dict[str, Any]]]:
         """The batch as (query, parameters) steps; pure data, so a retried transaction repeats it."""
@@ -351,10 +402,6 @@ class Neo4jStore:
         for (src, rel_type, dst), rows in rels.items():
             query = render("upsert_rels", src=src, type=rel_type, dst=dst)
             work.extend((query, {"rows": part}) for part in _chunks(rows))
-        if batch.audit:
-            work.append(
-                (read_cypher("append_audit"), {"rows": _audit_rows(batch.audit, utc_now())})
-            )
         return work
 
     def record_ingest(
@@ -384,6 +431,43 @@ class Neo4jStore:
 def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> None:
     for query, params in work:
         tx.run(query, params).consume()
+
+
+def _write(
+    tx: ManagedTransaction,
+    work: list[tuple[str, dict[str, Any]]],
+    audit: list[dict[str, Any]],
+) -> None:
+    """The work, then the audit entries linked after the head read under the counter's lock.
+
+    The counter is locked last, so appenders hold it only for the time of two statements;
+    a retried transaction reads the head again and links afresh (idempotent).
+    """
+    _run_all(tx, work)
+    if not audit:
+        return
+    row = tx.run(read_cypher("lock_audit_head")).single(strict=True)
+    head: Head | None = None
+    if row["hash"] is not None:
+        head = Head(int(row["seq"]), row["hash"])
+    else:  # no head kept (yet): the last entry, if any, is the head
+        last = tx.run(read_cypher("last_audit_entry")).single()
+        if last is not None:
+            if last["hash"] is None:
+                raise RuntimeError(
+                    "the audit trail has entries from before it was hash-chained; "
+                    "open the store (ensure_schema) to chain them first"
+                )
+            head = Head(int(last["seq"]), last["hash"])
+    entries = [dict(e) for e in audit]  # a retry links a fresh copy
+    new_head = link(entries, head)
+    params = {
+        "rows": [_stored_audit(e) for e in entries],
+        "refs": _refs(entries),
+        "seq": new_head.seq,
+        "hash": new_head.hash,
+    }
+    tx.run(read_cypher("append_audit"), params).consume()
 
 
 def _single(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[str, Any]:

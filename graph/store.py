@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
+from graph.audit_chain import Head
 from graph.model import Label, RelType
 from graph.records import Account, IdempotencyRecord
 
@@ -173,7 +174,31 @@ class GraphStore(Protocol):
         ...
 
     def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """Audit entries with ``seq > after`` in seq order, at most ``limit`` of them."""
+        """Audit entries with ``seq > after`` in seq order, at most ``limit`` of them.
+
+        Each: seq, at, actor, action, entity, key, old, new, reason, source, and the hash
+        chain's prev_hash and hash (graph/audit_chain.py).
+        """
+        ...
+
+    def audit_trail(self, page_size: int = 10_000) -> Iterator[dict[str, Any]]:
+        """The whole audit trail in seq order, read ``page_size`` entries at a time."""
+        ...
+
+    def audit_head(self) -> Head | None:
+        """The seq and hash of the last entry, as recorded beside the trail when appending.
+
+        None when the store has never appended an entry (or the record was removed).
+        """
+        ...
+
+    def audit_for_keys(self, keys: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+        """Audit entries about any of ``keys``, in seq order, at most ``limit`` of them.
+
+        An entry matches when its ``key`` is one of them exactly, or when its key lists
+        several ids separated by commas (the access audit of a request about several lots)
+        and one of those is. Index-backed in both stores.
+        """
         ...
 
     def rejections_page(self, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:

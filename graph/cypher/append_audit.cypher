@@ -1,8 +1,11 @@
-// Entries get consecutive sequence numbers; the counter node serialises concurrent writers.
-MERGE (c:LotgraphCounter {id: 'audit'})
-  ON CREATE SET c.value = 0
-SET c.value = c.value + size($rows)
-WITH c.value - size($rows) AS base
-UNWIND range(0, size($rows) - 1) AS i
+// Append linked audit entries (seq, prev_hash and hash computed under the counter's lock,
+// taken by lock_audit_head in the same transaction) and move the head to the last of them.
+// $refs: (key, seq) of the ids an entry's comma-separated key lists, for audit_for_keys.
+MATCH (c:LotgraphCounter {id: 'audit'})
+SET c.value = $seq, c.hash = $hash
+WITH c
+UNWIND $rows AS row
 CREATE (a:AuditEntry)
-SET a = $rows[i], a.seq = base + i + 1
+SET a = row
+WITH count(a) AS appended
+FOREACH (ref IN $refs | CREATE (:AuditKeyRef {key: ref.key, seq: ref.seq}))
