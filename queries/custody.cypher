@@ -1,11 +1,11 @@
 // Chain of custody of one batch (lotgraph custody): every relationship its answer is built
 // from, one row each, as source label and id, type, target label and id, properties.
 // In Neo4j Browser:  :param batch_id => 'B-2025-000001'   then run this query.
-// Reached from the batch: its input and output lots, where those lots moved, the documents
-// concerning the input lots, QC results on the batch and its lots and the documents they
-// are reported in, the deviations affecting the batch, the documents concerning the batch
-// or those deviations with their versions, signatures and signers, and the shipments of
-// the output lots with their customers.
+// Reached from the batch: its input and output lots, where those lots moved, the QA holds
+// on them, the documents concerning the input lots, QC results on the batch and its lots
+// and the documents they are reported in, the deviations affecting the batch, the documents
+// concerning the batch or those deviations with their versions, signatures and signers,
+// and the shipments of the output lots with their customers.
 MATCH (b:Batch {id: $batch_id})
 WITH b,
      COLLECT { MATCH (lot:Lot)-[:CONSUMED_IN]->(b) RETURN DISTINCT lot } AS inputs,
@@ -26,6 +26,10 @@ CALL (b, inputs, outputs, deviations, documents) {
   UNION
   UNWIND inputs + outputs AS src
   MATCH (src)-[r:MOVED_TO]->(dst:Site)
+  RETURN src, r, dst
+  UNION
+  UNWIND inputs + outputs AS dst
+  MATCH (src:Hold)-[r:HOLDS]->(dst)
   RETURN src, r, dst
   UNION
   UNWIND inputs AS dst

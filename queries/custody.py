@@ -26,6 +26,10 @@ Decisions:
   deviation_open: nothing shows it closed.
 - A shipment's customer is its TO customer (lowest id if several), else its
   ``customer_id``.
+- QA holds (queries/holds.py) on the batch's input and output lots are events:
+  hold_placed at its placing and hold_released at its release (``id`` the hold, ``lot``
+  the lot, ``by``, ``reason``, ``meaning``); a lot still on hold is also a finding,
+  lot_on_hold.
 - Not reached: a signature on a version whose documents.csv row has not arrived (ingest
   links no placeholder version to its document).
 """
@@ -46,6 +50,7 @@ from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, Props, StoredNode
 from queries.embedded_graph import rels
 from queries.errors import NotFound
+from queries.holds import PLACED, RELEASED, hold_record
 
 _HERE = Path(__file__).parent
 _NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
@@ -137,6 +142,16 @@ class LotShipped(_Event):
     unit: str | None
 
 
+class HoldStep(_Event):
+    """A QA hold on one of the batch's lots placed, or released; ``id`` is the hold."""
+
+    kind: Literal["hold_placed", "hold_released"]
+    lot: str
+    by: str | None
+    reason: str | None
+    meaning: str
+
+
 CustodyEvent = Annotated[
     LotReceived
     | LotMoved
@@ -146,7 +161,8 @@ CustodyEvent = Annotated[
     | DeviationStep
     | Signed
     | LotOutput
-    | LotShipped,
+    | LotShipped
+    | HoldStep,
     Field(discriminator="kind"),
 ]
 
@@ -172,6 +188,7 @@ class Finding(BaseModel):
         "input_without_coa",
         "unresolved",
         "deviation_open",
+        "lot_on_hold",
     ]
     id: str
     label: str
@@ -255,6 +272,7 @@ def _embedded_links(store: EmbeddedStore, batch_id: str) -> list[tuple[LinkKey, 
     outputs = {d for _, d, _ in hop(Label.BATCH, batch, RelType.PRODUCED, True, Label.LOT)}
     lots = inputs | outputs
     hop(Label.LOT, lots, RelType.MOVED_TO, True, Label.SITE)
+    hop(Label.LOT, lots, RelType.HOLDS, False, Label.HOLD)
     hop(Label.LOT, inputs, RelType.CONCERNS, False, Label.DOCUMENT)
     tested = hop(Label.LOT, lots, RelType.TESTED, False, Label.TEST_RESULT)
     tested += hop(Label.BATCH, batch, RelType.TESTED, False, Label.TEST_RESULT)
@@ -497,6 +515,41 @@ def _assemble(
                 unit=p.get("unit"),
             )
         )
+
+    for hold_id, lot, _ in f.links(RelType.HOLDS, Label.HOLD, Label.LOT):
+        record = hold_record(hold_id, lot, f.props(Label.HOLD, hold_id))
+        events.append(
+            HoldStep(
+                at=record.placed_at,
+                kind="hold_placed",
+                id=hold_id,
+                lot=lot,
+                by=record.placed_by,
+                reason=record.reason,
+                meaning=PLACED,
+            )
+        )
+        if not record.active:
+            events.append(
+                HoldStep(
+                    at=record.released_at,
+                    kind="hold_released",
+                    id=hold_id,
+                    lot=lot,
+                    by=record.released_by,
+                    reason=record.release_reason,
+                    meaning=RELEASED,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    kind="lot_on_hold",
+                    id=lot,
+                    label=str(Label.LOT),
+                    detail=f"lot {lot} is on hold ({hold_id}, placed {record.placed_at})",
+                )
+            )
 
     if batch.get("status") == "released":
         missing = _approval_gap(f, batch_id, signatures)

@@ -1,6 +1,6 @@
 // Recall scope facts: for the lots and batches of a recall (the roots and their forward
 // traces, found by trace_forward.cypher), what was consumed and shipped from each lot, to
-// whom, and which deviations and documents concern the scope.
+// whom, which deviations and documents concern the scope, and the QA holds on its lots.
 // Parameters: $lot_ids, $batch_ids (lists of ids).
 CALL () {
   UNWIND $lot_ids AS lot_id
@@ -32,4 +32,10 @@ OPTIONAL CALL () {
   MATCH (doc:Document)-[:CONCERNS]->(t:Batch {id: batch_id})
   RETURN [doc.id, 'Batch', t.id] AS link
 }
-RETURN consumed, shipped, deviations, collect(link) AS documents
+WITH consumed, shipped, deviations, collect(link) AS documents
+CALL () {
+  UNWIND $lot_ids AS lot_id
+  MATCH (h:Hold)-[:HOLDS]->(l:Lot {id: lot_id})
+  RETURN collect([h.id, l.id]) AS holds
+}
+RETURN consumed, shipped, deviations, documents, holds

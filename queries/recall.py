@@ -4,7 +4,9 @@ how much is still here, and whether each root's quantity is fully accounted for.
 Decisions: quantities are summed exactly (decimal) in the lot's unit, which ingest already
 converted them to; a root whose consumed + shipped + on_hand falls short of its quantity is
 reported with its shortfall, never rounded away; an ``on_hand`` that was never reported
-counts as 0 and is flagged ``on_hand_reported: false``.
+counts as 0 and is flagged ``on_hand_reported: false``; each lot carries its active QA
+hold (``hold: {id, reason, by, at}``, ``null`` when it is not on hold; queries/holds.py),
+read from its Hold nodes, which no ingest of lots.csv touches.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from queries import embedded_graph
 from queries.errors import InvalidQuery, NotFound
+from queries.holds import ActiveHold, active_hold
+from queries.holds import records as hold_records
 from queries.trace import Direction, trace_edges
 
 _HERE = Path(__file__).parent
@@ -43,6 +47,7 @@ class RecallLot(BaseModel):
     on_hand_reported: bool
     root: bool
     unresolved: bool
+    hold: ActiveHold | None = None
 
 
 class RecallBatch(BaseModel):
@@ -105,6 +110,7 @@ class _Facts(BaseModel):
     shipped: list[tuple[str, str, str | None, float]]  # lot, shipment, customer, quantity
     deviations: list[tuple[str, str, str]]  # deviation, target label, target id
     documents: list[tuple[str, str, str]]  # document, target label, target id
+    holds: list[tuple[str, str]]  # hold, lot
 
 
 def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
@@ -180,6 +186,10 @@ def _assemble(
         )
         if lot_id in root_set:
             balances.append(_balance(lot_id, props, consumed[lot_id], shipped[lot_id]))
+    hold_nodes = store.fetch_nodes(Label.HOLD, sorted({h for h, _ in facts.holds}))
+    holds = hold_records(facts.holds, {i: n.props for i, n in hold_nodes.items()})
+    for recall_lot in recall_lots:
+        recall_lot.hold = active_hold(holds.get(recall_lot.id, []))
     customers_found = store.fetch_nodes(Label.CUSTOMER, sorted(by_customer))
     customers = [
         RecallCustomer(
@@ -281,6 +291,7 @@ def _neo4j_facts(store: Neo4jStore, lot_ids: list[str], batch_ids: list[str]) ->
         shipped=[tuple(x) for x in row["shipped"]],
         deviations=[tuple(x) for x in row["deviations"]],
         documents=[tuple(x) for x in row["documents"]],
+        holds=[tuple(x) for x in row["holds"]],
     )
 
 
@@ -306,4 +317,11 @@ def _embedded_facts(store: EmbeddedStore, lot_ids: list[str], batch_ids: list[st
         for label, ids in ((Label.LOT, lot_ids), (Label.BATCH, batch_ids))
         for doc, target in embedded_graph.pairs(store, label, ids, RelType.CONCERNS, False)
     ]
-    return _Facts(consumed=consumed, shipped=shipped, deviations=deviations, documents=documents)
+    holds = embedded_graph.pairs(store, Label.LOT, lot_ids, RelType.HOLDS, False)
+    return _Facts(
+        consumed=consumed,
+        shipped=shipped,
+        deviations=deviations,
+        documents=documents,
+        holds=holds,
+    )

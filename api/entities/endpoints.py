@@ -1,4 +1,7 @@
-"""One node by its key (lots, batches, documents), and search by id over every kind."""
+"""One node by its key (lots, batches), and search by id over every kind.
+
+A document's whole record (versions, signatures, state) is api/documents.
+"""
 
 from __future__ import annotations
 
@@ -36,11 +39,6 @@ async def get_lot(lot_id: str, caller: Reader, store: StoreDep) -> EntityOut:
 @router.get("/batches/{batch_id}", response_model=EntityOut)
 async def get_batch(batch_id: str, caller: Reader, store: StoreDep) -> EntityOut:
     return await in_store(store, _entity, store, caller, Label.BATCH, batch_id)
-
-
-@router.get("/documents/{document_id}", response_model=EntityOut)
-async def get_document(document_id: str, caller: Reader, store: StoreDep) -> EntityOut:
-    return await in_store(store, _entity, store, caller, Label.DOCUMENT, document_id)
 
 
 def _search(store: GraphStore, caller: Caller, query: str) -> SearchOut:

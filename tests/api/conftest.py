@@ -55,6 +55,9 @@ ACCOUNTS: dict[str, tuple[Role, list[str]]] = {
     "inv-a": (Role.INVESTIGATOR, ["SITE-A"]),
     "inv-all": (Role.INVESTIGATOR, ["*"]),
     "qa-b": (Role.QA, ["SITE-B"]),
+    # two qa people of one site: an author and another signer (documents, holds)
+    "qa-a": (Role.QA, ["SITE-A"]),
+    "qa-a2": (Role.QA, ["SITE-A"]),
     "auditor": (Role.AUDITOR, []),
     "admin": (Role.ADMIN, []),
 }

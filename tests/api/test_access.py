@@ -13,10 +13,11 @@ from graph.model import Label
 from queries.analyte import analyte_results
 from queries.recall import recall
 from queries.trace import Direction, trace
-from tests.api.conftest import SECRET, Api
+from tests.api.conftest import PASSWORD, SECRET, Api
 
 READERS = ("inv-all", "qa-b", "auditor")
 NOT_READERS = ("integrator", "admin")
+EVERYONE = ("inv-a", "inv-all", "qa-a", "qa-b", "auditor", "integrator", "admin")
 
 
 def _lots_by_site(api: Api) -> dict[str, list[str]]:
@@ -43,7 +44,9 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
         document = next(csv.DictReader(fh))["document_id"]
     return [
         ("GET", f"/documents/{document}", {}),
+        ("GET", f"/documents/{document}/verify", {}),
         ("GET", f"/documents/{document}/lots", {}),
+        ("GET", f"/lots/{lot}/holds", {}),
         ("GET", f"/lots/{lot}", {}),
         ("GET", f"/batches/{batch}", {}),
         ("GET", f"/lots/{lot}/trace", {"params": {"direction": "backward"}}),
@@ -81,7 +84,12 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
     forged = jwt.encode(
         {"sub": "auditor", "exp": now + timedelta(minutes=5)}, "another-secret" * 4, "HS256"
     )
-    calls = [*_read_calls(api, lot), ("GET", "/audit", {}), ("GET", "/accounts", {})]
+    calls = [
+        *_read_calls(api, lot),
+        *_write_calls(lot, "DOC-ANY"),
+        ("GET", "/audit", {}),
+        ("GET", "/accounts", {}),
+    ]
     for method, path, kw in calls:
         _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
         for bearer in ("nonsense", expired, forged, "lgk_0000_notakey"):
@@ -138,6 +146,53 @@ def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
             "forbidden",
         )
     assert api.post("integrator", "/ingest/events", json=events).json()["accepted"] == 1
+
+
+def _write_calls(lot: str, document: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """One call of every write of documents, signatures and holds."""
+    sign = {"password": PASSWORD}
+    return [
+        (
+            "POST",
+            "/documents",
+            {"json": {"id": document, "kind": "sop", "title": "t", "content": {"a": 1}}},
+        ),
+        ("POST", f"/documents/{document}/versions", {"json": {"content": {"a": 2}, "reason": "r"}}),
+        (
+            "POST",
+            f"/documents/{document}/versions/2/signatures",
+            {"json": {"meaning": "reviewed", **sign}},
+        ),
+        ("POST", f"/lots/{lot}/holds", {"json": {"reason": "r", **sign}}),
+        ("POST", f"/lots/{lot}/holds/release", {"json": {"reason": "r", **sign}}),
+    ]
+
+
+def test_each_role_reaches_only_its_write_endpoints(api: Api) -> None:
+    """Documents and versions: investigator and qa; signatures and holds: qa only."""
+    lot = _lots_by_site(api)["SITE-A"][0]
+    allowed = {
+        "/documents": {"inv-a", "inv-all", "qa-a", "qa-b"},
+        "/documents/{id}/versions": {"inv-a", "inv-all", "qa-a", "qa-b"},
+        "/documents/{id}/versions/{v}/signatures": {"qa-a", "qa-b"},
+        "/lots/{id}/holds": {"qa-a"},  # qa-b is qa too, but of SITE-B: 403 by site
+        "/lots/{id}/holds/release": {"qa-a"},
+    }
+    routes = list(allowed)
+    for account in EVERYONE:
+        document = f"DOC-ACCESS-{account}"
+        calls = _write_calls(lot, document)
+        if account not in allowed["/documents"]:  # a document for it to try the rest on
+            create = calls[0][2]["json"]
+            assert api.post("inv-all", "/documents", json=create).status_code == 201
+            assert api.post("inv-all", *calls[1][1:2], **calls[1][2]).status_code == 201
+        for route, (method, path, kw) in zip(routes, calls, strict=True):
+            reply = _call(api, account, method, path, kw)
+            if account in allowed[route]:
+                assert reply.status_code in (200, 201), (account, path, reply.text)
+            else:
+                _assert_error(reply, 403, "forbidden")
+    assert api.get("auditor", f"/lots/{lot}/holds").json()["active"] is None
 
 
 def test_a_root_outside_the_callers_sites_is_403_and_inside_is_200(api: Api) -> None:

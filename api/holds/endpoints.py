@@ -1,0 +1,41 @@
+"""Holds over HTTP: a qa person puts a lot on hold and releases it, signing each with
+their password entered again; every reader sees a lot's holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.auth.schemas import Caller, Role
+from api.deps import AuthenticatorDep, Reader, StoreDep, in_store, require
+from api.errors import ERROR_RESPONSES
+from api.holds.schemas import HoldRequest, LotHolds
+from api.holds.service import HoldService
+from queries.holds import HoldRecord
+
+router = APIRouter(prefix="/lots/{lot_id}/holds", tags=["holds"], responses=ERROR_RESPONSES)
+
+HoldWriter = Annotated[Caller, Depends(require(frozenset({Role.QA}), "place or release holds"))]
+
+
+@router.post("", response_model=HoldRecord, status_code=201)
+def place_hold(
+    lot_id: str, body: HoldRequest, caller: HoldWriter, store: StoreDep, auth: AuthenticatorDep
+) -> HoldRecord:
+    """Put the lot on hold (409 when it is on hold already)."""
+    return HoldService(store).place(auth, caller, lot_id, body.reason, body.password)
+
+
+@router.post("/release", response_model=HoldRecord)
+def release_hold(
+    lot_id: str, body: HoldRequest, caller: HoldWriter, store: StoreDep, auth: AuthenticatorDep
+) -> HoldRecord:
+    """Release the lot's active hold (409 when it is not on hold)."""
+    return HoldService(store).release(auth, caller, lot_id, body.reason, body.password)
+
+
+@router.get("", response_model=LotHolds)
+async def lot_holds(lot_id: str, caller: Reader, store: StoreDep) -> LotHolds:
+    """The lot's holds, oldest first, and the active one."""
+    return await in_store(store, HoldService(store).holds, caller, lot_id)

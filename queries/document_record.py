@@ -1,0 +1,366 @@
+"""One document's whole record: metadata, state, every version, every signature with its
+status, and the verification of each version's hash and each signature's binding.
+
+Decisions:
+
+- A version's ``content`` (versions written over the API) is kept as the RFC 8785
+  canonical JSON text of the content; ``content_sha256`` is SHA-256 over those bytes.
+  Versions that came from ingest (documents.csv) have no content, only the hash their
+  source gave: verification says "no content stored" for them (``ok: null``) instead of
+  failing.
+- A signature's status is computed, as custody computes it: ``hash_mismatch`` (its
+  ``record_sha256`` is missing or differs from its version's ``content_sha256``) before
+  ``superseded`` (the document has a later version) before ``valid``. Nothing is ever
+  deleted: superseded signatures stay in the answer.
+- The document's state is computed from signatures, never stored, so no ingest can
+  overwrite it: the state named by the last (by ``signed_at``, then id) valid
+  state-changing signature on the current version (reviewed: in_review, approved,
+  released, rejected), ``draft`` when there is none. The API only accepts signatures that
+  follow the state machine (``TRANSITIONS``), so for documents signed over the API this is
+  the machine's state; for ingested signatures it is what the source recorded last.
+- Both stores fetch the same raw facts (the version, signature, signer and target ids);
+  one function builds the answer from them and the nodes' content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from graph.canonical import NotCanonical, sha256_hex
+from graph.cypher_files import read_cypher
+from graph.embedded import EmbeddedStore
+from graph.model import DOCUMENT_TARGETS, Label, RelType
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore, Props, StoredNode
+from queries.embedded_graph import pairs
+from queries.errors import NotFound
+
+_HERE = Path(__file__).parent
+
+DocumentState = Literal["draft", "in_review", "approved", "released", "rejected"]
+SignatureStatus = Literal["valid", "hash_mismatch", "superseded"]
+
+# meaning -> (the states it may be signed in, the state it leads to; None: unchanged)
+TRANSITIONS: dict[str, tuple[tuple[DocumentState, ...], DocumentState | None]] = {
+    "authored": (("draft",), None),
+    "reviewed": (("draft",), "in_review"),
+    "approved": (("in_review",), "approved"),
+    "released": (("approved",), "released"),
+    "rejected": (("draft", "in_review", "approved"), "rejected"),
+    "verified": (("draft", "in_review", "approved", "released"), None),
+}
+# Meanings the author of a version may not sign on it (DESIGN §6: no self-approval).
+NOT_BY_AUTHOR = ("approved", "released")
+# Meanings only the author of a version may sign on it.
+ONLY_BY_AUTHOR = ("authored",)
+
+_TARGET_KINDS = {str(label): kind for kind, label in DOCUMENT_TARGETS.items()}
+
+
+class Concern(BaseModel):
+    target_kind: str
+    target_id: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    id: str
+    content_sha256: str | None
+    created_by: str | None
+    created_at: str | None
+    reason: str | None
+    source_status: str | None  # the status an ingested version's source gave it
+    content_stored: bool
+    content: Any = None  # the content (a JSON object) of a version written over the API
+    unresolved: bool
+
+
+class SignatureOut(BaseModel):
+    signature_id: str
+    version: int
+    signer_id: str | None
+    meaning: str | None
+    signed_at: str | None
+    record_sha256: str | None
+    status: SignatureStatus
+
+
+class DocumentRecord(BaseModel):
+    id: str
+    kind: str | None
+    title: str | None
+    unresolved: bool
+    created_by: str | None
+    created_at: str | None
+    state: DocumentState
+    current_version: int | None
+    concerns: list[Concern]
+    versions: list[VersionOut]
+    signatures: list[SignatureOut]
+
+
+class VersionCheck(BaseModel):
+    version: int
+    id: str
+    content_sha256: str | None
+    recomputed_sha256: str | None
+    ok: bool | None  # None: nothing to recompute (no content stored)
+    detail: str
+
+
+class SignatureCheck(BaseModel):
+    signature_id: str
+    version: int
+    meaning: str | None
+    signer_id: str | None
+    record_sha256: str | None
+    version_sha256: str | None
+    ok: bool
+    detail: str
+
+
+class DocumentVerification(BaseModel):
+    document: str
+    ok: bool  # no check failed ("no content stored" is not a failure)
+    versions: list[VersionCheck]
+    signatures: list[SignatureCheck]
+
+
+# -- the raw facts ------------------------------------------------------------------------
+@dataclass
+class DocumentFacts:
+    document_id: str
+    node: StoredNode
+    versions: dict[str, StoredNode] = field(default_factory=dict)  # version id -> node
+    signs: list[tuple[str, str]] = field(default_factory=list)  # signature, version
+    signatures: dict[str, StoredNode] = field(default_factory=dict)
+    signers: dict[str, list[str]] = field(default_factory=dict)  # signature -> people
+    concerns: list[tuple[str, str]] = field(default_factory=list)  # target label, target id
+
+    def number(self, version_id: str) -> int:
+        props = self.versions[version_id].props
+        if isinstance(props.get("version"), int):
+            return int(props["version"])
+        return int(version_id.rpartition("@")[2])
+
+    def current(self) -> int | None:
+        return max((self.number(v) for v in self.versions), default=None)
+
+    def version_of(self, number: int) -> tuple[str, StoredNode] | None:
+        for vid, node in self.versions.items():
+            if self.number(vid) == number:
+                return vid, node
+        return None
+
+
+def document_facts(store: GraphStore, document_id: str) -> DocumentFacts:
+    found = store.fetch_nodes(Label.DOCUMENT, [document_id])
+    if document_id not in found:
+        raise NotFound(str(Label.DOCUMENT), document_id)
+    if isinstance(store, Neo4jStore):
+        (row,) = store.read(read_cypher("document_record", _HERE), document_id=document_id)
+        version_ids = list(row["versions"])
+        signs = [(s, v) for s, v in row["signs"]]
+        signed = [(p, s) for p, s in row["signers"]]
+        concerns = [(label, t) for label, t in row["concerns"]]
+    elif isinstance(store, EmbeddedStore):
+        version_ids = [
+            v for _, v in pairs(store, Label.DOCUMENT, [document_id], RelType.HAS_VERSION, True)
+        ]
+        signs = pairs(store, Label.DOCUMENT_VERSION, version_ids, RelType.SIGNS, False)
+        signed = pairs(store, Label.SIGNATURE, {s for s, _ in signs}, RelType.SIGNED, False)
+        concerns = _embedded_concerns(store, document_id)
+    else:  # pragma: no cover - a new store must implement every investigation
+        raise TypeError(f"no document record for store {type(store).__name__}")
+    facts = DocumentFacts(document_id, found[document_id])
+    facts.versions = store.fetch_nodes(Label.DOCUMENT_VERSION, sorted(set(version_ids)))
+    facts.signs = sorted({(s, v) for s, v in signs if v in facts.versions})
+    facts.signatures = store.fetch_nodes(Label.SIGNATURE, sorted({s for s, _ in facts.signs}))
+    for person, signature in sorted(set(signed)):
+        facts.signers.setdefault(signature, []).append(person)
+    facts.concerns = sorted(set(concerns))
+    return facts
+
+
+_CONCERNS_SQL = """
+SELECT dst_label, dst_id FROM rels
+WHERE src_label = 'Document' AND src_id = ? AND type = 'CONCERNS'
+"""
+
+
+def _embedded_concerns(store: EmbeddedStore, document_id: str) -> list[tuple[str, str]]:
+    with store.reading() as conn:
+        return [(label, t) for label, t in conn.execute(_CONCERNS_SQL, (document_id,))]
+
+
+# -- the one assembly ---------------------------------------------------------------------
+def _signature_status(facts: DocumentFacts, signature: str, version: str) -> SignatureStatus:
+    recorded = facts.signatures[signature].props.get("record_sha256")
+    content = facts.versions[version].props.get("content_sha256")
+    if recorded is None or recorded != content:
+        return "hash_mismatch"
+    current = facts.current()
+    if current is not None and facts.number(version) < current:
+        return "superseded"
+    return "valid"
+
+
+def _signatures(facts: DocumentFacts) -> list[SignatureOut]:
+    out = []
+    for signature, version in facts.signs:
+        props = facts.signatures[signature].props
+        people = facts.signers.get(signature, [])
+        out.append(
+            SignatureOut(
+                signature_id=signature,
+                version=facts.number(version),
+                signer_id=people[0] if people else props.get("signer_id"),
+                meaning=props.get("meaning"),
+                signed_at=props.get("signed_at"),
+                record_sha256=props.get("record_sha256"),
+                status=_signature_status(facts, signature, version),
+            )
+        )
+    return sorted(out, key=lambda s: (s.signed_at is None, s.signed_at or "", s.signature_id))
+
+
+def state_of(facts: DocumentFacts, signatures: list[SignatureOut] | None = None) -> DocumentState:
+    current = facts.current()
+    state: DocumentState = "draft"
+    for s in signatures if signatures is not None else _signatures(facts):
+        if s.version != current or s.status != "valid" or s.meaning not in TRANSITIONS:
+            continue
+        leads_to = TRANSITIONS[s.meaning][1]
+        if leads_to is not None:
+            state = leads_to
+    return state
+
+
+def _content(props: Props) -> Any:
+    text = props.get("content")
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def document_record(store: GraphStore, document_id: str) -> DocumentRecord:
+    return record_of(document_facts(store, document_id))
+
+
+def record_of(facts: DocumentFacts) -> DocumentRecord:
+    props = facts.node.props
+    signatures = _signatures(facts)
+    versions = []
+    for vid, node in facts.versions.items():
+        p = node.props
+        versions.append(
+            VersionOut(
+                version=facts.number(vid),
+                id=vid,
+                content_sha256=p.get("content_sha256"),
+                created_by=p.get("created_by"),
+                created_at=p.get("created_at"),
+                reason=p.get("reason"),
+                source_status=p.get("status"),
+                content_stored=isinstance(p.get("content"), str),
+                content=_content(p),
+                unresolved=node.unresolved,
+            )
+        )
+    return DocumentRecord(
+        id=facts.document_id,
+        kind=props.get("kind"),
+        title=props.get("title"),
+        unresolved=facts.node.unresolved,
+        created_by=props.get("created_by"),
+        created_at=props.get("created_at"),
+        state=state_of(facts, signatures),
+        current_version=facts.current(),
+        concerns=[
+            Concern(target_kind=_TARGET_KINDS.get(label, label.lower()), target_id=t)
+            for label, t in facts.concerns
+        ],
+        versions=sorted(versions, key=lambda v: v.version),
+        signatures=signatures,
+    )
+
+
+# -- verification -------------------------------------------------------------------------
+def _check_version(facts: DocumentFacts, vid: str) -> VersionCheck:
+    props = facts.versions[vid].props
+    stored = props.get("content_sha256")
+    text = props.get("content")
+
+    def check(recomputed: str | None, ok: bool | None, detail: str) -> VersionCheck:
+        return VersionCheck(
+            version=facts.number(vid),
+            id=vid,
+            content_sha256=stored,
+            recomputed_sha256=recomputed,
+            ok=ok,
+            detail=detail,
+        )
+
+    if text is None:
+        return check(None, None, "no content stored: the version came from ingest")
+    try:
+        recomputed = sha256_hex(json.loads(text)) if isinstance(text, str) else None
+    except (ValueError, NotCanonical):
+        recomputed = None
+    if recomputed is None:
+        return check(None, False, "the stored content is not a JSON value: it was altered")
+    if recomputed != stored:
+        return check(
+            recomputed,
+            False,
+            "the stored content does not match the version's content_sha256: it was altered",
+        )
+    return check(recomputed, True, "content matches its hash")
+
+
+def verify(store: GraphStore, document_id: str) -> DocumentVerification:
+    """Recompute each version's hash from its stored content, and check each signature's."""
+    facts = document_facts(store, document_id)
+    versions = sorted(
+        (_check_version(facts, vid) for vid in facts.versions), key=lambda v: v.version
+    )
+    recomputed = {v.id: v for v in versions}
+    signatures = []
+    for sig in _signatures(facts):
+        version_id = next(v for s, v in facts.signs if s == sig.signature_id)
+        version = recomputed[version_id]
+        bound = sig.record_sha256 is not None and sig.record_sha256 == version.content_sha256
+        if not bound:
+            ok, detail = False, "the signature's record_sha256 is not its version's content_sha256"
+        elif version.ok is False:
+            ok, detail = False, "the signed version's stored content no longer matches its hash"
+        elif version.ok is None:
+            ok, detail = True, "bound to the version's hash (no content stored to recompute)"
+        else:
+            ok, detail = True, "bound to the version's hash, recomputed from its content"
+        signatures.append(
+            SignatureCheck(
+                signature_id=sig.signature_id,
+                version=sig.version,
+                meaning=sig.meaning,
+                signer_id=sig.signer_id,
+                record_sha256=sig.record_sha256,
+                version_sha256=version.content_sha256,
+                ok=ok,
+                detail=detail,
+            )
+        )
+    return DocumentVerification(
+        document=document_id,
+        ok=all(v.ok is not False for v in versions) and all(s.ok for s in signatures),
+        versions=versions,
+        signatures=signatures,
+    )
