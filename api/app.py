@@ -14,8 +14,11 @@ from api.audit.endpoints import router as audit_router
 from api.audit.middleware import AccessAuditMiddleware
 from api.auth.endpoints import router as auth_router
 from api.auth.service import Authenticator
+from api.documents.endpoints import router as documents_router
 from api.entities.endpoints import router as entities_router
 from api.errors import install_error_handlers
+from api.evidence.endpoints import router as evidence_router
+from api.holds.endpoints import router as holds_router
 from api.ingest.endpoints import router as ingest_router
 from api.investigations.endpoints import router as investigations_router
 from api.settings import ApiSettings
@@ -64,7 +67,10 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
     for router in (
         auth_router,
         entities_router,
+        documents_router,
+        holds_router,
         investigations_router,
+        evidence_router,
         ingest_router,
         audit_router,
         accounts_router,

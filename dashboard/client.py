@@ -42,6 +42,9 @@ class ApiClient:
         self._token = token
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._reply(method, path, **kwargs).json()
+
+    def _reply(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
             reply = self._http.request(method, path, headers=headers, **kwargs)
@@ -52,7 +55,7 @@ class ApiClient:
                 None, "unreachable", f"cannot reach the API at {self._http.base_url}: {exc}"
             ) from None
         if reply.is_success:
-            return reply.json()
+            return reply
         try:
             body = reply.json()
             code, detail = str(body["error"]), str(body["detail"])
@@ -94,3 +97,7 @@ class ApiClient:
 
     def document_lots(self, document: str) -> dict[str, Any]:
         return self._send("GET", f"/documents/{_segment(document)}/lots")
+
+    def evidence(self, lot: str) -> bytes:
+        """The lot's evidence package (a zip), as the API builds it."""
+        return self._reply("GET", f"/lots/{_segment(lot)}/evidence").content

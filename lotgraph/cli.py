@@ -15,7 +15,9 @@ from rich.table import Table
 from ingest.bundle import BundleError
 from ingest.loader import ingest_bundle
 from lotgraph.cli_api import serve, users_app
+from lotgraph.cli_audit import audit_app
 from lotgraph.cli_dashboard import dashboard, demo
+from lotgraph.cli_evidence import evidence
 from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
 from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
@@ -25,9 +27,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Docker needed).")
 register_investigations(app)
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command()(serve)
 app.command()(dashboard)
 app.command()(demo)
+app.command()(evidence)
 
 
 @app.command()

@@ -126,6 +126,30 @@ tables.show(
     key="batches",
     empty="No batch used the affected lots.",
 )
+st.subheader("Evidence package")
+st.caption(
+    "A zip with the recall as JSON and CSV, the trace as GraphML, the documents with their "
+    "signatures, the audit extract, a report and a manifest of SHA-256 hashes "
+    "(`lotgraph evidence verify FILE.zip` checks it)."
+)
+for root in answer["roots"]:
+    kept = f"evidence-{root}"
+    if st.button(f"Prepare the evidence package of {root}", key=f"prepare-{kept}"):
+        package = session.ask(
+            f"Building the evidence package of {root}...", ApiClient.evidence, root
+        )
+        if package is not None:
+            st.session_state[kept] = package
+    if kept in st.session_state:
+        st.download_button(
+            f"Download evidence-{root}.zip",
+            st.session_state[kept],
+            file_name=f"evidence-{root}.zip",
+            mime="application/zip",
+            key=f"download-{kept}",
+            on_click="ignore",
+        )
+
 if answer.get("open_deviations"):
     st.subheader("Open deviations in scope")
     tables.show(

@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from graph.model import Label
 from ingest.mapping import FILES
 from queries.trace import Direction, trace
 from tests.api.conftest import PASSWORD, Api
@@ -131,8 +132,19 @@ def _column(api: Api, name: str, column: str) -> list[str]:
         return [row[column] for row in csv.DictReader(fh)]
 
 
+def _site_a_lots(api: Api) -> list[str]:
+    ids = _column(api, "lots.csv", "lot_id")
+    found = api.store.fetch_nodes(Label.LOT, ids)
+    return [i for i in ids if found[i].props.get("site") == "SITE-A"]
+
+
 def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Hand-made cases with real ids from the plant, by operation; each must answer 2xx."""
+    """Hand-made cases with real ids from the plant, by operation; each must answer 2xx.
+
+    The writes of documents, signatures and holds are called as qa-a (SITE-A, see
+    _account); what they need is set up here first: documents of their own (so that no
+    seed changes another's latest version), and a SITE-A lot on hold to release.
+    """
     planted = api.meta["synthetic"]["planted"]
     root, supplier, analyte = planted["lot"], planted["supplier"], planted["analyte"]
     batch = trace(api.store, root, Direction.FORWARD).batches[0]
@@ -143,6 +155,12 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     bundle = write_bundle(
         tmp_path / "fuzz-bundle", {"materials.csv": MATERIALS, "lots.csv": [lot("FUZZ-UP-1")]}
     )
+    held, free = _site_a_lots(api)[:2]
+    for doc_id in ("FUZZ-SEED-VERSIONS", "FUZZ-SEED-SIGN"):
+        body = {"id": doc_id, "kind": "sop", "title": doc_id, "content": {"step": 1}}
+        assert api.post("inv-all", "/documents", json=body).status_code == 201
+    hold = {"reason": "fuzz seed", "password": PASSWORD}
+    assert api.post("qa-a", f"/lots/{held}/holds", json=hold).status_code == 201
     events = {
         "source": "FUZZ",
         "timezone": "UTC",
@@ -183,6 +201,38 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         "GET /documents/{document_id}/lots": [
             {"path_parameters": {"document_id": d}} for d in documents[:2]
         ],
+        "GET /documents/{document_id}/verify": [
+            {"path_parameters": {"document_id": d}} for d in [*documents[:2], "FUZZ-SEED-VERSIONS"]
+        ],
+        "POST /documents": [
+            {
+                "body": {
+                    "id": "FUZZ-DOC-1",
+                    "kind": "qc_report",
+                    "title": "A report",
+                    "content": {"assay": 99.2, "analyst": "n.n.", "notes": ["é", None, True]},
+                    "concerns": [{"target_kind": "supplier", "target_id": supplier}],
+                }
+            },
+            {"body": {"id": "FUZZ-DOC-2", "kind": "sop", "title": "Empty", "content": {}}},
+        ],
+        "POST /documents/{document_id}/versions": [
+            {
+                "path_parameters": {"document_id": "FUZZ-SEED-VERSIONS"},
+                "body": {"content": {"step": 2}, "reason": "fuzz seed"},
+            }
+        ],
+        "POST /documents/{document_id}/versions/{version}/signatures": [
+            {
+                "path_parameters": {"document_id": "FUZZ-SEED-SIGN", "version": 1},
+                "body": {"meaning": "reviewed", "password": PASSWORD},
+            }
+        ],
+        "GET /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": i}} for i in (held, root)],
+        # the evidence package (api/evidence): the auditor sees every site it reaches
+        "GET /lots/{lot_id}/evidence": [{"path_parameters": {"lot_id": root}}],
+        "POST /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": free}, "body": hold}],
+        "POST /lots/{lot_id}/holds/release": [{"path_parameters": {"lot_id": held}, "body": hold}],
         "POST /ingest/bundles": [
             {"body": zip_bundle(bundle, tmp_path / "fuzz.zip").read_bytes(), "media_type": _ZIP}
         ],
@@ -241,8 +291,11 @@ def _around_real_ids(op: APIOperation, ids: dict[str, list[str]]) -> Any:
     return st.one_of([op.as_strategy(path_parameters={names[0]: i}) for i in ids[names[0]]])
 
 
-def _account(path: str) -> str:
+def _account(op: APIOperation) -> str:
     """An account whose role may call the operation."""
+    path = op.path
+    if op.method.upper() == "POST" and (path.startswith("/documents") or "/holds" in path):
+        return "qa-a"  # documents, signatures and holds: a qa person of SITE-A
     if path.startswith("/ingest"):
         return "integrator"
     if path.startswith("/accounts"):
@@ -312,7 +365,7 @@ def test_openapi_schema_holds_under_fuzzing(api: Api, tmp_path: Path) -> None:
     def headers(op: APIOperation) -> dict[str, str]:
         if not _secured(op):
             return {}
-        return {"Authorization": f"Bearer {api.tokens[_account(op.path)]}"}
+        return {"Authorization": f"Bearer {api.tokens[_account(op)]}"}
 
     # 1. the hand-made cases, first: the fuzzing below may disable or lock accounts
     for op in operations:

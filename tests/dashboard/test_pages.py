@@ -6,8 +6,10 @@ answers (or the plant's bundle.json), never written down here.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.settings import DashboardSettings
+from queries.evidence import verify_evidence
 from tests.dashboard.conftest import PASSWORD, ServedPlant, free_port
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -754,3 +757,19 @@ def test_clicks_reuse_the_answer_and_asking_again_asks_the_api(api_env: ServedPl
     assert impurity_asks(api_env, "inv-a", analyte) == before + 1  # a click is not a question
     button(at, "Investigate").click().run()
     assert impurity_asks(api_env, "inv-a", analyte) == before + 2  # asking again is
+
+
+def test_recall_prepares_an_evidence_package_that_verifies(api_env: ServedPlant) -> None:
+    lot = planted(api_env)["lot"]
+    at = signed_in_at("auditor", "recall", lot=lot)
+    assert not [b for b in at.get("download_button") if "evidence" in b.proto.label]
+    button(at, f"Prepare the evidence package of {lot}").click().run()
+    assert not at.exception and not at.error
+    package = at.session_state[f"evidence-{lot}"]
+    check = verify_evidence(package)
+    assert check.ok, check
+    with zipfile.ZipFile(io.BytesIO(package)) as zipped:
+        manifest = json.loads(zipped.read("manifest.json"))
+    assert (manifest["lot"], manifest["created_by"]) == (lot, "auditor")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert f"Download evidence-{lot}.zip" in labels

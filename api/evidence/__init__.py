@@ -1,0 +1,1 @@
+"""The evidence package over HTTP: ``GET /lots/{id}/evidence`` (docs/EVIDENCE.md)."""
