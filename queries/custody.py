@@ -594,6 +594,18 @@ def _assemble(
     )
 
 
+def signature_status(
+    recorded: str | None, content: str | None, number: int, current: int | None
+) -> SignatureStatus:
+    """hash_mismatch (the signed hash is not the version's, or either is missing) before
+    superseded (a later version of the document exists) before valid."""
+    if recorded is None or recorded != content:
+        return "hash_mismatch"
+    if current is not None and number < current:
+        return "superseded"
+    return "valid"
+
+
 def _signatures(f: _Facts) -> list[CustodySignature]:
     versions: dict[str, tuple[str, int]] = {}  # version id -> (document, number)
     current: dict[str, int] = {}
@@ -608,13 +620,7 @@ def _signatures(f: _Facts) -> list[CustodySignature]:
         sp = f.props(Label.SIGNATURE, sig)
         recorded = sp.get("record_sha256")
         content = f.props(Label.DOCUMENT_VERSION, version).get("content_sha256")
-        status: SignatureStatus
-        if recorded is None or recorded != content:
-            status = "hash_mismatch"
-        elif number < current[doc]:
-            status = "superseded"
-        else:
-            status = "valid"
+        status = signature_status(recorded, content, number, current[doc])
         people = signers.get(sig, [])
         found.append(
             CustodySignature(

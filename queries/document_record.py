@@ -37,13 +37,13 @@ from graph.embedded import EmbeddedStore
 from graph.model import DOCUMENT_TARGETS, Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, Props, StoredNode
+from queries.custody import SignatureStatus, signature_status
 from queries.embedded_graph import pairs
 from queries.errors import NotFound
 
 _HERE = Path(__file__).parent
 
 DocumentState = Literal["draft", "in_review", "approved", "released", "rejected"]
-SignatureStatus = Literal["valid", "hash_mismatch", "superseded"]
 
 # meaning -> (the states it may be signed in, the state it leads to; None: unchanged)
 TRANSITIONS: dict[str, tuple[tuple[DocumentState, ...], DocumentState | None]] = {
@@ -200,14 +200,12 @@ def _embedded_concerns(store: EmbeddedStore, document_id: str) -> list[tuple[str
 
 # -- the one assembly ---------------------------------------------------------------------
 def _signature_status(facts: DocumentFacts, signature: str, version: str) -> SignatureStatus:
-    recorded = facts.signatures[signature].props.get("record_sha256")
-    content = facts.versions[version].props.get("content_sha256")
-    if recorded is None or recorded != content:
-        return "hash_mismatch"
-    current = facts.current()
-    if current is not None and facts.number(version) < current:
-        return "superseded"
-    return "valid"
+    return signature_status(
+        facts.signatures[signature].props.get("record_sha256"),
+        facts.versions[version].props.get("content_sha256"),
+        facts.number(version),
+        facts.current(),
+    )
 
 
 def _signatures(facts: DocumentFacts) -> list[SignatureOut]:
