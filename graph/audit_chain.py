@@ -57,6 +57,9 @@ HASHED_FIELDS = (
     "prev_hash",
 )
 
+WRITE_ID_FIELD = "write_id"
+"""Hashed too when present: the write batch whose stored rows the entry covers."""
+
 _SAFE_INT = 2**53 - 1
 _INF = float("inf")
 _ORJSON_STRICT = (
@@ -182,8 +185,14 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     """The hash of one entry: SHA-256 over the canonical JSON of its hashed fields.
 
     A field the entry lacks counts as null (Neo4j does not keep null properties).
+    ``write_id`` (the write batch whose rows the entry covers) is hashed when the entry has
+    one, so entries written before it existed keep their hashes.
     """
-    return hashlib.sha256(jcs({f: entry.get(f) for f in HASHED_FIELDS})).hexdigest()
+    fields = {f: entry.get(f) for f in HASHED_FIELDS}
+    write_id = entry.get(WRITE_ID_FIELD)
+    if write_id is not None:
+        fields[WRITE_ID_FIELD] = write_id
+    return hashlib.sha256(jcs(fields)).hexdigest()
 
 
 def link(entries: Sequence[dict[str, Any]], head: Head | None) -> Head:
@@ -212,9 +221,14 @@ def _as_read(value: Any) -> Any:
     return None if value is None else orjson.loads(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
-def pending_entries(audit: Iterable[AuditEntry], at: str) -> list[dict[str, Any]]:
-    """Entries to append, as the dicts ``link`` completes: every hashed field but the links."""
-    return [
+def pending_entries(
+    audit: Iterable[AuditEntry], at: str, write_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Entries to append, as the dicts ``link`` completes: every hashed field but the links.
+
+    ``write_id``: the batch whose graph rows the entries cover (None: the batch stores none).
+    """
+    entries = [
         {
             "at": at,
             "actor": a.actor,
@@ -228,6 +242,10 @@ def pending_entries(audit: Iterable[AuditEntry], at: str) -> list[dict[str, Any]
         }
         for a in audit
     ]
+    if write_id is not None:
+        for entry in entries:
+            entry[WRITE_ID_FIELD] = write_id
+    return entries
 
 
 def key_refs(entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
@@ -345,11 +363,27 @@ class AuditTrail(Protocol):
     def audit_trail(self, page_size: int = ...) -> Iterator[dict[str, Any]]: ...
 
 
-def verify_store(store: AuditTrail, page_size: int = 10_000) -> ChainResult:
+def verify_store(
+    store: AuditTrail, page_size: int = 10_000, write_ids: set[str] | None = None
+) -> ChainResult:
     """Verify a store's whole trail, streamed a page at a time, against its head.
 
     The head is read before the walk and again after it, so that entries other writers
     append meanwhile are accepted when they link, and none may lie beyond the later head.
+    ``write_ids``, when given, receives the write id of every entry walked (coverage).
     """
     head = store.audit_head()
-    return verify_chain(store.audit_trail(page_size), head, store.audit_head)
+    entries: Iterable[Mapping[str, Any]] = store.audit_trail(page_size)
+    if write_ids is not None:
+        entries = _collecting(entries, write_ids)
+    return verify_chain(entries, head, store.audit_head)
+
+
+def _collecting(
+    entries: Iterable[Mapping[str, Any]], write_ids: set[str]
+) -> Iterator[Mapping[str, Any]]:
+    for entry in entries:
+        write_id = entry.get(WRITE_ID_FIELD)
+        if write_id is not None:
+            write_ids.add(write_id)
+        yield entry

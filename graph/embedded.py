@@ -17,16 +17,35 @@ from typing import Any
 
 import orjson
 
-from graph.audit_chain import GENESIS, Head, entry_hash, json_text, key_refs, link, pending_entries
+from graph.audit_chain import (
+    GENESIS,
+    WRITE_ID_FIELD,
+    Head,
+    entry_hash,
+    json_text,
+    key_refs,
+    link,
+    pending_entries,
+)
+from graph.digest import content_digest
 from graph.model import Label
 from graph.records import Account, IdempotencyRecord, KeyIdInUse
 from graph.store import (
+    ABSENT,
+    ANY,
+    PLACEHOLDER,
+    WRITE_ID,
+    AlreadyExists,
     AuditEntry,
     GraphStats,
+    NodeRef,
+    NodeWrite,
     Props,
     RelRef,
+    RelWrite,
     StoredNode,
     WriteBatch,
+    WriteConflict,
     utc_now,
 )
 
@@ -107,7 +126,8 @@ CREATE TABLE IF NOT EXISTS audit (
     reason TEXT NOT NULL,
     source TEXT NOT NULL,
     prev_hash TEXT,
-    hash TEXT
+    hash TEXT,
+    write_id TEXT
 );
 -- The hash chain's head (graph/audit_chain.py): the last entry's seq and hash, updated in
 -- the transaction that appends, so that a deleted last entry shows.
@@ -194,6 +214,16 @@ CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.
     AND r.dst_label = ? AND r.dst_id = j.value ->> '$[1]' AND r.key = j.value ->> '$[2]'
 """
 
+# Create-only writes: no OR REPLACE, no ON CONFLICT, so a taken key fails the transaction.
+_INSERT_NODE = """
+INSERT INTO nodes (label, id, props, prov, fp, unresolved) VALUES (?, ?, ?, ?, ?, 0)
+"""
+
+_INSERT_REL = """
+INSERT INTO rels (src_label, src_id, type, dst_label, dst_id, key, props, prov, fp)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
 _UPSERT_NODE = """
 INSERT INTO nodes (label, id, props, prov, fp, unresolved) VALUES (?, ?, ?, ?, ?, 0)
 ON CONFLICT (label, id) DO UPDATE
@@ -215,17 +245,18 @@ _DROP_OUT = "DELETE FROM rels WHERE src_label = ? AND src_id = ? AND type = ?"
 _DROP_IN = "DELETE FROM rels WHERE dst_label = ? AND dst_id = ? AND type = ?"
 
 _AUDIT = """
-INSERT INTO audit (seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO audit (seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash,
+                   write_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _AUDIT_PAGE = """
-SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash
+SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash, write_id
 FROM audit WHERE seq > ? ORDER BY seq LIMIT ?
 """
 # The entries keyed by one of the ids, and those whose key lists one among several
 # (audit_keys); each half is one index seek per id.
 _AUDIT_FOR_KEYS = """
-SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash
+SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash, write_id
 FROM audit WHERE seq IN (
     SELECT a.seq FROM json_each(?) AS j CROSS JOIN audit AS a ON a.key = j.value
     UNION
@@ -268,6 +299,17 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (key) DO NOTHING
 """
 
+# Coverage (graph/digest.py): the write id each stored row carries in its provenance.
+_WRITE_COUNTS = "SELECT prov ->> '$.write_id', count(*) FROM {table} GROUP BY 1"
+_WRITTEN_NODES = """
+SELECT label, id FROM nodes
+WHERE coalesce(prov ->> '$.write_id', '') IN (SELECT value FROM json_each(?)) LIMIT ?
+"""
+_WRITTEN_RELS = """
+SELECT type, src_label, src_id, dst_label, dst_id, key FROM rels
+WHERE coalesce(prov ->> '$.write_id', '') IN (SELECT value FROM json_each(?)) LIMIT ?
+"""
+
 # The row-value comparison is a range seek on the primary key, however deep the page.
 _REJECTIONS = "SELECT ingest_id, seq, file, row, col, reason FROM rejections"
 _REJECTIONS_FIRST = _REJECTIONS + " ORDER BY ingest_id, seq LIMIT ?"
@@ -294,6 +336,7 @@ def _audit_row(e: Mapping[str, Any]) -> tuple[Any, ...]:
         e["source"],
         e["prev_hash"],
         e["hash"],
+        e.get(WRITE_ID_FIELD),
     )
 
 
@@ -301,6 +344,8 @@ def _audit_dict(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
     entry = dict(zip(names, row, strict=True))
     for k in ("old", "new"):
         entry[k] = json.loads(entry[k]) if entry[k] is not None else None
+    if entry.get(WRITE_ID_FIELD) is None:  # as Neo4j, which keeps no null property
+        entry.pop(WRITE_ID_FIELD, None)
     return entry
 
 
@@ -338,16 +383,58 @@ def _check_limit(limit: int | None) -> None:
         raise ValueError(f"limit must not be negative, not {limit}")
 
 
-class _ProvenanceText:
-    """Serialise each row's provenance once, however many writes share it."""
+def _rel_column(conn: sqlite3.Connection, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
+    """One column (``r.props`` or ``r.fp``) of the relationships that exist among refs."""
+    query = _FETCH_RELS.format(column=column)  # column is one of two literals
+    groups: dict[tuple[str, str, str], list[RelRef]] = {}
+    for ref in refs:
+        groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
+    found: dict[RelRef, str] = {}
+    for (src_label, rel_type, dst_label), members in groups.items():
+        wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
+        param = json.dumps([list(k) for k in wanted])
+        for s, d, k, value in conn.execute(query, (param, src_label, rel_type, dst_label)):
+            found[wanted[(s, d, k)]] = value
+    return found
 
-    def __init__(self) -> None:
+
+def _node_row(w: NodeWrite, provenance: _ProvenanceText) -> tuple[str, ...]:
+    return (
+        str(w.ref.label),
+        w.ref.id,
+        canonical_json(w.props),
+        provenance(w.provenance),
+        w.fingerprint,
+    )
+
+
+def _rel_row(r: RelWrite, provenance: _ProvenanceText) -> tuple[str, ...]:
+    ref = r.ref
+    return (
+        str(ref.src.label),
+        ref.src.id,
+        str(ref.type),
+        str(ref.dst.label),
+        ref.dst.id,
+        ref.key,
+        canonical_json(r.props),
+        provenance(r.provenance),
+        r.fingerprint,
+    )
+
+
+class _ProvenanceText:
+    """Serialise each row's provenance once, however many writes share it, stamped with the
+    batch's write id."""
+
+    def __init__(self, write_id: str) -> None:
+        self._write_id = write_id
         self._seen: dict[int, tuple[Props, str]] = {}
 
     def __call__(self, provenance: Props) -> str:
         hit = self._seen.get(id(provenance))
         if hit is None:
-            hit = (provenance, canonical_json(provenance))
+            hit = (provenance, canonical_json({**provenance, WRITE_ID: self._write_id}))
             self._seen[id(provenance)] = hit
         return hit[1]
 
@@ -378,7 +465,7 @@ class EmbeddedStore:
                     conn.execute(_BACKFILL_RESULTS)
                 # a store written before the audit trail was hash-chained gets its chain
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(audit)")}
-                for column in ("prev_hash", "hash"):
+                for column in ("prev_hash", "hash", WRITE_ID_FIELD):
                     if column not in columns:
                         conn.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
                 last = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -447,20 +534,8 @@ class EmbeddedStore:
         return self._fetch_rel_column(refs, "r.fp")
 
     def _fetch_rel_column(self, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
-        query = _FETCH_RELS.format(column=column)  # column is one of two literals above
-        groups: dict[tuple[str, str, str], list[RelRef]] = {}
-        for ref in refs:
-            groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
-        found: dict[RelRef, str] = {}
         with self._lock:
-            for (src_label, rel_type, dst_label), members in groups.items():
-                wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
-                param = json.dumps([list(k) for k in wanted])
-                for s, d, k, value in self._conn.execute(
-                    query, (param, src_label, rel_type, dst_label)
-                ):
-                    found[wanted[(s, d, k)]] = value
-        return found
+            return _rel_column(self._conn, refs, column)
 
     def stats(self) -> GraphStats:
         with self._lock:
@@ -471,6 +546,39 @@ class EmbeddedStore:
             relationships={str(k): int(v) for k, v in sorted(rels.items())},
             unresolved=self.unresolved_count(),
         )
+
+    def content_sha256(self) -> str:
+        with self._lock:
+            nodes = [
+                (label, i, bool(u), orjson.loads(props))
+                for label, i, u, props in self._conn.execute(
+                    "SELECT label, id, unresolved, props FROM nodes"
+                )
+            ]
+            rels = [
+                (t, sl, si, dl, di, k, orjson.loads(props))
+                for t, sl, si, dl, di, k, props in self._conn.execute(
+                    "SELECT type, src_label, src_id, dst_label, dst_id, key, props FROM rels"
+                )
+            ]
+        return content_digest(nodes, rels)
+
+    def write_counts(self) -> dict[str | None, tuple[int, int]]:
+        with self._lock:
+            nodes = dict(self._conn.execute(_WRITE_COUNTS.format(table="nodes")).fetchall())
+            rels = dict(self._conn.execute(_WRITE_COUNTS.format(table="rels")).fetchall())
+        return {w: (int(nodes.get(w, 0)), int(rels.get(w, 0))) for w in {*nodes, *rels}}
+
+    def written_by(self, write_ids: Sequence[str | None], limit: int) -> list[str]:
+        wanted = json.dumps(["" if w is None else w for w in write_ids])
+        with self._lock:
+            nodes = self._conn.execute(_WRITTEN_NODES, (wanted, limit)).fetchall()
+            rels = self._conn.execute(_WRITTEN_RELS, (wanted, max(0, limit - len(nodes))))
+            rel_rows = rels.fetchall()
+        return [f"{label}:{i}" for label, i in nodes] + [
+            f"{sl}:{si}-{t}->{dl}:{di}" + (f"#{k}" if k else "")
+            for t, sl, si, dl, di, k in rel_rows
+        ]
 
     def unresolved_count(self) -> int:
         with self._lock:
@@ -596,49 +704,86 @@ class EmbeddedStore:
     def apply(self, batch: WriteBatch) -> None:
         if not batch:
             return
+        batch.check_audited()
         with self._lock, self._transaction() as conn:
+            # BEGIN IMMEDIATE holds the write lock from here on, whichever process asks:
+            # what the expectations are checked against is what the writes replace.
+            self._check_expected(conn, batch)
             for drop in batch.drops:
                 sql = _DROP_OUT if drop.outgoing else _DROP_IN
                 conn.execute(sql, (str(drop.node.label), drop.node.id, str(drop.type)))
-            provenance = _ProvenanceText()
-            conn.executemany(
-                _UPSERT_NODE,
-                [
-                    (
-                        str(w.ref.label),
-                        w.ref.id,
-                        canonical_json(w.props),
-                        provenance(w.provenance),
-                        w.fingerprint,
-                    )
-                    for w in batch.nodes
-                ],
-            )
-            rel_rows: list[tuple[str, ...]] = []
-            for r in batch.rels:
-                ref = r.ref
-                rel_rows.append(
-                    (
-                        str(ref.src.label),
-                        ref.src.id,
-                        str(ref.type),
-                        str(ref.dst.label),
-                        ref.dst.id,
-                        ref.key,
-                        canonical_json(r.props),
-                        provenance(r.provenance),
-                        r.fingerprint,
-                    )
-                )
+            provenance = _ProvenanceText(batch.write_id)
+            created = [w for w in batch.nodes if w.expected == ABSENT]
+            replaced = [w for w in batch.nodes if w.expected != ABSENT]
+            try:
+                conn.executemany(_INSERT_NODE, [_node_row(w, provenance) for w in created])
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(self._taken_nodes(conn, created)) from None
+            conn.executemany(_UPSERT_NODE, [_node_row(w, provenance) for w in replaced])
             placeholders = [
                 (str(node.label), node.id, provenance(prov))
                 for node, prov in batch.placeholders().items()
             ]
             conn.executemany(_PLACEHOLDER, placeholders)
-            conn.executemany(_UPSERT_REL, rel_rows)
-            self._append_audit(conn, batch.audit)
+            new_rels = [r for r in batch.rels if r.expected == ABSENT]
+            try:
+                conn.executemany(_INSERT_REL, [_rel_row(r, provenance) for r in new_rels])
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(self._taken_rels(conn, new_rels)) from None
+            conn.executemany(
+                _UPSERT_REL, [_rel_row(r, provenance) for r in batch.rels if r.expected != ABSENT]
+            )
+            write_id = batch.write_id if batch.writes_content() else None
+            self._append_audit(conn, batch.audit, write_id)
 
-    def _append_audit(self, conn: sqlite3.Connection, audit: Sequence[AuditEntry]) -> None:
+    def _check_expected(self, conn: sqlite3.Connection, batch: WriteBatch) -> None:
+        """Raise WriteConflict when a write that expects a placeholder or a content finds
+        other (create-only writes are checked by their INSERT)."""
+        found: dict[NodeRef | RelRef, str] = {}
+        by_label: dict[str, dict[str, str]] = {}
+        for w in batch.nodes:
+            if w.expected not in (ANY, ABSENT):
+                by_label.setdefault(w.ref.label, {})[w.ref.id] = w.expected
+        for label, wanted in by_label.items():
+            rows = conn.execute(_FETCH_NODE_FPS, (json.dumps(list(wanted)), label))
+            stored = {i: PLACEHOLDER if u else fp for i, fp, u in rows}
+            for node_id, expected in wanted.items():
+                now = stored.get(node_id, ABSENT)
+                if now != expected:
+                    found[NodeRef(Label(label), node_id)] = now
+        checked = [r for r in batch.rels if r.expected not in (ANY, ABSENT)]
+        if checked:
+            stored_rels = _rel_column(conn, [r.ref for r in checked], "r.fp")
+            for r in checked:
+                now = stored_rels.get(r.ref, ABSENT)
+                if now != r.expected:
+                    found[r.ref] = now
+        if found:
+            raise WriteConflict(found)
+
+    @staticmethod
+    def _taken_nodes(
+        conn: sqlite3.Connection, writes: Sequence[NodeWrite]
+    ) -> dict[NodeRef | RelRef, str]:
+        taken: dict[NodeRef | RelRef, str] = {}
+        by_label: dict[str, list[str]] = {}
+        for w in writes:
+            by_label.setdefault(w.ref.label, []).append(w.ref.id)
+        for label, ids in by_label.items():
+            for i, fp, u in conn.execute(_FETCH_NODE_FPS, (json.dumps(ids), label)):
+                taken[NodeRef(Label(label), i)] = PLACEHOLDER if u else fp
+        return taken
+
+    @staticmethod
+    def _taken_rels(
+        conn: sqlite3.Connection, writes: Sequence[RelWrite]
+    ) -> dict[NodeRef | RelRef, str]:
+        stored = _rel_column(conn, [r.ref for r in writes], "r.fp")
+        return {ref: fp for ref, fp in stored.items()}
+
+    def _append_audit(
+        self, conn: sqlite3.Connection, audit: Sequence[AuditEntry], write_id: str | None = None
+    ) -> None:
         """Link the entries after the head and append them (in the caller's transaction).
 
         The transaction is BEGIN IMMEDIATE: it holds SQLite's write lock from its start, so
@@ -653,7 +798,7 @@ class EmbeddedStore:
             self._chain_unhashed(conn)
             row = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
         head = None if row is None else Head(int(row[0]), row[1])
-        entries = pending_entries(audit, utc_now())
+        entries = pending_entries(audit, utc_now(), write_id)
         new_head = link(entries, head)
         conn.executemany(_AUDIT, [_audit_row(e) for e in entries])
         conn.executemany(_AUDIT_KEY, key_refs(entries))

@@ -57,8 +57,9 @@ REL_KEY: Final = "key"
 UNRESOLVED: Final = "unresolved"
 """Marks a placeholder created by a reference that arrived before its entity."""
 
-PROVENANCE: Final = ("source", "source_file", "source_sha256", "source_row")
-"""Where a node or relationship was last written from; not part of its content."""
+PROVENANCE: Final = ("source", "source_file", "source_sha256", "source_row", "write_id")
+"""Where a node or relationship was last written from, and by which write batch (whose
+audit entries carry the same ``write_id``); not part of its content."""
 
 FINGERPRINT: Final = "content_fingerprint"
 """A hash of a node's or relationship's content, so that a re-ingest compares hashes only."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import neo4j
@@ -21,6 +22,7 @@ from graph.audit_chain import (
     pending_entries,
 )
 from graph.cypher_files import read_cypher, render
+from graph.digest import NodeRecord, RelRecord, content_digest
 from graph.model import (
     FINGERPRINT,
     KEY,
@@ -30,11 +32,39 @@ from graph.model import (
     REL_TYPES,
     UNRESOLVED,
     Label,
+    RelType,
 )
 from graph.records import Account, IdempotencyRecord, KeyIdInUse
-from graph.store import AuditEntry, GraphStats, Props, RelRef, StoredNode, WriteBatch, utc_now
+from graph.store import (
+    ABSENT,
+    ANY,
+    WRITE_ID,
+    AlreadyExists,
+    AuditEntry,
+    GraphStats,
+    NodeRef,
+    Props,
+    RelRef,
+    StoredNode,
+    WriteBatch,
+    WriteConflict,
+    utc_now,
+)
 
 _NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
+_MODEL_LABELS = set(map(str, LABELS))
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One statement of a write transaction. A checked step returns ``conflicts``: rows
+    whose stored content was not what the write expected; ``ref`` names each."""
+
+    query: str
+    params: dict[str, Any]
+    ref: Callable[[list[Any]], NodeRef | RelRef] | None = None
+
+
 _SUB_BATCH = 10_000
 
 
@@ -321,7 +351,7 @@ class Neo4jStore:
             "locked_until": a.locked_until,
             "key_id": a.key_id,
         }
-        work = [(read_cypher("save_account"), {"name": a.name, "props": props})]
+        work = [_Step(read_cypher("save_account"), {"name": a.name, "props": props})]
         audit_rows = pending_entries([audit] if audit is not None else [], utc_now())
         try:
             with self.driver.session(database=self.database) as session:
@@ -354,35 +384,64 @@ class Neo4jStore:
     def apply(self, batch: WriteBatch) -> None:
         if not batch:
             return
+        batch.check_audited()
         work = self._plan(batch)
-        audit_rows = pending_entries(batch.audit, utc_now())
-        with self.driver.session(database=self.database) as session:
-            session.execute_write(_write, work, audit_rows)
+        write_id = batch.write_id if batch.writes_content() else None
+        audit_rows = pending_entries(batch.audit, utc_now(), write_id)
+        created = [w.ref for w in batch.nodes if w.expected == ABSENT]
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.execute_write(_write, work, audit_rows)
+        except ConstraintError:
+            if not created:
+                raise
+            taken = self._taken(created)
+            raise AlreadyExists(taken or {ref: "" for ref in created}) from None
 
-    def _plan(self, batch: WriteBatch) -> list[tuple[str, dict[str, Any]]]:
-        """The batch as (query, parameters) steps; pure data, so a retried transaction repeats it."""
-        work: list[tuple[str, dict[str, Any]]] = []
+    def _taken(self, refs: Sequence[NodeRef]) -> dict[NodeRef | RelRef, str]:
+        by_label: dict[Label, list[str]] = {}
+        for ref in refs:
+            by_label.setdefault(ref.label, []).append(ref.id)
+        taken: dict[NodeRef | RelRef, str] = {}
+        for label, ids in by_label.items():
+            for node_id, fp in self.fetch_node_fingerprints(label, ids).items():
+                taken[NodeRef(label, node_id)] = fp if fp is not None else "?"
+        return taken
+
+    def _plan(self, batch: WriteBatch) -> list[_Step]:
+        """The batch as statements; pure data, so a retried transaction repeats it."""
+        work: list[_Step] = []
+        stamp = {WRITE_ID: batch.write_id}
         drops: dict[tuple[str, str, bool], list[str]] = {}
         for d in batch.drops:
             drops.setdefault((d.node.label, d.type, d.outgoing), []).append(d.node.id)
         for (label, rel_type, outgoing), ids in drops.items():
             name = "drop_outgoing" if outgoing else "drop_incoming"
-            work.append((render(name, label=label, type=rel_type), {"ids": ids}))
-        nodes: dict[str, list[dict[str, Any]]] = {}
+            work.append(_Step(render(name, label=label, type=rel_type), {"ids": ids}))
+        # per label and kind of write: create-only, expecting a content, or anything
+        nodes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for w in batch.nodes:
-            props = {**w.props, **w.provenance, KEY: w.ref.id, FINGERPRINT: w.fingerprint}
-            nodes.setdefault(w.ref.label, []).append({"id": w.ref.id, "props": props})
-        for label, rows in nodes.items():
-            query = render("upsert_nodes", label=label)
-            work.extend((query, {"rows": part}) for part in _chunks(rows))
+            props = {**w.props, **w.provenance, **stamp, KEY: w.ref.id, FINGERPRINT: w.fingerprint}
+            kind = "create" if w.expected == ABSENT else "upsert" if w.expected == ANY else "check"
+            row = {"id": w.ref.id, "props": props, "expected": w.expected}
+            nodes.setdefault((w.ref.label, kind), []).append(row)
+        for (label, kind), rows in nodes.items():
+            checked = None
+            if kind == "create":
+                query = render("create_nodes", label=label)
+            elif kind == "upsert":
+                query = render("upsert_nodes", label=label)
+            else:
+                query, checked = render("replace_nodes_expected", label=label), _node_ref(label)
+            work.extend(_Step(query, {"rows": part}, checked) for part in _chunks(rows))
         placeholders: dict[str, list[dict[str, Any]]] = {}
         for node, provenance in batch.placeholders().items():
             placeholders.setdefault(node.label, []).append(
-                {"id": node.id, "props": {**provenance, UNRESOLVED: True}}
+                {"id": node.id, "props": {**provenance, **stamp, UNRESOLVED: True}}
             )
         for label, rows in placeholders.items():
             query = render("create_placeholders", label=label)
-            work.extend((query, {"rows": part}) for part in _chunks(rows))
+            work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
         rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for r in batch.rels:
             ref = r.ref
@@ -391,9 +450,11 @@ class Neo4jStore:
                     "src": ref.src.id,
                     "dst": ref.dst.id,
                     "key": ref.key,
+                    "expected": r.expected,
                     "props": {
                         **r.props,
                         **r.provenance,
+                        **stamp,
                         REL_KEY: ref.key,
                         FINGERPRINT: r.fingerprint,
                     },
@@ -401,8 +462,56 @@ class Neo4jStore:
             )
         for (src, rel_type, dst), rows in rels.items():
             query = render("upsert_rels", src=src, type=rel_type, dst=dst)
-            work.extend((query, {"rows": part}) for part in _chunks(rows))
+            rel_ref = _rel_ref(src, rel_type, dst)
+            work.extend(_Step(query, {"rows": part}, rel_ref) for part in _chunks(rows))
         return work
+
+    # -- digests --------------------------------------------------------------------------
+    def content_sha256(self) -> str:
+        nodes: list[NodeRecord] = []
+        rels: list[RelRecord] = []
+        with self.driver.session(
+            database=self.database, default_access_mode=neo4j.READ_ACCESS
+        ) as session:
+            for label in LABELS:
+                for r in session.run(render("content_nodes", label=label)):
+                    nodes.append((str(label), r["id"], bool(r["unresolved"]), _content(r["props"])))
+            for rel_type in REL_TYPES:
+                for r in session.run(render("content_rels", type=rel_type)):
+                    rels.append(
+                        (
+                            str(rel_type),
+                            _model_label(r["src_labels"]),
+                            r["src"],
+                            _model_label(r["dst_labels"]),
+                            r["dst"],
+                            r["key"],
+                            _content(r["props"]),
+                        )
+                    )
+        return content_digest(nodes, rels)
+
+    def write_counts(self) -> dict[str | None, tuple[int, int]]:
+        rows = self.read(
+            read_cypher("write_counts"),
+            labels=sorted(_MODEL_LABELS),
+            types=sorted(map(str, REL_TYPES)),
+        )
+        counts: dict[str | None, tuple[int, int]] = {}
+        for row in rows:
+            nodes, rels = counts.get(row["write_id"], (0, 0))
+            counts[row["write_id"]] = (nodes + int(row["nodes"]), rels + int(row["rels"]))
+        return counts
+
+    def written_by(self, write_ids: Sequence[str | None], limit: int) -> list[str]:
+        rows = self.read(
+            read_cypher("written_by"),
+            labels=sorted(_MODEL_LABELS),
+            types=sorted(map(str, REL_TYPES)),
+            ids=["" if w is None else w for w in write_ids],
+            limit=limit,
+        )
+        return [str(r["ref"]) for r in rows]
 
     def record_ingest(
         self, report: Mapping[str, Any], rejections: Iterable[Mapping[str, Any]]
@@ -433,9 +542,41 @@ def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> 
         tx.run(query, params).consume()
 
 
+def _run_steps(tx: ManagedTransaction, work: list[_Step]) -> None:
+    """Run the statements; raise WriteConflict (the driver then rolls back) when a checked
+    one found other content than expected."""
+    found: dict[NodeRef | RelRef, str] = {}
+    for step in work:
+        result = tx.run(step.query, step.params)
+        if step.ref is None:
+            result.consume()
+            continue
+        for conflict in result.single(strict=True)["conflicts"]:
+            found[step.ref(conflict)] = str(conflict[-1])
+    if found:
+        raise WriteConflict(found)
+
+
+def _node_ref(label: str) -> Callable[[list[Any]], NodeRef | RelRef]:
+    return lambda row: NodeRef(Label(label), row[0])
+
+
+def _rel_ref(src: str, rel_type: str, dst: str) -> Callable[[list[Any]], NodeRef | RelRef]:
+    def ref(row: list[Any]) -> NodeRef | RelRef:
+        return RelRef(
+            RelType(rel_type), NodeRef(Label(src), row[0]), NodeRef(Label(dst), row[1]), row[2]
+        )
+
+    return ref
+
+
+def _model_label(labels: Sequence[str]) -> str:
+    return next(label for label in labels if label in _MODEL_LABELS)
+
+
 def _write(
     tx: ManagedTransaction,
-    work: list[tuple[str, dict[str, Any]]],
+    work: list[_Step],
     audit: list[dict[str, Any]],
 ) -> None:
     """The work, then the audit entries linked after the head read under the counter's lock.
@@ -443,7 +584,7 @@ def _write(
     The counter is locked last, so appenders hold it only for the time of two statements;
     a retried transaction reads the head again and links afresh (idempotent).
     """
-    _run_all(tx, work)
+    _run_steps(tx, work)
     if not audit:
         return
     row = tx.run(read_cypher("lock_audit_head")).single(strict=True)

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
+from uuid import uuid4
 
 import orjson
 
@@ -47,24 +48,64 @@ def fingerprint(props: Props) -> str:
     return blake2b(orjson.dumps(props, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
+# What a write expects to find stored under its key, checked by the store inside the
+# write's transaction: the batch is refused (WriteConflict, nothing written) when any
+# expectation fails. A content fingerprint is also an expectation: "exactly this content".
+ANY: Final = "*"
+"""No expectation: create or replace."""
+ABSENT: Final = ""
+"""Create-only: nothing may be stored under the key (SQLite INSERT, Neo4j CREATE)."""
+PLACEHOLDER: Final = "?"
+"""Only a placeholder (``unresolved``) may be stored under the key."""
+
+
 @dataclass(slots=True)
 class NodeWrite:
-    """Set a node's whole content (replacing the old) and clear any placeholder mark."""
+    """Set a node's whole content (replacing the old) and clear any placeholder mark.
+
+    ``expected`` is what must be stored under the key when the transaction writes it:
+    ``ANY``, ``ABSENT`` (create-only), ``PLACEHOLDER`` or the old content's fingerprint.
+    """
 
     ref: NodeRef
     props: Props
     provenance: Props
     fingerprint: str
+    expected: str = ANY
 
 
 @dataclass(slots=True)
 class RelWrite:
-    """Create or replace a relationship; missing ends become placeholders."""
+    """Create or replace a relationship; missing ends become placeholders.
+
+    ``expected``: ``ANY``, ``ABSENT`` (create-only) or the old content's fingerprint.
+    """
 
     ref: RelRef
     props: Props
     provenance: Props
     fingerprint: str
+    expected: str = ANY
+
+
+class WriteConflict(Exception):
+    """A batch was refused because what is stored is not what a write expected.
+
+    Nothing of the batch was written. ``found`` maps each key that differed to what is
+    stored under it (``ABSENT``, ``PLACEHOLDER`` or a fingerprint).
+    """
+
+    def __init__(self, found: Mapping[NodeRef | RelRef, str]) -> None:
+        self.found = dict(found)
+        first = next(iter(self.found), None)
+        super().__init__(
+            f"{len(self.found)} write(s) found other content than expected"
+            + (f", first {first}" if first is not None else "")
+        )
+
+
+class AlreadyExists(WriteConflict):
+    """A create-only write found its key taken (by a committed or a concurrent write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +129,40 @@ class AuditEntry:
     source: str
 
 
+WRITE_ID: Final = "write_id"
+"""The provenance property naming the write (and so the audit entries) that stored a row."""
+
+
+def new_write_id() -> str:
+    return uuid4().hex
+
+
 @dataclass(slots=True)
 class WriteBatch:
-    """One transaction's worth of writes, applied atomically in this order."""
+    """One transaction's worth of writes, applied atomically in this order.
+
+    Every node, relationship and placeholder the batch stores is stamped with its
+    ``write_id``, and so is each of its audit entries: ``lotgraph audit verify`` finds
+    every stored row's write in the hash chain (coverage). A batch that stores graph
+    content must carry at least one audit entry; the stores refuse one that does not.
+    """
 
     drops: list[RelDrop] = field(default_factory=list)
     nodes: list[NodeWrite] = field(default_factory=list)
     rels: list[RelWrite] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    write_id: str = field(default_factory=new_write_id)
 
     def __bool__(self) -> bool:
         return bool(self.drops or self.nodes or self.rels or self.audit)
+
+    def writes_content(self) -> bool:
+        return bool(self.drops or self.nodes or self.rels)
+
+    def check_audited(self) -> None:
+        """Refuse (a bug, not bad input) graph content that no audit entry would cover."""
+        if self.writes_content() and not self.audit:
+            raise ValueError("a write batch that stores graph content needs an audit entry")
 
     def placeholders(self) -> dict[NodeRef, Props]:
         """Each relationship end, with the provenance of the first write naming it.
@@ -168,6 +232,23 @@ class GraphStore(Protocol):
     ) -> None: ...
 
     def stats(self) -> GraphStats: ...
+
+    def content_sha256(self) -> str:
+        """SHA-256 over every node's and relationship's key and content, in a fixed order.
+
+        Provenance and fingerprints are not content: two stores holding the same graph
+        give the same digest, whichever store, order or number of writes built it
+        (graph/digest.py).
+        """
+        ...
+
+    def write_counts(self) -> dict[str | None, tuple[int, int]]:
+        """Stored (nodes, relationships) per ``write_id`` they carry (None: none)."""
+        ...
+
+    def written_by(self, write_ids: Sequence[str | None], limit: int) -> list[str]:
+        """Up to ``limit`` stored rows stamped with one of ``write_ids``, as readable refs."""
+        ...
 
     def unresolved_count(self) -> int:
         """How many placeholders wait for their entity (cheap: an index count)."""

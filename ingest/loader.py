@@ -24,6 +24,9 @@ from pydantic import ValidationError
 
 from graph.model import Label, RelType
 from graph.store import (
+    ABSENT,
+    ANY,
+    PLACEHOLDER,
     AuditEntry,
     GraphStore,
     NodeRef,
@@ -34,6 +37,7 @@ from graph.store import (
     RelWrite,
     StoredNode,
     WriteBatch,
+    WriteConflict,
     fingerprint,
     utc_now,
 )
@@ -192,6 +196,20 @@ def ingest_bundle(
         bundle.close()
 
 
+_CONFLICT_RETRIES = 5
+
+
+@dataclass(slots=True)
+class _ChunkTally:
+    """What one written chunk's rows came to (added to the file's counts once written)."""
+
+    accepted: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    lines: bytes = b""  # the accepted rows as rows_sha256 covers them
+    counts: FileCounts | None = None
+
+
 class _Run:
     def __init__(
         self,
@@ -216,13 +234,19 @@ class _Run:
         # One write in flight: while the store applies chunk N (SQLite and the Neo4j driver
         # release the GIL), the next chunk is validated. Every store read waits for it first.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotgraph-ingest")
-        self._pending: Future[None] | None = None
+        self._pending: Future[_ChunkTally] | None = None
 
     def settle(self) -> None:
-        """Wait for the write in flight; its failure is raised here."""
+        """Wait for the write in flight and count its rows; its failure is raised here."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            pending.result()
+            tally = pending.result()
+            counts = tally.counts
+            assert counts is not None  # set by _write_chunk on success
+            counts.accepted += tally.accepted
+            counts.unchanged += tally.unchanged
+            counts.updated += tally.updated
+            self.rows_sha256.update(tally.lines)
 
     def close(self) -> None:
         try:
@@ -333,9 +357,46 @@ class _Run:
         scan: FileScan,
         counts: FileCounts,
     ) -> None:
-        """Compare each row's plan with the store by fingerprint and write what differs."""
+        """Diff the chunk with the store and write what differs, in the background."""
         if not plans:
             return
+        self._pending = self._writer.submit(self._write_chunk, plans, name, scan, counts)
+
+    def _write_chunk(
+        self,
+        plans: list[tuple[int, RowPlan, dict[str, str]]],
+        name: str,
+        scan: FileScan,
+        counts: FileCounts,
+    ) -> _ChunkTally:
+        """Write one chunk in one transaction, with its own audit entry.
+
+        Every write states what it expects to replace (nothing, a placeholder, or the
+        content the diff read), and the store checks it inside the transaction: when
+        another writer changed a row since the diff read it, the store refuses the whole
+        batch and the chunk is diffed again, so nothing is overwritten without its old
+        content in the audit trail.
+        """
+        for _ in range(_CONFLICT_RETRIES):
+            batch, tally = self._diff(plans, name, scan)
+            try:
+                self.store.apply(batch)
+            except WriteConflict:
+                continue
+            tally.counts = counts
+            return tally
+        raise RuntimeError(
+            f"{name}: rows {plans[0][0]}-{plans[-1][0]} kept changing under "
+            f"{_CONFLICT_RETRIES} attempts to write them (concurrent writers?)"
+        )
+
+    def _diff(
+        self,
+        plans: list[tuple[int, RowPlan, dict[str, str]]],
+        name: str,
+        scan: FileScan,
+    ) -> tuple[WriteBatch, _ChunkTally]:
+        """Compare each row's plan with the store by fingerprint: the batch of what differs."""
         by_label: dict[Label, set[str]] = {}
         rel_refs: list[RelRef] = []
         for _, plan, _ in plans:
@@ -355,6 +416,7 @@ class _Run:
         node_changes: list[tuple[NodeRef, str]] = []  # (node, "update" or "resolve")
         rel_updates: list[RelRef] = []
         source = self.report.source
+        tally = _ChunkTally()
         accepted_lines: list[bytes] = []
         for row_no, plan, record in plans:
             provenance = {
@@ -372,7 +434,8 @@ class _Run:
                 if known and old_fp == fp:
                     continue
                 changed = True
-                nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance, fp)
+                expected = ABSENT if not known else PLACEHOLDER if old_fp is None else old_fp
+                nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance, fp, expected)
                 if not known:
                     continue
                 action = "resolve" if old_fp is None else "update"
@@ -393,20 +456,49 @@ class _Run:
                 if old_rel_fp == fp and not forced:
                     continue
                 changed = True
-                rels[ref] = RelWrite(ref, rel.props, provenance, fp)
+                # A relationship its owner's update drops and writes again is guarded by
+                # the owner's expectation; any other states what it replaces.
+                expected = ANY if forced else ABSENT if old_rel_fp is None else old_rel_fp
+                rels[ref] = RelWrite(ref, rel.props, provenance, fp, expected)
                 if old_rel_fp is not None and old_rel_fp != fp:
                     updated = True
                     rel_updates.append(ref)
             if changed:
-                counts.accepted += 1
-                counts.updated += int(updated)
+                tally.accepted += 1
+                tally.updated += int(updated)
                 accepted_lines.append(_row_line(name, row_no, record))
             else:
-                counts.unchanged += 1
-        self.rows_sha256.update(b"".join(accepted_lines))
+                tally.unchanged += 1
+        tally.lines = b"".join(accepted_lines)
         batch = WriteBatch(drops=list(drops), nodes=list(nodes.values()), rels=list(rels.values()))
-        batch.audit = self._change_entries(node_changes, rel_updates, nodes, rels)
-        self._pending = self._writer.submit(self.store.apply, batch)
+        if batch:
+            batch.audit = self._change_entries(node_changes, rel_updates, nodes, rels)
+            batch.audit.append(self._chunk_entry(name, plans, tally))
+        return batch, tally
+
+    def _chunk_entry(
+        self,
+        name: str,
+        plans: list[tuple[int, RowPlan, dict[str, str]]],
+        tally: _ChunkTally,
+    ) -> AuditEntry:
+        """The audit entry committed with a chunk's rows: which rows, and their SHA-256."""
+        return AuditEntry(
+            actor=self.actor,
+            action="ingest_chunk",
+            entity="Bundle",
+            key=self.report.ingest_id,
+            old=None,
+            new={
+                "file": name,
+                "first_row": plans[0][0],
+                "last_row": plans[-1][0],
+                "accepted": tally.accepted,
+                "rows_sha256": hashlib.sha256(tally.lines).hexdigest(),
+            },
+            reason=f"ingest {self.report.ingest_id}",
+            source=self.report.source,
+        )
 
     def _change_entries(
         self,

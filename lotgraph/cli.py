@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ingest.bundle import BundleError
-from ingest.loader import ingest_bundle
+from ingest.loader import DEFAULT_CHUNK_ROWS, ingest_bundle
 from lotgraph.cli_api import serve, users_app
 from lotgraph.cli_audit import audit_app
 from lotgraph.cli_dashboard import dashboard, demo
@@ -55,6 +55,10 @@ def generate(
 def ingest(
     path: Annotated[Path, typer.Argument(help="A bundle folder or .zip.")],
     as_json: JsonFlag = False,
+    chunk_rows: Annotated[
+        int,
+        typer.Option(min=1, help="Rows per write transaction (each with its own audit entry)."),
+    ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Load a bundle. Exit 0 when nothing was rejected, 1 when something was, 2 on bad usage."""
     if not path.exists():
@@ -67,6 +71,7 @@ def ingest(
                 store,
                 path,
                 actor=settings.actor_name(),
+                chunk_rows=chunk_rows,
                 on_scanned=progress.start if progress else None,
                 progress=progress.advance if progress else None,
             )
@@ -132,6 +137,7 @@ def stats(as_json: JsonFlag = False) -> None:
     """Node and relationship counts per label and type."""
     with open_cli_store() as store:
         data = store.stats().as_dict()
+        data["content_sha256"] = store.content_sha256()
     if as_json:
         print_json(data)
         return
@@ -142,6 +148,7 @@ def stats(as_json: JsonFlag = False) -> None:
         table.add_row(f"[{k}]", str(v))
     out.print(table)
     out.print(f"unresolved placeholders: {data['unresolved']}")
+    out.print(f"content sha256: {data['content_sha256']}")
 
 
 def main() -> None:  # pragma: no cover

@@ -142,7 +142,7 @@ class Tamper:
         stored = {k: json_text(v) if k in ("old", "new") else v for k, v in fields.items()}
         if self.embedded:
             for name, value in stored.items():
-                assert name in HASHED_FIELDS + ("hash",)
+                assert name in HASHED_FIELDS + ("hash", "write_id")
                 self._sql(f"UPDATE audit SET {name} = ? WHERE seq = ?", value, seq)  # noqa: S608
         else:
             self._cypher("MATCH (a:AuditEntry {seq: $seq}) SET a += $props", seq=seq, props=stored)
@@ -230,7 +230,10 @@ def test_the_trail_the_service_writes_is_one_intact_chain(store: GraphStore, tra
         assert entry["prev_hash"] == before["hash"]
     for entry in entries:
         # the hash is SHA-256 over the RFC 8785 canonical JSON of the fields (the reference)
-        assert entry["hash"] == sha256_hex({f: entry[f] for f in HASHED_FIELDS})
+        fields = {f: entry[f] for f in HASHED_FIELDS}
+        if entry.get("write_id") is not None:  # an entry of a batch that stored graph rows
+            fields["write_id"] = entry["write_id"]
+        assert entry["hash"] == sha256_hex(fields)
     assert store.audit_head() == Head(trail, entries[-1]["hash"])
     result = verify_store(store, page_size=5)  # several pages
     assert result.as_dict() == {
@@ -523,6 +526,14 @@ def test_entries_written_before_the_chain_are_chained_when_the_store_opens(
 # -- the command line ---------------------------------------------------------------------
 
 
+def _entries(data: Path) -> list[dict[str, Any]]:
+    store = EmbeddedStore(data / "graph.sqlite")
+    try:
+        return store.audit_entries()
+    finally:
+        store.close()
+
+
 def test_cli_audit_verify_exit_codes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     bundle = write_bundle(tmp_path / "b", {"materials.csv": MATERIALS, "lots.csv": [lot("L-1")]})
@@ -532,16 +543,26 @@ def test_cli_audit_verify_exit_codes(tmp_path: Path) -> None:
 
     report = run_json(["audit", "verify"], data)
     assert report["ok"] is True and report["first_bad"] is None
-    assert report["entries"] == 3  # two ingest summaries and one update
-    assert report["head"]["seq"] == 3
+    # per ingest, an entry per written chunk (materials, lots; then lots) and a summary;
+    # the second also records the update of L-1 with its old and new content
+    assert [e["action"] for e in _entries(data)] == [
+        "ingest_chunk",
+        "ingest_chunk",
+        "ingest",
+        "update",
+        "ingest_chunk",
+        "ingest",
+    ]
+    assert report["entries"] == 6
+    assert report["head"]["seq"] == 6
     assert run(["audit", "verify"], data).returncode == 0
 
     conn = sqlite3.connect(data / "graph.sqlite")
     with conn:
-        conn.execute("UPDATE audit SET new = replace(new, '7.0', '70.0') WHERE seq = 2")
+        conn.execute("UPDATE audit SET new = replace(new, '7.0', '70.0') WHERE seq = 4")
     conn.close()
     report = run_json(["audit", "verify"], data, expect=1)
-    assert (report["ok"], report["entries"], report["first_bad"]) == (False, 2, 2)
+    assert (report["ok"], report["entries"], report["first_bad"]) == (False, 4, 4)
     assert "altered" in report["reason"]
     done = run(["audit", "verify"], data)
     assert done.returncode == 1 and "broken" in done.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from graph.embedded import EmbeddedStore
 from graph.model import Label
+from graph.store import AuditEntry, NodeRef, NodeWrite, WriteBatch
 
 _WRITER = textwrap.dedent(
     """
@@ -19,7 +20,7 @@ _WRITER = textwrap.dedent(
     from pathlib import Path
     from graph.embedded import EmbeddedStore
     from graph.model import Label
-    from graph.store import NodeRef, NodeWrite, WriteBatch
+    from graph.store import AuditEntry, NodeRef, NodeWrite, WriteBatch
 
     store = EmbeddedStore(Path(sys.argv[1]))
     store.ensure_schema()
@@ -29,7 +30,8 @@ _WRITER = textwrap.dedent(
             NodeWrite(NodeRef(Label.LOT, f"L-{n}-{i}"), {"quantity": float(i)}, {"source": "t"}, "fp")
             for i in range(500)
         ]
-        store.apply(WriteBatch(nodes=rows))
+        entry = AuditEntry("t", "write", "Lot", f"L-{n}", None, {"rows": 500}, "test", "t")
+        store.apply(WriteBatch(nodes=rows, audit=[entry]))
         print(n, flush=True)  # reported only after the commit returned
         n += 1
     """
@@ -71,7 +73,6 @@ def test_kill_9_loses_nothing_that_was_committed(tmp_path: Path) -> None:
 
 def test_a_store_older_than_the_results_table_fills_it_once(tmp_path: Path) -> None:
     """analyte_results is derived from the nodes: an existing store gets it on open."""
-    from graph.store import NodeRef, NodeWrite, WriteBatch
 
     path = tmp_path / "graph.sqlite"
     store = EmbeddedStore(path)
@@ -79,7 +80,8 @@ def test_a_store_older_than_the_results_table_fills_it_once(tmp_path: Path) -> N
     props = {"analyte": "Impurity B", "value": 0.2, "upper_limit": 0.15, "target_kind": "batch"}
     store.apply(
         WriteBatch(
-            nodes=[NodeWrite(NodeRef(Label.TEST_RESULT, "T1"), props, {"source": "t"}, "fp")]
+            nodes=[NodeWrite(NodeRef(Label.TEST_RESULT, "T1"), props, {"source": "t"}, "fp")],
+            audit=[AuditEntry("t", "write", "TestResult", "T1", None, props, "test", "t")],
         )
     )
     with store.reading() as conn:

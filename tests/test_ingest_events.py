@@ -88,7 +88,9 @@ def test_a_valid_payload_is_accepted_readable_and_unchanged_when_sent_again(
     }
     rel = RelRef(RelType.PRODUCED, NodeRef(Label.BATCH, "B-1"), NodeRef(Label.LOT, "L-I1"))
     assert store.fetch_rels([rel])[rel]["quantity"] == 40.5
-    (summary,) = [e for e in store.audit_entries() if e["key"] == first.ingest_id]
+    (summary,) = [
+        e for e in store.audit_entries() if e["key"] == first.ingest_id and e["action"] == "ingest"
+    ]
     assert summary["new"]["bundle"] == "events:MES-A"
     assert set(summary["new"]["files"]) == set(first.files)
     assert summary["new"]["files"]["lots"]["rows"] == 2
