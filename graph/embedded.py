@@ -293,6 +293,11 @@ _SELECT_IDEMPOTENCY = (
     "SELECT key, actor, request_sha256, status_code, body, at FROM idempotency WHERE key = ?"
 )
 
+_COMPLETE_IDEMPOTENCY = """
+UPDATE idempotency SET status_code = ?, body = ?, at = ?
+WHERE key = ? AND request_sha256 = ? AND status_code = 0
+"""
+
 _SAVE_IDEMPOTENCY = """
 INSERT INTO idempotency (key, actor, request_sha256, status_code, body, at)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -396,6 +401,11 @@ def _rel_column(conn: sqlite3.Connection, refs: Sequence[RelRef], column: str) -
         for s, d, k, value in conn.execute(query, (param, src_label, rel_type, dst_label)):
             found[wanted[(s, d, k)]] = value
     return found
+
+
+def _complete(conn: sqlite3.Connection, r: IdempotencyRecord) -> bool:
+    row = (r.status_code, canonical_json(r.body), r.at, r.key, r.request_sha256)
+    return conn.execute(_COMPLETE_IDEMPOTENCY, row).rowcount == 1
 
 
 def _node_row(w: NodeWrite, provenance: _ProvenanceText) -> tuple[str, ...]:
@@ -700,6 +710,10 @@ class EmbeddedStore:
             stored = conn.execute(_SELECT_IDEMPOTENCY, (r.key,)).fetchone()
         return _idempotency(stored)
 
+    def complete_idempotency(self, record: IdempotencyRecord) -> bool:
+        with self._lock, self._transaction() as conn:
+            return _complete(conn, record)
+
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
         if not batch:
@@ -735,6 +749,9 @@ class EmbeddedStore:
             )
             write_id = batch.write_id if batch.writes_content() else None
             self._append_audit(conn, batch.audit, write_id)
+            if batch.answer is not None and not _complete(conn, batch.answer):
+                # the reservation is gone or was answered: a bug, never a client's doing
+                raise RuntimeError(f"Idempotency-Key {batch.answer.key!r}: no reservation")
 
     def _check_expected(self, conn: sqlite3.Connection, batch: WriteBatch) -> None:
         """Raise WriteConflict when a write that expects a placeholder or a content finds

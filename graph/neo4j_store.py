@@ -380,12 +380,23 @@ class Neo4jStore:
             stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
         return _idempotency(stored["record"])
 
+    def complete_idempotency(self, record: IdempotencyRecord) -> bool:
+        with self.driver.session(database=self.database) as session:
+            done = session.execute_write(
+                _single, read_cypher("complete_idempotency"), _answer_params(record)
+            )
+        return int(done["completed"]) == 1
+
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
         if not batch:
             return
         batch.check_audited()
         work = self._plan(batch)
+        if batch.answer is not None:
+            work.append(
+                _Step(read_cypher("complete_idempotency"), _answer_params(batch.answer), _ANSWERED)
+            )
         write_id = batch.write_id if batch.writes_content() else None
         audit_rows = pending_entries(batch.audit, utc_now(), write_id)
         created = [w.ref for w in batch.nodes if w.expected == ABSENT]
@@ -542,6 +553,23 @@ def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> 
         tx.run(query, params).consume()
 
 
+def _answer_params(r: IdempotencyRecord) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "request_sha256": r.request_sha256,
+        "status_code": r.status_code,
+        "body": _json(r.body),
+        "at": r.at,
+    }
+
+
+def _answered(row: list[Any]) -> NodeRef | RelRef:  # pragma: no cover - never called
+    raise AssertionError(row)
+
+
+_ANSWERED = _answered  # marks the step completing an idempotency record
+
+
 def _run_steps(tx: ManagedTransaction, work: list[_Step]) -> None:
     """Run the statements; raise WriteConflict (the driver then rolls back) when a checked
     one found other content than expected."""
@@ -550,6 +578,10 @@ def _run_steps(tx: ManagedTransaction, work: list[_Step]) -> None:
         result = tx.run(step.query, step.params)
         if step.ref is None:
             result.consume()
+            continue
+        if step.ref is _ANSWERED:
+            if result.single(strict=True)["completed"] != 1:
+                raise RuntimeError(f"Idempotency-Key {step.params['key']!r}: no reservation")
             continue
         for conflict in result.single(strict=True)["conflicts"]:
             found[step.ref(conflict)] = str(conflict[-1])

@@ -152,9 +152,12 @@ class WriteBatch:
     rels: list[RelWrite] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     write_id: str = field(default_factory=new_write_id)
+    # the answer of the request this batch carries out, completing the idempotency record
+    # the request reserved (only while it is still a reservation), in the same transaction
+    answer: IdempotencyRecord | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.drops or self.nodes or self.rels or self.audit)
+        return bool(self.drops or self.nodes or self.rels or self.audit or self.answer)
 
     def writes_content(self) -> bool:
         return bool(self.drops or self.nodes or self.rels)
@@ -308,7 +311,17 @@ class GraphStore(Protocol):
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None: ...
 
     def save_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord:
-        """Keep the first record saved under a key; return the one stored under it."""
+        """Keep the first record saved under a key; return the one stored under it.
+
+        Create-only: of concurrent saves under one key, exactly one is stored, so saving a
+        reservation (``status_code`` 0) before the work claims the key atomically.
+        """
+        ...
+
+    def complete_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Replace a reservation under ``record.key`` by the answer, in a transaction of
+        its own (``WriteBatch.answer`` does it in the work's); False when no reservation
+        (status 0) of ``record.request_sha256`` is stored under the key."""
         ...
 
     def close(self) -> None: ...

@@ -7,7 +7,7 @@ entered again; every reader reads and verifies.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -16,6 +16,7 @@ from api.deps import AuthenticatorDep, Reader, StoreDep, in_store, require
 from api.documents.schemas import DocumentCreate, DocumentSigned, SignatureCreate, VersionCreate
 from api.documents.service import DocumentService
 from api.errors import ERROR_RESPONSES
+from api.idempotency import IdempotencyKey, run_once
 from queries.document_record import DocumentRecord, DocumentVerification, verify
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
@@ -29,19 +30,46 @@ VersionNumber = Annotated[int, Path(ge=1, le=1_000_000, description="the version
 
 @router.post("", response_model=DocumentRecord, status_code=201)
 def create_document(
-    body: DocumentCreate, caller: Author, store: StoreDep, request: Request
-) -> DocumentRecord:
+    body: DocumentCreate,
+    caller: Author,
+    store: StoreDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """A new document and its version 1; the service computes the version's content_sha256."""
     request.state.access_keys = [body.id]
-    return DocumentService(store).create(caller, body)
+    service = DocumentService(store)
+    return run_once(
+        store,
+        idempotency_key,
+        caller.name,
+        {"action": "create_document", **body.model_dump(mode="json")},
+        lambda once: service.create(caller, body, once),
+        lambda answer: service.record(answer["document_id"]),
+    )
 
 
 @router.post("/{document_id}/versions", response_model=DocumentRecord, status_code=201)
 def add_version(
-    document_id: str, body: VersionCreate, caller: Author, store: StoreDep
-) -> DocumentRecord:
-    """The document's next version (append-only); it puts the document back to draft."""
-    return DocumentService(store).add_version(caller, document_id, body.content, body.reason)
+    document_id: str,
+    body: VersionCreate,
+    caller: Author,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """The document's next version (append-only); it puts the document back to draft.
+
+    Concurrent requests each get their own number; with an Idempotency-Key, a retry adds
+    nothing and answers the document again."""
+    service = DocumentService(store)
+    return run_once(
+        store,
+        idempotency_key,
+        caller.name,
+        {"action": "add_version", "document_id": document_id, **body.model_dump(mode="json")},
+        lambda once: service.add_version(caller, document_id, body.content, body.reason, once),
+        lambda answer: service.record(answer["document_id"]),
+    )
 
 
 @router.post(
@@ -56,10 +84,22 @@ def sign_version(
     caller: Signer,
     store: StoreDep,
     auth: AuthenticatorDep,
-) -> DocumentSigned:
-    """An e-signature on the latest version, bound to its content_sha256; time from the server."""
-    return DocumentService(store).sign(
-        auth, caller, document_id, version, body.meaning, body.password
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """An e-signature on the latest version, bound to its content_sha256; time from the server.
+
+    At most one per Idempotency-Key: a retry answers the signature the first request made."""
+    service = DocumentService(store)
+    request = {"action": "sign", "document_id": document_id, "version": version}
+    return run_once(
+        store,
+        idempotency_key,
+        caller.name,
+        {**request, **body.model_dump(mode="json")},
+        lambda once: service.sign(
+            auth, caller, document_id, version, body.meaning, body.password, once
+        ),
+        lambda answer: service.signed(answer["document_id"], answer["signature_id"]),
     )
 
 

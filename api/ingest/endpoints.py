@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import IngestReader, Integrator, SettingsDep, StoreDep
 from api.errors import (
     ERROR_RESPONSES,
+    ApiError,
     BadRequest,
-    Conflict,
     ErrorBody,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from api.idempotency import IdempotencyKey, reserve
 from api.ingest.schemas import IngestReportOut, RejectionPage, StoredRejection
 from graph.records import IdempotencyRecord
-from graph.store import utc_now
+from graph.store import GraphStore
 from ingest.bundle import BundleError
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
 from ingest.loader import ingest_bundle
@@ -52,9 +53,14 @@ _UNSUPPORTED: dict[int | str, dict[str, Any]] = {
     responses=_UNSUPPORTED,
 )
 async def ingest_bundle_zip(
-    request: Request, caller: Integrator, store: StoreDep, settings: SettingsDep
-) -> IngestReportOut:
-    """Load a canonical bundle sent as the body (``Content-Type: application/zip``)."""
+    request: Request,
+    caller: Integrator,
+    store: StoreDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Load a canonical bundle sent as the body (``Content-Type: application/zip``), at most
+    once per Idempotency-Key (the key and the bundle's SHA-256 name the request)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != _ZIP:
         raise UnsupportedMediaType(f"Content-Type: send the bundle as {_ZIP}")
@@ -65,21 +71,30 @@ async def ingest_bundle_zip(
     with tempfile.TemporaryDirectory(prefix="lotgraph-upload-") as folder:
         path = Path(folder) / "bundle.zip"
         size = 0
+        digest = hashlib.sha256()
         with path.open("wb") as fh:
             async for chunk in request.stream():
                 size += len(chunk)
+                digest.update(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"the bundle is larger than {settings.max_bundle_mb} MB")
                 fh.write(chunk)
         if size == 0:
             raise BadRequest("body: empty; send a bundle .zip")
-        try:
-            report = await run_in_threadpool(ingest_bundle, store, path, actor=caller.name)
-        except BundleError as exc:
-            raise BadRequest(f"bundle: {exc}") from None
-    out = report.as_dict()
-    out["bundle"] = "upload.zip"  # not the server's temporary path
-    return IngestReportOut(**out)
+
+        def work() -> IngestReportOut:
+            try:
+                report = ingest_bundle(store, path, actor=caller.name)
+            except BundleError as exc:
+                raise BadRequest(f"bundle: {exc}") from None
+            out = report.as_dict()
+            out["bundle"] = "upload.zip"  # not the server's temporary path
+            return IngestReportOut(**out)
+
+        request_id = {"bundle_sha256": digest.hexdigest()}
+        return await run_in_threadpool(
+            _ingest_once, store, idempotency_key, caller.name, request_id, work
+        )
 
 
 @router.post("/events", response_model=IngestReportOut, responses={409: {"model": ErrorBody}})
@@ -88,48 +103,46 @@ def ingest_event_records(
     caller: Integrator,
     store: StoreDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            description="Repeat a request safely: the same key and body answer the first result again.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Load JSON records of the canonical kinds (DESIGN §3), at most once per Idempotency-Key."""
-    digest = hashlib.sha256(
-        orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
-    if idempotency_key is not None:
-        earlier = store.fetch_idempotency(idempotency_key)
-        if earlier is not None:
-            return _replay(earlier, caller.name, digest)
+    """Load JSON records of the canonical kinds (DESIGN §3), at most once per Idempotency-Key.
+
+    The key is reserved before the first write; a retry meanwhile is 409, after it the
+    first report again."""
+
+    def work() -> IngestReportOut:
+        try:
+            report = ingest_events(store, body, actor=caller.name, max_rows=settings.max_event_rows)
+        except TooManyRecords as exc:
+            raise PayloadTooLarge(f"records: {exc}") from None
+        return IngestReportOut(**report.as_dict())
+
+    return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
+
+
+def _ingest_once(
+    store: GraphStore,
+    key: str | None,
+    actor: str,
+    request: dict[str, Any],
+    work: Callable[[], IngestReportOut],
+) -> Any:
+    """An ingest under an Idempotency-Key: reserved first, the report recorded as its answer
+    (an ingest writes many transactions, so the answer is recorded after the last)."""
+    held = reserve(store, key, actor, request)
+    if isinstance(held, IdempotencyRecord):
+        return JSONResponse(held.body, status_code=held.status_code)
     try:
-        report = ingest_events(store, body, actor=caller.name, max_rows=settings.max_event_rows)
-    except TooManyRecords as exc:
-        raise PayloadTooLarge(f"records: {exc}") from None
-    answer = IngestReportOut(**report.as_dict())
-    if idempotency_key is not None:
-        record = IdempotencyRecord(
-            key=idempotency_key,
-            actor=caller.name,
-            request_sha256=digest,
-            status_code=200,
-            body=answer.model_dump(mode="json"),
-            at=utc_now(),
-        )
-        stored = store.save_idempotency(record)
-        if stored.request_sha256 != digest or stored.actor != caller.name:
-            raise Conflict("Idempotency-Key: used at the same time for another request")
-        return JSONResponse(stored.body, status_code=stored.status_code)
+        answer = work()
+    except ApiError as exc:
+        if held is not None:
+            store.complete_idempotency(
+                held.answer(exc.status, {"error": exc.code, "detail": exc.detail})
+            )
+        raise
+    if held is not None:
+        store.complete_idempotency(held.answer(200, answer.model_dump(mode="json")))
     return answer
-
-
-def _replay(earlier: IdempotencyRecord, actor: str, digest: str) -> JSONResponse:
-    if earlier.actor != actor or earlier.request_sha256 != digest:
-        raise Conflict("Idempotency-Key: already used for a different request")
-    return JSONResponse(earlier.body, status_code=earlier.status_code)
 
 
 @router.get("/rejections", response_model=RejectionPage)
