@@ -1,0 +1,119 @@
+"""A real `lotgraph serve` over a generated plant on either store, for the fault tests."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from api.auth.secrets import hash_secret
+from graph.records import Account
+from graph.store import GraphStore, utc_now
+from ingest.loader import ingest_bundle
+from ingest.synthetic import generate_plant
+from lotgraph.neo4j_local import ConnectionInfo
+
+PASSWORD = "fault test password, long enough"
+SECRET = "fault-test-secret-" + "s" * 40
+
+
+@dataclass
+class Served:
+    base: str
+    plant: Path
+
+    def token(self, name: str, password: str = PASSWORD) -> str:
+        reply = httpx.post(
+            f"{self.base}/auth/token", data={"username": name, "password": password}, timeout=30
+        )
+        assert reply.status_code == 200, reply.text
+        token: str = reply.json()["access_token"]
+        return token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def store_env(data_dir: Path, neo4j: ConnectionInfo | None) -> dict[str, str]:
+    """The environment that makes the CLI open this store."""
+    env = {**os.environ, "LOTGRAPH_DATA_DIR": str(data_dir), "LOTGRAPH_ACTOR": "fault-test"}
+    if neo4j is None:
+        return {**env, "LOTGRAPH_STORE": "embedded"}
+    return {
+        **env,
+        "LOTGRAPH_STORE": "neo4j",
+        "NEO4J_URI": neo4j.uri,
+        "NEO4J_USER": neo4j.user,
+        "NEO4J_PASSWORD": neo4j.password,
+        "NEO4J_DATABASE": neo4j.database,
+    }
+
+
+def seed_plant(store: GraphStore, out: Path, accounts: dict[str, tuple[str, list[str]]]) -> int:
+    """A plant of a seed drawn here (returned, to be printed) and the accounts, in the store."""
+    seed = random.randrange(1_000_000)
+    generate_plant(lots=200, seed=seed, out=out)
+    ingest_bundle(store, out, actor="fault-test")
+    password_hash = hash_secret(PASSWORD)
+    now = utc_now()
+    for name, (role, sites) in accounts.items():
+        store.save_account(
+            Account(name, role, sites, "password", password_hash, False, now, now), None
+        )
+    return seed
+
+
+@contextmanager
+def serve(env: dict[str, str], plant: Path, workers: int) -> Iterator[Served]:
+    """`lotgraph serve --workers N` on a free loopback port, stopped on the way out."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lotgraph",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env={**env, "LOTGRAPH_SECRET_KEY": SECRET},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "lotgraph serve did not answer /health"
+            time.sleep(0.3)
+        yield Served(base, plant)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)

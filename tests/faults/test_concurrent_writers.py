@@ -1,0 +1,231 @@
+"""`lotgraph serve --workers 4` with 4 concurrent writers x 25 writes each, on both stores.
+
+For document versions, e-signatures and holds: every 2xx answer is stored, every other
+answer is 409 or 422, nothing is duplicated, and a request retried with its Idempotency-Key
+answers what the first one did instead of writing again.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStore
+from lotgraph.neo4j_local import ConnectionInfo
+from tests.faults.served import PASSWORD, Served, seed_plant, serve, store_env
+
+WRITERS = 4
+WRITES = 25
+RETRY_EVERY = 5  # every 5th write is sent again with its Idempotency-Key
+AUTHOR = "qa-author"
+SIGNERS = [f"qa-{i}" for i in range(WRITERS)]
+ACCOUNTS = {name: ("qa", ["*"]) for name in [AUTHOR, *SIGNERS]}
+MEANINGS = ["reviewed", "approved", "released", "verified", "rejected"]
+
+# one writer's request: method-less POST path and body; its answer: status and body
+Write = tuple[str, dict[str, Any]]
+Answer = tuple[int, Any]
+
+
+@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Served, int]]:
+    """One server per store for the three races (each works on its own documents or lots)."""
+    folder = tmp_path_factory.mktemp(f"served-{request.param}")
+    neo4j: ConnectionInfo | None = None
+    store: GraphStore
+    if request.param == "neo4j":
+        neo4j = request.getfixturevalue("neo4j_server")
+        store = Neo4jStore(neo4j.uri, neo4j.user, neo4j.password, neo4j.database)
+        store.clear()
+    else:
+        store = EmbeddedStore(folder / "graph.sqlite")
+    try:
+        store.ensure_schema()
+        seed = seed_plant(store, folder / "plant", ACCOUNTS)
+    finally:
+        store.close()
+    print(f"concurrent writers on {request.param}: plant seed {seed}")
+    with serve(store_env(folder, neo4j), folder / "plant", workers=4) as api:
+        yield api, seed
+
+
+def _race(
+    api: Served, writes: Callable[[int, random.Random], list[Write]], seed: int
+) -> list[list[tuple[Write, Answer, Answer | None]]]:
+    """Each writer sends its writes at once with the others; every RETRY_EVERY-th is sent a
+    second time with the same Idempotency-Key. Gives each writer's (write, answer, retry)."""
+    tokens = {name: api.token(name) for name in SIGNERS}
+    start = threading.Barrier(WRITERS)
+    results: list[list[tuple[Write, Answer, Answer | None]]] = [[] for _ in range(WRITERS)]
+    failures: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            rng = random.Random(seed * 100 + i)
+            plan = writes(i, rng)
+            headers = {"Authorization": f"Bearer {tokens[SIGNERS[i]]}"}
+            with httpx.Client(base_url=api.base, headers=headers, timeout=120) as client:
+                start.wait()
+                for n, (path, body) in enumerate(plan):
+                    key = {"Idempotency-Key": str(uuid.uuid4())}
+                    first = client.post(path, json=body, headers=key)
+                    retry = None
+                    if n % RETRY_EVERY == 0:
+                        again = client.post(path, json=body, headers=key)
+                        retry = (again.status_code, again.json())
+                    results[i].append(((path, body), (first.status_code, first.json()), retry))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    return results
+
+
+def _answers(results: list[list[tuple[Write, Answer, Answer | None]]]) -> list[Answer]:
+    return [answer for writer in results for _, answer, _ in writer]
+
+
+def _get(api: Served, path: str) -> Any:
+    token = api.token(AUTHOR)
+    reply = httpx.get(f"{api.base}{path}", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def _create_documents(api: Served, prefix: str, count: int) -> list[str]:
+    token = api.token(AUTHOR)
+    ids = []
+    for n in range(count):
+        doc_id = f"{prefix}-{n}"
+        reply = httpx.post(
+            f"{api.base}/documents",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"id": doc_id, "kind": "sop", "title": doc_id, "content": {"n": n}},
+        )
+        assert reply.status_code == 201, reply.text
+        ids.append(doc_id)
+    return ids
+
+
+def test_concurrent_versions_are_each_stored_once_with_their_own_number(
+    served: tuple[Served, int],
+) -> None:
+    api, seed = served
+    (doc_id,) = _create_documents(api, "DOC-VERSIONS", 1)
+
+    def writes(i: int, rng: random.Random) -> list[Write]:
+        return [
+            (f"/documents/{doc_id}/versions", {"content": {"writer": i, "n": n}, "reason": "race"})
+            for n in range(WRITES)
+        ]
+
+    results = _race(api, writes, seed)
+    answers = _answers(results)
+    assert {status for status, _ in answers} <= {201, 409, 422}, Counter(s for s, _ in answers)
+    record = _get(api, f"/documents/{doc_id}")
+    stored = [v["content"] for v in record["versions"][1:]]
+    accepted = [
+        body["content"] for writer in results for (_, body), (s, _), _ in writer if s == 201
+    ]
+    # every 201 is stored once, nothing else is, and the numbers run 1..n without a gap
+    assert sorted((c["writer"], c["n"]) for c in stored) == sorted(
+        (c["writer"], c["n"]) for c in accepted
+    )
+    assert [v["version"] for v in record["versions"]] == list(range(1, len(stored) + 2))
+    for writer in results:
+        for _, first, retry in writer:
+            if retry is not None:  # a retry adds nothing and answers as the first did
+                assert retry[0] == first[0], (first, retry)
+
+
+def test_concurrent_signatures_are_each_stored_once_and_never_duplicated(
+    served: tuple[Served, int],
+) -> None:
+    api, seed = served
+    docs = _create_documents(api, "DOC-SIGN", 5)
+
+    def writes(i: int, rng: random.Random) -> list[Write]:
+        return [
+            (
+                f"/documents/{rng.choice(docs)}/versions/1/signatures",
+                {"meaning": rng.choice(MEANINGS), "password": PASSWORD},
+            )
+            for _ in range(WRITES)
+        ]
+
+    results = _race(api, writes, seed)
+    answers = _answers(results)
+    assert {status for status, _ in answers} <= {201, 409, 422}, Counter(s for s, _ in answers)
+    accepted = {body["signature"]["signature_id"] for status, body in answers if status == 201}
+    stored = {doc_id: _get(api, f"/documents/{doc_id}")["signatures"] for doc_id in docs}
+    assert sorted(s["signature_id"] for sigs in stored.values() for s in sigs) == sorted(accepted)
+    for doc_id, signatures in stored.items():
+        # one signer, one meaning, one version; a state change happens once from each state
+        slots = Counter((s["signer_id"], s["meaning"], s["version"]) for s in signatures)
+        assert all(n == 1 for n in slots.values()), (doc_id, slots)
+        changes = Counter(s["meaning"] for s in signatures if s["meaning"] != "verified")
+        assert all(n == 1 for n in changes.values()), (doc_id, changes)
+    for writer in results:
+        for _, first, retry in writer:
+            if retry is not None:
+                assert retry[0] == first[0], (first, retry)
+                if first[0] == 201:
+                    assert retry[1]["signature"] == first[1]["signature"]
+
+
+def test_concurrent_holds_are_each_stored_once_and_a_lot_has_one_active_hold(
+    served: tuple[Served, int],
+) -> None:
+    api, seed = served
+    with (api.plant / "lots.csv").open(newline="", encoding="utf-8") as fh:
+        lot_ids = [row["lot_id"] for row in csv.DictReader(fh)]
+    lots = random.Random(seed).sample(lot_ids, 3)
+
+    def writes(i: int, rng: random.Random) -> list[Write]:
+        plan = []
+        for _ in range(WRITES):
+            lot = rng.choice(lots)
+            action = rng.choice(["", "/release"])
+            plan.append((f"/lots/{lot}/holds{action}", {"reason": "race", "password": PASSWORD}))
+        return plan
+
+    results = _race(api, writes, seed)
+    answers = _answers(results)
+    assert {status for status, _ in answers} <= {200, 201, 409, 422}, Counter(s for s, _ in answers)
+    placed = Counter(b["id"] for s, b in answers if s == 201)
+    released = Counter(b["id"] for s, b in answers if s == 200)
+    assert all(n == 1 for n in placed.values()) and all(n == 1 for n in released.values())
+    for lot in lots:
+        holds = _get(api, f"/lots/{lot}/holds")
+        stored = {h["id"]: h for h in holds["holds"]}
+        assert {h for h in placed if h in stored} == set(stored)
+        assert {h for h in released if h in stored} == {
+            h for h, rec in stored.items() if not rec["active"]
+        }
+        assert sum(1 for h in stored.values() if h["active"]) <= 1
+    assert sum(placed.values()) == sum(
+        len(_get(api, f"/lots/{lot}/holds")["holds"]) for lot in lots
+    )
+    for writer in results:
+        for _, first, retry in writer:
+            if retry is not None:
+                assert retry[0] == first[0], (first, retry)
+                if first[0] in (200, 201):
+                    assert retry[1]["id"] == first[1]["id"]
