@@ -43,6 +43,18 @@ class NotAuthenticated(ApiError):
     headers = {"WWW-Authenticate": "Bearer"}
 
 
+class SignInRefused(NotAuthenticated):
+    """A password refused: unknown name, wrong password, disabled or locked account alike.
+
+    The client always gets the same answer; ``locked`` is for callers that already know who
+    is asking (the signing ceremony of an authenticated person), never for the body.
+    """
+
+    def __init__(self, *, locked: bool = False) -> None:
+        super().__init__("wrong username or password")
+        self.locked = locked
+
+
 class Forbidden(ApiError):
     status = 403
     code = "forbidden"

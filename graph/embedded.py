@@ -29,7 +29,8 @@ from graph.audit_chain import (
 )
 from graph.digest import content_digest
 from graph.model import Label
-from graph.records import Account, IdempotencyRecord, KeyIdInUse
+from graph.records import Account, IdempotencyRecord, KeyIdInUse, SignInFailure
+from graph.sign_in import failure_audit, unlock_audit
 from graph.store import (
     ABSENT,
     ANY,
@@ -288,6 +289,28 @@ FROM accounts
 """
 _ACCOUNT_BY_NAME = _SELECT_ACCOUNTS + "WHERE name = ?"
 _ACCOUNT_BY_KEY_ID = _SELECT_ACCOUNTS + "WHERE key_id = ?"
+
+# The sign-in counter (GraphStore.record_sign_in_failure): one UPDATE in the write
+# transaction, so concurrent failures, in any process, each count on the one before. A
+# locked account matches nothing and counts nothing; after an expired lock the count
+# starts again from one. (SET expressions read the row as it was before the UPDATE.)
+_COUNT_SIGN_IN_FAILURE = """
+UPDATE accounts SET
+    failed_sign_ins = CASE WHEN locked_until IS NULL THEN failed_sign_ins + 1 ELSE 1 END,
+    locked_until = CASE
+        WHEN (CASE WHEN locked_until IS NULL THEN failed_sign_ins + 1 ELSE 1 END) >= :limit
+        THEN :lock_until END
+WHERE name = :name AND kind = 'password' AND (locked_until IS NULL OR locked_until <= :at)
+RETURNING failed_sign_ins, locked_until
+"""
+_SIGN_IN_STATE = "SELECT failed_sign_ins, locked_until FROM accounts WHERE name = ? AND kind = ?"
+# Only an account with something to clear is written: a clean sign-in changes no page.
+_CLEAR_SIGN_IN_FAILURES = """
+UPDATE accounts SET failed_sign_ins = 0, locked_until = NULL
+WHERE name = :name AND (locked_until IS NULL OR locked_until <= :at)
+    AND (failed_sign_ins != 0 OR locked_until IS NOT NULL)
+"""
+_LOCKED_UNTIL = "SELECT locked_until FROM accounts WHERE name = ?"
 
 _SELECT_IDEMPOTENCY = (
     "SELECT key, actor, request_sha256, status_code, body, at FROM idempotency WHERE key = ?"
@@ -713,6 +736,43 @@ class EmbeddedStore:
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
         with self._lock, self._transaction() as conn:
             return _complete(conn, record)
+
+    # -- the sign-in counter (BEGIN IMMEDIATE: one writer at a time, whichever process) ---
+    def record_sign_in_failure(
+        self, name: str, at: str, limit: int, lock_until: str
+    ) -> SignInFailure | None:
+        params = {"name": name, "at": at, "limit": limit, "lock_until": lock_until}
+        with self._lock, self._transaction() as conn:
+            row = conn.execute(_COUNT_SIGN_IN_FAILURE, params).fetchone()
+            if row is None:  # no such password account, or locked: nothing counted
+                state = conn.execute(_SIGN_IN_STATE, (name, "password")).fetchone()
+                if state is None:
+                    return None
+                return SignInFailure(int(state[0]), state[1], counted=False, locked_now=False)
+            failures, locked = int(row[0]), row[1]
+            failure = SignInFailure(failures, locked, counted=True, locked_now=locked is not None)
+            self._append_audit(conn, failure_audit(name, failure, limit))
+        return failure
+
+    def record_sign_in_success(self, name: str, at: str) -> bool:
+        with self._lock, self._transaction() as conn:
+            conn.execute(_CLEAR_SIGN_IN_FAILURES, {"name": name, "at": at})
+            row = conn.execute(_LOCKED_UNTIL, (name,)).fetchone()
+        return row is not None and (row[0] is None or row[0] <= at)
+
+    def unlock_account(self, name: str, by: str) -> Account | None:
+        with self._lock, self._transaction() as conn:
+            row = conn.execute(_ACCOUNT_BY_NAME, (name,)).fetchone()
+            if row is None:
+                return None
+            before = _account(row)
+            conn.execute(
+                "UPDATE accounts SET failed_sign_ins = 0, locked_until = NULL WHERE name = ?",
+                (name,),
+            )
+            audit = unlock_audit(name, by, before.failed_sign_ins, before.locked_until)
+            self._append_audit(conn, [audit])
+            return _account(conn.execute(_ACCOUNT_BY_NAME, (name,)).fetchone())
 
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:

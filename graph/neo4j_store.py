@@ -34,7 +34,8 @@ from graph.model import (
     Label,
     RelType,
 )
-from graph.records import Account, IdempotencyRecord, KeyIdInUse
+from graph.records import Account, IdempotencyRecord, KeyIdInUse, SignInFailure
+from graph.sign_in import failure_audit, unlock_audit
 from graph.store import (
     ABSENT,
     ANY,
@@ -387,6 +388,24 @@ class Neo4jStore:
             )
         return int(done["completed"]) == 1
 
+    # -- the sign-in counter: one write query under the account node's write lock --------
+    def record_sign_in_failure(
+        self, name: str, at: str, limit: int, lock_until: str
+    ) -> SignInFailure | None:
+        params = {"name": name, "at": at, "limit": limit, "lock_until": lock_until}
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(_count_sign_in_failure, params)
+
+    def record_sign_in_success(self, name: str, at: str) -> bool:
+        params = {"name": name, "at": at}
+        with self.driver.session(database=self.database) as session:
+            row = session.execute_write(_optional, read_cypher("record_sign_in_success"), params)
+        return row is not None and bool(row["signed_in"])
+
+    def unlock_account(self, name: str, by: str) -> Account | None:
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(_unlock_account, name, by)
+
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
         if not batch:
@@ -647,3 +666,36 @@ def _single(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[
     """The one record a write query returns, read inside its transaction."""
     record = tx.run(query, params).single(strict=True)
     return record.data()
+
+
+def _optional(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The one record a write query returns, if any, read inside its transaction."""
+    record = tx.run(query, params).single()
+    return None if record is None else record.data()
+
+
+def _count_sign_in_failure(tx: ManagedTransaction, params: dict[str, Any]) -> SignInFailure | None:
+    """The count, then its audit entries in the same transaction (a retry does both again)."""
+    row = tx.run(read_cypher("record_sign_in_failure"), params).single()
+    if row is None:
+        return None
+    counted = bool(row["counted"])
+    locked_until = row["locked_until"]
+    failure = SignInFailure(
+        int(row["failures"]),
+        locked_until,
+        counted=counted,
+        locked_now=counted and locked_until is not None,
+    )
+    entries = failure_audit(params["name"], failure, params["limit"])
+    _write(tx, [], pending_entries(entries, utc_now()))
+    return failure
+
+
+def _unlock_account(tx: ManagedTransaction, name: str, by: str) -> Account | None:
+    row = tx.run(read_cypher("unlock_account"), {"name": name}).single()
+    if row is None:
+        return None
+    audit = unlock_audit(name, by, int(row["failures"]), row["locked_until"])
+    _write(tx, [], pending_entries([audit], utc_now()))
+    return _account(row["account"])

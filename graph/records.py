@@ -55,3 +55,33 @@ class IdempotencyRecord:
     status_code: int
     body: dict[str, Any]
     at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFailure:
+    """What one wrong password did to its account, as the store counted it atomically.
+
+    ``counted`` is False when the account was locked already: a locked account counts
+    nothing more, so at most the limit of failures is ever counted before a lock.
+    ``locked_until`` is the lock in force after this failure (None: not locked).
+    ``locked_now`` says this very failure reached the limit and set the lock.
+    """
+
+    failures: int
+    locked_until: str | None
+    counted: bool
+    locked_now: bool
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None
+
+
+SIGN_IN_FAILED = "sign_in_failed"
+ACCOUNT_LOCKED = "account_locked"
+ACCOUNT_UNLOCKED = "account_unlocked"
+
+
+def lock_cause(limit: int) -> str:
+    """Why a lock was set, as the audit trail and the admin's view of the account say it."""
+    return f"{limit} failed sign-ins in a row (the limit)"

@@ -13,7 +13,7 @@ import orjson
 
 from graph.audit_chain import Head
 from graph.model import Label, RelType
-from graph.records import Account, IdempotencyRecord
+from graph.records import Account, IdempotencyRecord, SignInFailure
 
 Props = dict[str, Any]
 
@@ -306,6 +306,30 @@ class GraphStore(Protocol):
 
     def list_accounts(self) -> list[Account]:
         """Every account, sorted by name."""
+        ...
+
+    def record_sign_in_failure(
+        self, name: str, at: str, limit: int, lock_until: str
+    ) -> SignInFailure | None:
+        """Count one wrong password of the password account ``name`` at the moment ``at``.
+
+        One atomic step in the store (never read-modify-write by the caller): unless the
+        account is locked at ``at``, its count goes up by one (starting again from one
+        after an expired lock) and, when it reaches ``limit``, the account is locked until
+        ``lock_until``. The failure and any lock it sets are audit entries in the same
+        transaction (graph/sign_in.py); an attempt on a locked account counts nothing.
+        None when there is no such password account.
+        """
+        ...
+
+    def record_sign_in_success(self, name: str, at: str) -> bool:
+        """A right password at ``at``: False when the account is locked then (the sign-in
+        is refused); otherwise its failure count is cleared, atomically, and True."""
+        ...
+
+    def unlock_account(self, name: str, by: str) -> Account | None:
+        """Clear the lock and the failure count, audited as ``by``'s ``account_unlocked``
+        in the same transaction; the account after, or None when there is none."""
         ...
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None: ...

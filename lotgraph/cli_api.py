@@ -101,6 +101,17 @@ def users_disable(name: Annotated[str, typer.Argument()]) -> None:
     out.print(f"disabled {name}")
 
 
+@users_app.command("unlock")
+def users_unlock(name: Annotated[str, typer.Argument()]) -> None:
+    """End an account's lockout now and clear its failed sign-ins (audited)."""
+    with open_cli_store() as store:
+        try:
+            AccountService(store).unlock(name, actor=Settings().actor_name())
+        except ApiError as exc:
+            raise _fail(exc) from None
+    out.print(f"unlocked {name}")
+
+
 @users_app.command("rotate")
 def users_rotate(
     name: Annotated[str, typer.Argument()],

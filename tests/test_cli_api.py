@@ -66,6 +66,9 @@ def test_users_add_list_disable_rotate(tmp_path: Path) -> None:
     assert _users(["disable", "ana"], data).returncode == 0
     assert [a["disabled"] for a in run_json(["users", "list"], data)] == [True, False]
     assert _users(["disable", "nobody"], data).returncode == 1
+    unlocked = _users(["unlock", "ana"], data)
+    assert unlocked.returncode == 0 and "unlocked ana" in unlocked.stdout
+    assert _users(["unlock", "nobody"], data).returncode == 1
 
 
 def _free_port() -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.accounts.schemas import AccountCreate, AccountPage, AccountSecret
-from api.accounts.service import AccountService, account_out
+from api.accounts.schemas import AccountCreate, AccountDetail, AccountPage, AccountSecret
+from api.accounts.service import AccountService, account_detail, account_out
 from api.deps import Admin, StoreDep
 from api.errors import ERROR_RESPONSES
 
@@ -36,3 +36,15 @@ def disable_account(name: str, caller: Admin, store: StoreDep) -> AccountSecret:
     return AccountSecret(
         account=account_out(AccountService(store).disable(name, actor=caller.name))
     )
+
+
+@router.get("/{name}", response_model=AccountDetail)
+def get_account(name: str, caller: Admin, store: StoreDep) -> AccountDetail:
+    """One account with its failed sign-ins, its lock and the lock's cause."""
+    return account_detail(AccountService(store).get(name), store)
+
+
+@router.post("/{name}/unlock", response_model=AccountSecret)
+def unlock_account(name: str, caller: Admin, store: StoreDep) -> AccountSecret:
+    """End a lockout now: the lock and the failure count are cleared, and audited."""
+    return AccountSecret(account=account_out(AccountService(store).unlock(name, actor=caller.name)))

@@ -17,7 +17,24 @@ class AccountOut(BaseModel):
     disabled: bool
     created_at: str
     updated_at: str
-    locked_until: str | None
+    locked_until: str | None  # set while locked; kept after expiry until the next sign-in
+    failed_sign_ins: int = 0  # wrong passwords in a row (at most the limit)
+
+
+class AccountLock(BaseModel):
+    """The lock an account carries, with the cause the audit trail recorded for it."""
+
+    locked_until: str
+    active: bool  # in force now; it ends by itself at locked_until, or by an unlock
+    cause: str | None  # the reason of the audit entry that set it
+    locked_at: str | None
+    audit_seq: int | None  # that entry, in the audit trail (GET /audit)
+
+
+class AccountDetail(AccountOut):
+    """One account as an admin sees it: its sign-in failures and its lock."""
+
+    lock: AccountLock | None
 
 
 class AccountCreate(BaseModel):

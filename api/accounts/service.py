@@ -1,4 +1,4 @@
-"""Accounts: add, list, disable, rotate. Used by `lotgraph users` and the admin endpoints.
+"""Accounts: add, list, show, disable, unlock, rotate. Used by `lotgraph users` and the admin endpoints.
 
 Every change is one audit entry written in the account's own transaction.
 """
@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 
-from api.accounts.schemas import NAME_PATTERN, AccountOut
+from api.accounts.schemas import NAME_PATTERN, AccountDetail, AccountLock, AccountOut
 from api.auth.schemas import ALL_SITES, Role
 from api.auth.secrets import ApiKey, hash_secret
 from api.errors import BadRequest, Conflict, NotFoundError
-from graph.records import Account
+from graph.records import ACCOUNT_LOCKED, Account
 from graph.store import AuditEntry, GraphStore, utc_now
 
 MIN_PASSWORD = 12
@@ -28,7 +28,33 @@ def account_out(account: Account) -> AccountOut:
         created_at=account.created_at,
         updated_at=account.updated_at,
         locked_until=account.locked_until,
+        failed_sign_ins=account.failed_sign_ins,
     )
+
+
+def account_detail(account: Account, store: GraphStore) -> AccountDetail:
+    """The account with its lock and the lock's cause, read from the audit trail."""
+    lock = None
+    if account.locked_until is not None:
+        entries = store.audit_for_keys([account.name])
+        setting = next(
+            (
+                e
+                for e in reversed(entries)
+                if e["entity"] == "Account"
+                and e["action"] == ACCOUNT_LOCKED
+                and (e.get("new") or {}).get("locked_until") == account.locked_until
+            ),
+            None,
+        )
+        lock = AccountLock(
+            locked_until=account.locked_until,
+            active=account.locked_until > utc_now(),
+            cause=setting["reason"] if setting else None,
+            locked_at=setting["at"] if setting else None,
+            audit_seq=setting["seq"] if setting else None,
+        )
+    return AccountDetail(**account_out(account).model_dump(), lock=lock)
 
 
 def _public(account: Account) -> dict[str, object]:
@@ -94,6 +120,13 @@ class AccountService:
         self._store.save_account(
             account, self._audit(actor, "account_disabled", account, old, reason)
         )
+        return account
+
+    def unlock(self, name: str, *, actor: str) -> Account:
+        """End the account's lock and clear its failure count (audited, in the store's step)."""
+        account = self._store.unlock_account(name, by=actor)
+        if account is None:
+            raise NotFoundError(f"no account {name!r}")
         return account
 
     def rotate(

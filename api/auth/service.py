@@ -21,10 +21,10 @@ import jwt
 
 from api.auth.schemas import Caller, Role, TokenOut
 from api.auth.secrets import ApiKey, verify_secret
-from api.errors import NotAuthenticated
+from api.errors import NotAuthenticated, SignInRefused
 from api.settings import ApiSettings
 from graph.records import Account
-from graph.store import AuditEntry, GraphStore, format_utc
+from graph.store import GraphStore, format_utc
 
 log = logging.getLogger("lotgraph.api.auth")
 _ALGORITHM = "HS256"
@@ -61,57 +61,48 @@ class Authenticator:
         return TokenOut(access_token=token, expires_in=minutes * 60)
 
     def check_password(self, username: str, password: str) -> Account:
-        """The account, when the password is its own; each failure counts toward the lock."""
-        account = self._store.get_account(username)
-        refused = NotAuthenticated("wrong username or password")
-        if account is None or account.kind != "password":
-            verify_secret(None, password)  # the same cost as a known name
-            log.warning("sign-in refused for unknown account %r", username)
-            raise refused
-        now = datetime.now(UTC)
-        if account.locked_until and account.locked_until > format_utc(now):
-            log.warning("sign-in refused for locked account %r", username)
-            raise NotAuthenticated(
-                f"too many failed sign-ins; the account is locked until {account.locked_until}"
-            )
-        if account.disabled:
-            log.warning("sign-in refused for disabled account %r", username)
-            raise refused
-        if not verify_secret(account.secret_hash, password):
-            self._count_failure(account, now)
-            raise refused
-        if account.failed_sign_ins or account.locked_until:
-            account.failed_sign_ins = 0
-            account.locked_until = None
-            self._store.save_account(account, None)
-        return account
+        """The account, when the password is its own and it may sign in.
 
-    def _count_failure(self, account: Account, now: datetime) -> None:
-        account.failed_sign_ins += 1
-        locked = account.failed_sign_ins >= self._settings.sign_in_attempts
-        if locked:
-            account.locked_until = format_utc(
-                now + timedelta(minutes=self._settings.lockout_minutes)
+        Every refusal is the same SignInRefused (401, one body) after the same work: one
+        argon2 verification, against a dummy hash for an unknown name, and made even for a
+        disabled or locked account, so neither the answer nor its time tells whether the
+        name exists or why it was refused. Each wrong password is counted by the store
+        atomically (GraphStore.record_sign_in_failure); the lock is the store's too.
+        """
+        account = self._store.get_account(username)
+        person = account if account is not None and account.kind == "password" else None
+        matches = verify_secret(person.secret_hash if person else None, password)
+        if person is None:
+            log.warning("sign-in refused for unknown account %r", username)
+            raise SignInRefused()
+        now = datetime.now(UTC)
+        at = format_utc(now)
+        if not matches:
+            lock_until = format_utc(now + timedelta(minutes=self._settings.lockout_minutes))
+            failure = self._store.record_sign_in_failure(
+                person.name, at, self._settings.sign_in_attempts, lock_until
             )
-            account.failed_sign_ins = 0
-        log.warning(
-            "failed sign-in for %r (%s)",
-            account.name,
-            f"locked until {account.locked_until}"
-            if locked
-            else f"{account.failed_sign_ins} in a row",
-        )
-        entry = AuditEntry(
-            actor=account.name,
-            action="sign_in_failed",
-            entity="Account",
-            key=account.name,
-            old=None,
-            new={"failed_sign_ins": account.failed_sign_ins, "locked_until": account.locked_until},
-            reason="wrong password",
-            source="api",
-        )
-        self._store.save_account(account, entry)
+            locked = failure is not None and failure.locked
+            if failure is None or not failure.counted:
+                log.warning("sign-in refused for locked account %r (wrong password)", username)
+            else:
+                log.warning(
+                    "failed sign-in for %r (%s)",
+                    person.name,
+                    f"locked until {failure.locked_until}"
+                    if failure.locked_now
+                    else f"{failure.failures} in a row",
+                )
+            raise SignInRefused(locked=locked)
+        if person.disabled:
+            log.warning("sign-in refused for disabled account %r", username)
+            raise SignInRefused()
+        # Checked and cleared in one store step: a lock that parallel failures set while
+        # this password was being verified refuses it too.
+        if not self._store.record_sign_in_success(person.name, at):
+            log.warning("sign-in refused for locked account %r", username)
+            raise SignInRefused(locked=True)
+        return person
 
     # -- every request ----------------------------------------------------------------------
     def caller(self, bearer: str) -> Caller:

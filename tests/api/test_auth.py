@@ -45,9 +45,14 @@ def test_repeated_failures_lock_the_account_and_are_audited(api: Api) -> None:
     for _ in range(5):  # the default limit
         assert _sign_in(api, "qa-b", "not the password").status_code == 401
     locked = _sign_in(api, "qa-b", PASSWORD)  # the right password no longer helps
-    assert locked.status_code == 401 and "locked until" in locked.json()["detail"]
+    # ... and is refused as a wrong one: sign-in never tells a stranger an account is locked
+    assert locked.status_code == 401 and locked.json() == {
+        "error": "not_authenticated",
+        "detail": "wrong username or password",
+    }
     account = api.store.get_account("qa-b")
     assert account is not None and account.locked_until is not None
+    assert account.failed_sign_ins == 5
     failures = [
         e
         for e in api.store.audit_entries()
@@ -55,6 +60,8 @@ def test_repeated_failures_lock_the_account_and_are_audited(api: Api) -> None:
     ]
     assert len(failures) == 5
     assert failures[-1]["new"]["locked_until"] == account.locked_until
+    (lock,) = [e for e in api.store.audit_entries() if e["action"] == "account_locked"]
+    assert lock["key"] == "qa-b" and lock["reason"] == "5 failed sign-ins in a row (the limit)"
     # other accounts are untouched
     assert _sign_in(api, "inv-a", PASSWORD).status_code == 200
 
@@ -131,3 +138,33 @@ def test_admin_manages_accounts_over_http_and_signs_in_nowhere_else(api: Api) ->
     disabled = api.post("admin", "/accounts/inv-c/disable")
     assert disabled.status_code == 200 and disabled.json()["account"]["disabled"] is True
     assert api.post("admin", "/accounts/nobody/disable").status_code == 404
+
+
+def test_admin_sees_the_lock_and_its_cause_and_unlocks_the_account(api: Api) -> None:
+    for _ in range(5):
+        assert _sign_in(api, "qa-b", "not the password").status_code == 401
+    shown = api.get("admin", "/accounts/qa-b")
+    assert shown.status_code == 200
+    detail = shown.json()
+    assert detail["failed_sign_ins"] == 5 and "secret_hash" not in shown.text
+    lock = detail["lock"]
+    assert lock["active"] is True and lock["locked_until"] == detail["locked_until"]
+    assert lock["cause"] == "5 failed sign-ins in a row (the limit)"
+    (entry,) = [e for e in api.store.audit_entries() if e["action"] == "account_locked"]
+    assert (lock["audit_seq"], lock["locked_at"]) == (entry["seq"], entry["at"])
+    assert api.get("admin", "/accounts/inv-a").json()["lock"] is None
+    assert api.get("admin", "/accounts/nobody").status_code == 404
+
+    for who in ("qa-a", "auditor"):  # only an admin sees or ends a lock
+        assert api.get(who, "/accounts/qa-b").status_code == 403
+        assert api.post(who, "/accounts/qa-b/unlock").status_code == 403
+    assert _sign_in(api, "qa-b", PASSWORD).status_code == 401
+    unlocked = api.post("admin", "/accounts/qa-b/unlock")
+    assert unlocked.status_code == 200
+    assert unlocked.json()["account"]["locked_until"] is None
+    assert unlocked.json()["account"]["failed_sign_ins"] == 0
+    (audited,) = [e for e in api.store.audit_entries() if e["action"] == "account_unlocked"]
+    assert audited["actor"] == "admin" and audited["key"] == "qa-b"
+    assert audited["old"]["failed_sign_ins"] == 5 and audited["old"]["locked_until"]
+    assert _sign_in(api, "qa-b", PASSWORD).status_code == 200
+    assert api.post("admin", "/accounts/nobody/unlock").status_code == 404
