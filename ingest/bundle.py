@@ -12,7 +12,6 @@ because a zip's declared sizes can lie.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
@@ -71,19 +70,26 @@ class BundleError(ValueError):
 
     def renamed(self, names: Mapping[str, str]) -> BundleError:
         """The same error with each file named as ``names`` maps it (the caller's names)."""
-        clone = copy.copy(self)
-        clone.problems = [
-            Problem(names.get(p.file, p.file), p.line, p.reason) for p in self.problems
-        ]
-        return clone
+        return BundleError(_renamed(self.problems, names), self.omitted)
 
 
 class BundleTooLarge(BundleError):
     """The bundle exceeds one of its limits (an HTTP 413); nothing of it is written."""
 
-    def __init__(self, file: str, reason: str, setting: str) -> None:
+    def __init__(self, problems: Iterable[Problem], setting: str) -> None:
         self.setting = setting  # the LOTGRAPH_* variable that sets the limit
-        super().__init__([Problem(file, None, f"{reason} ({setting})")])
+        super().__init__(problems)
+
+    @classmethod
+    def passed(cls, file: str, reason: str, setting: str) -> BundleTooLarge:
+        return cls([Problem(file, None, f"{reason} ({setting})")], setting)
+
+    def renamed(self, names: Mapping[str, str]) -> BundleError:
+        return BundleTooLarge(_renamed(self.problems, names), self.setting)
+
+
+def _renamed(problems: list[Problem], names: Mapping[str, str]) -> list[Problem]:
+    return [Problem(names.get(p.file, p.file), p.line, p.reason) for p in problems]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,7 @@ class BundleLimits:
         return self.max_uncompressed_mb * MIB
 
     def too_big(self, file: str, size: int) -> BundleTooLarge:
-        return BundleTooLarge(
+        return BundleTooLarge.passed(
             file,
             f"the bundle expands to more than {self.max_uncompressed_mb} MB "
             f"(at least {size:,} bytes)",
@@ -108,7 +114,7 @@ class BundleLimits:
         )
 
     def too_compressed(self, file: str, size: int, compressed: int) -> BundleTooLarge:
-        return BundleTooLarge(
+        return BundleTooLarge.passed(
             file,
             f"expands {size / max(compressed, 1):,.0f} times its compressed size of "
             f"{compressed:,} bytes, more than the limit of {self.max_compression_ratio:g}",
@@ -116,7 +122,7 @@ class BundleLimits:
         )
 
     def too_many_rows(self, file: str) -> BundleTooLarge:
-        return BundleTooLarge(
+        return BundleTooLarge.passed(
             file,
             f"the bundle holds more than {self.max_rows:,} rows",
             "LOTGRAPH_MAX_BUNDLE_ROWS",

@@ -117,8 +117,6 @@ def ingest_event_records(
             report = ingest_events(store, body, actor=caller.name, max_rows=settings.max_event_rows)
         except TooManyRecords as exc:
             raise PayloadTooLarge(f"records: {exc}") from None
-        except BundleError as exc:  # records whose fields make no CSV header (an empty name)
-            raise refused_bundle(exc) from None
         return IngestReportOut(**report.as_dict())
 
     return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
