@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,9 +17,19 @@ from queries.errors import InvalidQuery, NotFound
 log = logging.getLogger("lotgraph.api")
 
 
+class Problem(BaseModel):
+    """One structural fault of a refused bundle."""
+
+    file: str
+    line: int | None = None  # None: the file as a whole
+    reason: str
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str
+    # Only on a refused bundle (400, 413): each fault, as the detail lists them in words.
+    problems: list[Problem] | None = None
 
 
 class ApiError(Exception):
@@ -28,9 +39,16 @@ class ApiError(Exception):
     code = "bad_request"
     headers: dict[str, str] | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.problems = problems
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "detail": self.detail}
+        if self.problems is not None:
+            body["problems"] = self.problems
+        return body
 
 
 class BadRequest(ApiError):
@@ -116,7 +134,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _body(exc.status, exc.code, exc.detail, exc.headers)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

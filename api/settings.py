@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.bundle import BundleLimits
+
 DEFAULT_SECRET = "change-me-this-is-not-a-secret"
+_LIMITS = BundleLimits()  # the defaults, defined once in ingest
 
 
 class InsecureSettings(RuntimeError):
@@ -22,10 +25,22 @@ class ApiSettings(BaseSettings):
     token_minutes: int = 15
     sign_in_attempts: int = 5  # consecutive failures before the account is locked
     lockout_minutes: int = 15
-    max_bundle_mb: int = 100
+    max_bundle_mb: int = 100  # the upload as sent (compressed)
+    # What one bundle may expand to, for the API and for `lotgraph ingest` alike: a zip
+    # bomb is refused from its declared sizes before it is read, and while it is read.
+    max_uncompressed_mb: int = Field(default=_LIMITS.max_uncompressed_mb, ge=1)
+    max_bundle_rows: int = Field(default=_LIMITS.max_rows, ge=1)
+    max_compression_ratio: float = Field(default=_LIMITS.max_compression_ratio, gt=1)
     max_event_rows: int = 50_000
     api_key_cache_seconds: int = 60
     access_flush_seconds: float = 0.2
+
+    def bundle_limits(self) -> BundleLimits:
+        return BundleLimits(
+            max_uncompressed_mb=self.max_uncompressed_mb,
+            max_rows=self.max_bundle_rows,
+            max_compression_ratio=self.max_compression_ratio,
+        )
 
     def refuse_insecure(self) -> None:
         if self.demo:

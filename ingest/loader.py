@@ -41,7 +41,14 @@ from graph.store import (
     fingerprint,
     utc_now,
 )
-from ingest.bundle import Bundle, BundleError, Chunk, FileScan
+from ingest.bundle import (
+    Bundle,
+    BundleError,
+    BundleLimits,
+    BundleTooLarge,
+    Chunk,
+    FileScan,
+)
 from ingest.mapping import FILES, FILES_BY_NAME, FileSpec, Lookup, RowPlan, RowRejected
 
 DEFAULT_CHUNK_ROWS = 20_000
@@ -101,11 +108,6 @@ class IngestReport:
 ProgressCallback = Callable[[int], None]
 
 
-def scan_bundle(bundle: Bundle) -> list[FileScan]:
-    """Structure check and row counts of every file, before any write."""
-    return [bundle.scan(name) for name in bundle.files]
-
-
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the length of one ingest.
@@ -136,8 +138,13 @@ def ingest_bundle(
     label: str | None = None,
     file_names: Mapping[str, str] | None = None,
     first_row: int = 2,
+    limits: BundleLimits | None = None,
 ) -> IngestReport:
     """Load one bundle; raises BundleError (nothing written) when it cannot be read at all.
+
+    Every file is parsed in full and structurally checked before the first write: a
+    BundleError lists every fault (file, line, reason), a BundleTooLarge names the limit
+    of ``limits`` it passed. Row-level faults are rejections in the report, as ever.
 
     How the report, the dead letter, the audit entry and provenance name where rows came
     from is the CLI's by default: ``label`` (the report's ``bundle``) is the path, each file
@@ -145,10 +152,16 @@ def ingest_bundle(
     being row 1. A front end that renders its own input as a bundle (``ingest.events``)
     passes its own names: ``file_names`` maps a bundle file to the name to report instead.
     """
-    bundle = Bundle(path)
     names = dict(file_names or {})
     try:
-        scans = {s.name: s for s in scan_bundle(bundle)}
+        bundle = Bundle(path, FILES_BY_NAME, limits)
+    except BundleError as exc:
+        raise exc.renamed(names) from None
+    try:
+        try:
+            scans = bundle.check()
+        except BundleError as exc:
+            raise exc.renamed(names) from None
         if on_scanned is not None:
             on_scanned(sum(s.records for s in scans.values()))
         report = IngestReport(
@@ -158,11 +171,10 @@ def ingest_bundle(
             started_at=utc_now(),
         )
         run = _Run(store, bundle, report, actor, names, first_row)
-        ordered = [spec.name for spec in FILES if spec.name in scans]
-        unknown = [name for name in scans if name not in FILES_BY_NAME]
         try:
-            for name in ordered + unknown:
-                run.file(scans[name], chunk_rows, progress)
+            for spec in FILES:
+                if spec.name in scans:
+                    run.file(spec, scans[spec.name], chunk_rows, progress)
         finally:
             run.close()
         report.unresolved = store.unresolved_count()
@@ -254,17 +266,17 @@ class _Run:
         finally:
             self._writer.shutdown(wait=True)
 
-    def file(self, scan: FileScan, chunk_rows: int, progress: ProgressCallback | None) -> None:
+    def file(
+        self, spec: FileSpec, scan: FileScan, chunk_rows: int, progress: ProgressCallback | None
+    ) -> None:
         name = self.names.get(scan.name, scan.name)
         counts = self.report.files.setdefault(name, FileCounts())
         counts.rows_read = scan.records
-        spec = FILES_BY_NAME.get(scan.name)
-        header = [h.strip() for h in scan.header]
-        problem = self._file_problem(spec, header)
+        problem = self._file_problem(spec, scan.header)
         seen: dict[tuple[Any, ...], tuple[int, int]] = {}
         for chunk in self.bundle.chunks(scan.name, chunk_rows):
-            if problem is not None or spec is None:
-                column, reason = problem or ("", "unknown file")
+            if problem is not None:
+                column, reason = problem
                 first = chunk.first_row + self.row_shift
                 for i in range(len(chunk.records)):
                     self._reject(counts, name, first + i, column, reason)
@@ -277,10 +289,9 @@ class _Run:
             raise RuntimeError(f"{name}: accounted {counts.accounted} of {counts.rows_read} rows")
 
     @staticmethod
-    def _file_problem(spec: FileSpec | None, header: list[str]) -> tuple[str, str] | None:
-        if spec is None:
-            known = ", ".join(s.name for s in FILES)
-            return "", f"unknown file; a bundle holds only {known}"
+    def _file_problem(spec: FileSpec, header: list[str]) -> tuple[str, str] | None:
+        """A required column the header lacks: every row is rejected naming it (a row-level
+        fault, so the rest of the bundle still loads)."""
         missing = [
             name
             for name, f in spec.model.model_fields.items()
@@ -593,4 +604,12 @@ def describe_error(error: Any) -> str:
     return f"{error['msg']} (got {value!r})"
 
 
-__all__ = ["BundleError", "IngestReport", "Rejection", "ingest_bundle", "describe_error"]
+__all__ = [
+    "BundleError",
+    "BundleLimits",
+    "BundleTooLarge",
+    "IngestReport",
+    "Rejection",
+    "ingest_bundle",
+    "describe_error",
+]

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ingest.bundle import BundleError
+from api.settings import ApiSettings
+from ingest.bundle import BundleError, BundleTooLarge
 from ingest.loader import DEFAULT_CHUNK_ROWS, ingest_bundle
 from lotgraph.cli_api import serve, users_app
 from lotgraph.cli_audit import audit_app
@@ -51,6 +53,20 @@ def generate(
         out.print(f"wrote a plant of {lots} lots (seed {seed}) to {out_dir}")
 
 
+def _refused(exc: BundleError, as_json: bool) -> None:
+    """A bundle refused whole: each problem on stderr (and the API's body with --json)."""
+    what = "exceeds a limit" if isinstance(exc, BundleTooLarge) else "refused"
+    err.print(f"[red]error:[/] the bundle {what}; nothing was written")
+    for problem in exc.problems:
+        err.print(f"  {escape(str(problem))}")
+    if exc.omitted:
+        err.print(f"  and {exc.omitted} more problems")
+    if as_json:
+        code = "payload_too_large" if isinstance(exc, BundleTooLarge) else "bad_request"
+        problems = [p.as_dict() for p in exc.problems]
+        print_json({"error": code, "detail": str(exc), "problems": problems})
+
+
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A bundle folder or .zip.")],
@@ -60,7 +76,8 @@ def ingest(
         typer.Option(min=1, help="Rows per write transaction (each with its own audit entry)."),
     ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
-    """Load a bundle. Exit 0 when nothing was rejected, 1 when something was, 2 on bad usage."""
+    """Load a bundle. Exit 0 when nothing was rejected, 1 when something was, 2 on bad usage
+    or a bundle refused whole (its structure, or a limit), which writes nothing."""
     if not path.exists():
         err.print(f"[red]error:[/] {path}: no such file or folder")
         raise typer.Exit(2)
@@ -72,12 +89,13 @@ def ingest(
                 path,
                 actor=settings.actor_name(),
                 chunk_rows=chunk_rows,
+                limits=ApiSettings().bundle_limits(),
                 on_scanned=progress.start if progress else None,
                 progress=progress.advance if progress else None,
             )
         except BundleError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
+            _refused(exc, as_json)
+            raise typer.Exit(2) from None
     data = report.as_dict()
     if as_json:
         print_json(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,74 @@ MATERIALS = [
     {"material_id": "MAT-I", "name": "Intermediate I", "kind": "intermediate", "unit": "kg"},
     {"material_id": "MAT-S", "name": "Solvent S", "kind": "solvent", "unit": "L"},
 ]
+
+
+# Faulty bundles: a generated plant altered in one structural way each (tests/faults/).
+
+
+def copy_bundle(plant: Path, target: Path) -> Path:
+    """A copy of a bundle folder that a test may spoil."""
+    shutil.copytree(plant, target)
+    return target
+
+
+def rename_suppliers(folder: Path, suffix: str = " (renamed)") -> None:
+    """Give every supplier a new name: rows an ingest would write as updates if it wrote
+    anything of the bundle (suppliers.csv is the first file loaded)."""
+    path = folder / "suppliers.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["name"] += suffix
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def line_count(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def append_text(path: Path, text: str) -> int:
+    """Append text to a file; the physical line number where it starts."""
+    first_line = line_count(path) + 1
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    return first_line
+
+
+def add_column(path: Path, name: str, value: str) -> None:
+    """Append a column to a CSV file: ``name`` in the header, ``value`` in every record."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*rows[0], name])
+        writer.writerows([*row, value] for row in rows[1:])
+
+
+def zip_with_members(folder: Path, target: Path, extra: dict[str, bytes]) -> Path:
+    """The folder's files zipped at the top, plus members named exactly as given (zipfile's
+    ZipInfo keeps ``..``, leading slashes and folders in a name as they are)."""
+    zip_bundle(folder, target)
+    with zipfile.ZipFile(target, "a", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in extra.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+    return target
+
+
+def zip_bomb(target: Path, rows: int, header: str = "lot_id,material_id,site") -> Path:
+    """A small zip whose lots.csv expands to ``rows`` identical junk rows (far above 100:1)."""
+    line = b"junk,junk,junk\n"
+    with (
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("lots.csv", "w") as member,
+    ):
+        member.write(header.encode() + b"\n")
+        block = line * 10_000
+        for _ in range(rows // 10_000):
+            member.write(block)
+        member.write(line * (rows % 10_000))
+    return target

@@ -313,7 +313,7 @@ def test_an_unreadable_bundle_writes_nothing(store: GraphStore, tmp_path: Path) 
     path = write_bundle(tmp_path / "ragged", {"lots.csv": [lot("L-1"), lot("L-2")]})
     with (path / "lots.csv").open("a", encoding="utf-8") as fh:
         fh.write("L-3,too,few\n")
-    with pytest.raises(BundleError, match=r"lots.csv: row 4 has 3 fields"):
+    with pytest.raises(BundleError, match=r"lots.csv line 4: the record has 3 fields"):
         _ingest(store, path)
     assert store.stats().nodes == {}
 

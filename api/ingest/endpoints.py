@@ -30,7 +30,7 @@ from api.idempotency import IdempotencyKey, reserve
 from api.ingest.schemas import IngestReportOut, RejectionPage, StoredRejection
 from graph.records import IdempotencyRecord
 from graph.store import GraphStore
-from ingest.bundle import BundleError
+from ingest.bundle import BundleError, BundleTooLarge
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
 from ingest.loader import ingest_bundle
 
@@ -84,9 +84,11 @@ async def ingest_bundle_zip(
 
         def work() -> IngestReportOut:
             try:
-                report = ingest_bundle(store, path, actor=caller.name)
+                report = ingest_bundle(
+                    store, path, actor=caller.name, limits=settings.bundle_limits()
+                )
             except BundleError as exc:
-                raise BadRequest(f"bundle: {exc}") from None
+                raise refused_bundle(exc) from None
             out = report.as_dict()
             out["bundle"] = "upload.zip"  # not the server's temporary path
             return IngestReportOut(**out)
@@ -120,6 +122,13 @@ def ingest_event_records(
     return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
 
 
+def refused_bundle(exc: BundleError) -> ApiError:
+    """A bundle refused whole: 413 naming the limit it passed, else 400 with every fault."""
+    problems = [p.as_dict() for p in exc.problems]
+    error = PayloadTooLarge if isinstance(exc, BundleTooLarge) else BadRequest
+    return error(f"bundle: refused, nothing written: {exc}", problems)
+
+
 def _ingest_once(
     store: GraphStore,
     key: str | None,
@@ -136,9 +145,7 @@ def _ingest_once(
         answer = work()
     except ApiError as exc:
         if held is not None:
-            store.complete_idempotency(
-                held.answer(exc.status, {"error": exc.code, "detail": exc.detail})
-            )
+            store.complete_idempotency(held.answer(exc.status, exc.body()))
         raise
     if held is not None:
         store.complete_idempotency(held.answer(200, answer.model_dump(mode="json")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,17 @@ from typing import Any
 
 from api.deps import get_settings
 from tests.api.conftest import Api, settings
-from tests.bundles import MATERIALS, lot, write_bundle, zip_bundle
+from tests.bundles import (
+    MATERIALS,
+    add_column,
+    append_text,
+    copy_bundle,
+    lot,
+    rename_suppliers,
+    write_bundle,
+    zip_bomb,
+    zip_bundle,
+)
 
 ZIP = {"Content-Type": "application/zip"}
 
@@ -154,3 +165,47 @@ def test_event_payloads_are_checked_whole(api: Api) -> None:
         many = api.client.post("/ingest/events", json=_events(lot("EV-9")), headers=headers)
     assert many.status_code == 413 and "records" in many.json()["detail"]
     assert api.get("auditor", "/lots/EV-9").status_code == 404
+
+
+def test_a_bundle_refused_for_structure_is_400_listing_every_problem_and_writes_nothing(
+    api: Api, tmp_path: Path
+) -> None:
+    folder = copy_bundle(api.plant, tmp_path / "spoiled")
+    rename_suppliers(folder)  # rows an ingest would write first, if it wrote anything
+    add_column(folder / "lots.csv", "site", "SITE-B")
+    quote_line = append_text(folder / "lots.csv", 'L-NEVER,"unterminated')
+    data = zip_bundle(folder, tmp_path / "spoiled.zip").read_bytes()
+    before = (api.store.content_sha256(), _ingests(api))
+    answer = api.client.post(
+        "/ingest/bundles", content=data, headers={**api.headers("integrator"), **ZIP}
+    )
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["error"] == "bad_request" and body["detail"].startswith("bundle: refused")
+    problems = {(p["file"], p["line"]) for p in body["problems"]}
+    assert problems == {("lots.csv", 1), ("lots.csv", quote_line)}, body
+    for problem in body["problems"]:
+        assert problem["reason"] in body["detail"]
+    assert (api.store.content_sha256(), _ingests(api)) == before
+
+
+def test_a_zip_bomb_is_413_naming_the_limit_within_a_second(api: Api, tmp_path: Path) -> None:
+    headers = {**api.headers("integrator"), **ZIP}
+    before = (api.store.content_sha256(), _ingests(api))
+    bomb = zip_bomb(tmp_path / "bomb.zip", rows=500_000).read_bytes()
+    # the API key's slow hash is checked once and then cached: not part of the refusal
+    assert api.get("integrator", "/ingest/rejections", params={"limit": 1}).status_code == 200
+    started = time.perf_counter()
+    answer = api.client.post("/ingest/bundles", content=bomb, headers=headers)
+    assert time.perf_counter() - started < 1.0
+    assert answer.status_code == 413, answer.text
+    body = answer.json()
+    assert body["error"] == "payload_too_large"
+    assert "LOTGRAPH_MAX_COMPRESSION_RATIO" in body["detail"]
+    assert [p["file"] for p in body["problems"]] == ["lots.csv"]
+    # the row limit, counted while the plant is read
+    plant = zip_bundle(api.plant, tmp_path / "plant.zip").read_bytes()
+    with _settings(api, max_bundle_rows=100):
+        rows = api.client.post("/ingest/bundles", content=plant, headers=headers)
+    assert rows.status_code == 413 and "LOTGRAPH_MAX_BUNDLE_ROWS" in rows.json()["detail"]
+    assert (api.store.content_sha256(), _ingests(api)) == before
