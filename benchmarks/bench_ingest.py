@@ -1,16 +1,25 @@
 """Ingest throughput (rows/s) of a generated plant on both stores.
 
     python -m benchmarks.bench_ingest [--lots 100000] [--seed 7] [--stores embedded,neo4j]
+    python -m benchmarks.bench_ingest --lots 100000 --compare-ref 7aa0dda
 
 Prints rows read, seconds and rows/s for a first ingest into an empty store and for a
 second, all-unchanged ingest of the same bundle. Neo4j is the local server of
 `lotgraph neo4j start` (started here when it is not running).
+
+With --compare-ref, the embedded store's ingest of the same plant is timed twice, each in a
+fresh process: once with the code of that git commit (checked out in a worktree under
+benchmarks/output/) and once with this tree's, so a change's cost is measured on one plant,
+one machine and one moment.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +33,24 @@ from ingest.synthetic import generate_plant
 from lotgraph import neo4j_local
 
 OUTPUT = Path(__file__).resolve().parent / "output"
+REPO = OUTPUT.parent.parent
+
+# Run in a fresh process whose first path entry is the tree being measured; prints
+# "<first seconds> <again seconds> <rows>" and where ingest_bundle came from.
+_TIMED_INGEST = """
+import sys, tempfile, time
+from pathlib import Path
+from graph.embedded import EmbeddedStore
+from ingest import loader
+store = EmbeddedStore(Path(tempfile.mkdtemp(prefix="lotgraph-bench-")) / "graph.sqlite")
+store.ensure_schema()
+seconds = []
+for _ in range(2):
+    started = time.perf_counter()
+    report = loader.ingest_bundle(store, Path(sys.argv[1]), actor="benchmark")
+    seconds.append(time.perf_counter() - started)
+print(seconds[0], seconds[1], report.total("rows_read"), loader.__file__)
+"""
 
 
 def _plant(lots: int, seed: int) -> Path:
@@ -48,14 +75,61 @@ def _measure(store: GraphStore, plant: Path, label: str) -> None:
         )
 
 
+def _tree_at(ref: str) -> Path:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    tree = OUTPUT / f"ref-{sha}"
+    if not tree.exists():
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), sha],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+    return tree
+
+
+def _timed_ingest(tree: Path, plant: Path) -> tuple[float, float, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", _TIMED_INGEST, str(plant)],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    first, again, rows, source = done.stdout.split()
+    if not Path(source).resolve().is_relative_to(tree.resolve()):
+        raise RuntimeError(f"the ingest measured for {tree} came from {source}")
+    return float(first), float(again), int(rows)
+
+
+def compare(ref: str, plant: Path) -> None:
+    """The embedded ingest of one plant with the code of ``ref`` and with this tree's."""
+    for label, tree in ((f"before ({ref})", _tree_at(ref)), ("after (this tree)", REPO)):
+        first, again, rows = _timed_ingest(tree, plant)
+        print(
+            f"{label:24s} rows={rows:>9,d} first: seconds={first:7.1f} "
+            f"rows/s={rows / first:>9,.0f}  again: seconds={again:7.1f} "
+            f"rows/s={rows / again:>9,.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lots", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--stores", default="embedded,neo4j")
+    parser.add_argument(
+        "--compare-ref", help="a git commit to compare this tree's embedded ingest with"
+    )
     args = parser.parse_args()
     print(f"machine: {describe()}")
     plant = _plant(args.lots, args.seed)
+    if args.compare_ref:
+        compare(args.compare_ref, plant)
+        return
     stores = args.stores.split(",")
     if "embedded" in stores:
         folder = Path(tempfile.mkdtemp(prefix="lotgraph-bench-"))
