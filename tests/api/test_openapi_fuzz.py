@@ -257,6 +257,8 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         ],
         # inv-a: an account of the fixture this test signs in with nowhere
         "POST /accounts/{name}/disable": [{"path_parameters": {"name": "inv-a"}}],
+        "GET /accounts/{name}": [{"path_parameters": {"name": "auditor"}}],
+        "POST /accounts/{name}/unlock": [{"path_parameters": {"name": "qa-b"}}],
     }
 
 
