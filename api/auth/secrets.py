@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "lgk_"
 _HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
-# Verified against when the name is unknown, so a miss costs what a hit costs.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def dummy_hash() -> str:
+    """Verified against when the name is unknown, so a miss costs what a hit costs; made
+    on first use, not at import (it is a slow hash, and every CLI command imports this)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_secret(secret: str) -> str:
@@ -20,7 +26,7 @@ def hash_secret(secret: str) -> str:
 
 def verify_secret(secret_hash: str | None, secret: str) -> bool:
     try:
-        return _HASHER.verify(secret_hash or _DUMMY_HASH, secret) and secret_hash is not None
+        return _HASHER.verify(secret_hash or dummy_hash(), secret) and secret_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
