@@ -78,8 +78,9 @@ def seed_plant(store: GraphStore, out: Path, accounts: dict[str, tuple[str, list
 
 
 @contextmanager
-def serve(env: dict[str, str], plant: Path, workers: int) -> Iterator[Served]:
-    """`lotgraph serve --workers N` on a free loopback port, stopped on the way out."""
+def serve(env: dict[str, str], workers: int) -> Iterator[str]:
+    """`lotgraph serve --workers N` on a free loopback port (its base URL), stopped on the
+    way out; ``env`` names the store (store_env) and any other setting."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -111,7 +112,7 @@ def serve(env: dict[str, str], plant: Path, workers: int) -> Iterator[Served]:
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             assert time.monotonic() < deadline, "lotgraph serve did not answer /health"
             time.sleep(0.3)
-        yield Served(base, plant)
+        yield base
     finally:
         server.terminate()
         try:

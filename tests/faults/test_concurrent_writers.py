@@ -57,8 +57,8 @@ def served(
     finally:
         store.close()
     print(f"concurrent writers on {request.param}: plant seed {seed}")
-    with serve(store_env(folder, neo4j), folder / "plant", workers=4) as api:
-        yield api, seed
+    with serve(store_env(folder, neo4j), workers=4) as base:
+        yield Served(base, folder / "plant"), seed
 
 
 def _race(

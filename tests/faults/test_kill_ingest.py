@@ -29,6 +29,7 @@ from graph.store import GraphStore
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from lotgraph.neo4j_local import ConnectionInfo
+from tests.faults.served import store_env
 
 KILL_POINTS = 10
 # plant sizes and chunks that give each store a second or more of commits to be killed in
@@ -38,20 +39,6 @@ CHUNK_ROWS = {"embedded": 20, "neo4j": 100}
 
 def _cli(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "lotgraph", *args]
-
-
-def _env(data_dir: Path, neo4j: ConnectionInfo | None) -> dict[str, str]:
-    env = {**os.environ, "LOTGRAPH_DATA_DIR": str(data_dir), "LOTGRAPH_ACTOR": "fault-test"}
-    if neo4j is None:
-        return {**env, "LOTGRAPH_STORE": "embedded"}
-    return {
-        **env,
-        "LOTGRAPH_STORE": "neo4j",
-        "NEO4J_URI": neo4j.uri,
-        "NEO4J_USER": neo4j.user,
-        "NEO4J_PASSWORD": neo4j.password,
-        "NEO4J_DATABASE": neo4j.database,
-    }
 
 
 def _chunk_entries(store: GraphStore) -> int:
@@ -118,7 +105,7 @@ def _run_kill_points(
 
     for point in range(KILL_POINTS):
         data_dir = tmp_path / f"data-{point}"
-        env = _env(data_dir, neo4j)
+        env = store_env(data_dir, neo4j)
         store = reopen(data_dir)
         try:
             # the kill comes after a seeded number of committed chunks, at a seeded moment

@@ -8,10 +8,7 @@ is raced across processes, not only threads.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +23,7 @@ from graph.audit_chain import verify_chain
 from graph.embedded import EmbeddedStore
 from graph.records import Account
 from graph.store import GraphStore, format_utc, utc_now
-from tests.conftest import REPO
+from tests.faults.served import serve
 
 PASSWORD = "the right password, long enough"
 LIMIT = 5  # LOTGRAPH_SIGN_IN_ATTEMPTS of the server below
@@ -45,12 +42,6 @@ class Served:
         if client is not None:
             return client.post(f"{self.base}/auth/token", data=data)
         return httpx.post(f"{self.base}/auth/token", data=data, timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _store_env(store: GraphStore, request: pytest.FixtureRequest) -> dict[str, str]:
@@ -79,43 +70,14 @@ def _add_people(store: GraphStore) -> None:
 @pytest.fixture
 def served(store: GraphStore, request: pytest.FixtureRequest) -> Iterator[Served]:
     _add_people(store)
-    port = _free_port()
     env = {
         **os.environ,
         **_store_env(store, request),
-        "LOTGRAPH_SECRET_KEY": "s" * 48,
         "LOTGRAPH_SIGN_IN_ATTEMPTS": str(LIMIT),
         "LOTGRAPH_LOCKOUT_MINUTES": "15",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lotgraph", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--workers", "2"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"lotgraph serve did not start: {server.stderr.read()}")  # type: ignore[union-attr]
-            time.sleep(0.3)
+    with serve(env, workers=2) as base:
         yield Served(base, store)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _actions(store: GraphStore, name: str, action: str) -> list[dict[str, object]]:
