@@ -10,6 +10,10 @@ hold and the record of the answer are stored together or not at all. A refusal (
 - the same caller and request, answered: the first answer again (a created record is
   named in the answer and read again as it is now; a refusal is repeated as it was);
 - the same caller and request, still being carried out: 409, retry shortly;
+- the same caller and request, reserved more than ``STALE_AFTER`` ago and never
+  completed (its server died before the work committed, so nothing of it was written):
+  this request takes the reservation over, atomically, and does the work; the request
+  that held it can no longer complete it, so the work is still done once;
 - another caller or another request: 409.
 
 A request's fingerprint is SHA-256 over its canonical JSON without the re-entered
@@ -22,6 +26,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -29,7 +34,7 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from api.errors import ApiError, Conflict
-from graph.records import IdempotencyRecord
+from graph.records import IdempotencyRecord, reservation_body
 from graph.store import GraphStore, utc_now
 from queries.errors import NotFound
 
@@ -44,6 +49,10 @@ IdempotencyKey = Annotated[
 ]
 
 _NOT_HASHED = ("password",)
+# Longer than any request's work may take (a signed action takes well under a second; an
+# ingest of the largest bundle allowed, minutes): a reservation older than this whose
+# work never completed belongs to a server that died.
+STALE_AFTER = timedelta(minutes=15)
 T = TypeVar("T")
 
 
@@ -59,6 +68,7 @@ class Reservation:
     key: str
     actor: str
     request_sha256: str
+    token: str
 
     def answer(self, status_code: int, body: dict[str, Any]) -> IdempotencyRecord:
         return IdempotencyRecord(
@@ -68,6 +78,7 @@ class Reservation:
             status_code=status_code,
             body=body,
             at=utc_now(),
+            reservation=self.token,
         )
 
 
@@ -80,18 +91,23 @@ def reserve(
         return None
     digest = request_digest(request)
     token = secrets.token_hex(16)
-    pending = IdempotencyRecord(key, actor, digest, 0, {"reservation": token}, utc_now())
+    pending = IdempotencyRecord(key, actor, digest, 0, reservation_body(token), utc_now())
     stored = store.save_idempotency(pending)
     if stored.actor != actor or stored.request_sha256 != digest:
         raise Conflict("Idempotency-Key: already used for a different request")
-    if stored.status_code == 0:
-        if stored.body == {"reservation": token}:
-            return Reservation(key, actor, digest)
-        raise Conflict(
-            "Idempotency-Key: the first request with this key is still being carried out; "
-            "retry shortly"
-        )
-    return stored
+    if stored.status_code != 0:
+        return stored
+    if stored.body == pending.body:
+        return Reservation(key, actor, digest, token)
+    if _stale(stored) and store.take_over_idempotency(stored, pending):
+        return Reservation(key, actor, digest, token)
+    raise Conflict(
+        "Idempotency-Key: the first request with this key is still being carried out; retry shortly"
+    )
+
+
+def _stale(record: IdempotencyRecord) -> bool:
+    return datetime.now(UTC) - datetime.fromisoformat(record.at) > STALE_AFTER
 
 
 class _Replay(Exception):

@@ -29,7 +29,13 @@ from graph.audit_chain import (
 )
 from graph.digest import content_digest
 from graph.model import Label
-from graph.records import Account, IdempotencyRecord, KeyIdInUse, SignInFailure
+from graph.records import (
+    Account,
+    IdempotencyRecord,
+    KeyIdInUse,
+    SignInFailure,
+    reservation_body,
+)
 from graph.sign_in import failure_audit, unlock_audit
 from graph.store import (
     ABSENT,
@@ -318,7 +324,12 @@ _SELECT_IDEMPOTENCY = (
 
 _COMPLETE_IDEMPOTENCY = """
 UPDATE idempotency SET status_code = ?, body = ?, at = ?
-WHERE key = ? AND request_sha256 = ? AND status_code = 0
+WHERE key = ? AND request_sha256 = ? AND status_code = 0 AND (? IS NULL OR body = ?)
+"""
+
+_TAKE_OVER_IDEMPOTENCY = """
+UPDATE idempotency SET body = ?, at = ?
+WHERE key = ? AND request_sha256 = ? AND status_code = 0 AND body = ?
 """
 
 _SAVE_IDEMPOTENCY = """
@@ -427,8 +438,9 @@ def _rel_column(conn: sqlite3.Connection, refs: Sequence[RelRef], column: str) -
 
 
 def _complete(conn: sqlite3.Connection, r: IdempotencyRecord) -> bool:
+    reserved = None if r.reservation is None else canonical_json(reservation_body(r.reservation))
     row = (r.status_code, canonical_json(r.body), r.at, r.key, r.request_sha256)
-    return conn.execute(_COMPLETE_IDEMPOTENCY, row).rowcount == 1
+    return conn.execute(_COMPLETE_IDEMPOTENCY, (*row, reserved, reserved)).rowcount == 1
 
 
 def _node_row(w: NodeWrite, provenance: _ProvenanceText) -> tuple[str, ...]:
@@ -736,6 +748,12 @@ class EmbeddedStore:
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
         with self._lock, self._transaction() as conn:
             return _complete(conn, record)
+
+    def take_over_idempotency(self, stale: IdempotencyRecord, fresh: IdempotencyRecord) -> bool:
+        row = (canonical_json(fresh.body), fresh.at, stale.key, stale.request_sha256)
+        with self._lock, self._transaction() as conn:
+            done = conn.execute(_TAKE_OVER_IDEMPOTENCY, (*row, canonical_json(stale.body)))
+            return done.rowcount == 1
 
     # -- the sign-in counter (BEGIN IMMEDIATE: one writer at a time, whichever process) ---
     def record_sign_in_failure(

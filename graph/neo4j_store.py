@@ -34,7 +34,13 @@ from graph.model import (
     Label,
     RelType,
 )
-from graph.records import Account, IdempotencyRecord, KeyIdInUse, SignInFailure
+from graph.records import (
+    Account,
+    IdempotencyRecord,
+    KeyIdInUse,
+    SignInFailure,
+    reservation_body,
+)
 from graph.sign_in import failure_audit, unlock_audit
 from graph.store import (
     ABSENT,
@@ -388,6 +394,18 @@ class Neo4jStore:
             )
         return int(done["completed"]) == 1
 
+    def take_over_idempotency(self, stale: IdempotencyRecord, fresh: IdempotencyRecord) -> bool:
+        params = {
+            "key": stale.key,
+            "request_sha256": stale.request_sha256,
+            "stale_body": _json(stale.body),
+            "body": _json(fresh.body),
+            "at": fresh.at,
+        }
+        with self.driver.session(database=self.database) as session:
+            done = session.execute_write(_single, read_cypher("take_over_idempotency"), params)
+        return int(done["taken"]) == 1
+
     # -- the sign-in counter: one write query under the account node's write lock --------
     def record_sign_in_failure(
         self, name: str, at: str, limit: int, lock_until: str
@@ -579,6 +597,7 @@ def _answer_params(r: IdempotencyRecord) -> dict[str, Any]:
         "status_code": r.status_code,
         "body": _json(r.body),
         "at": r.at,
+        "reserved": None if r.reservation is None else _json(reservation_body(r.reservation)),
     }
 
 

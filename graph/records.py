@@ -55,6 +55,14 @@ class IdempotencyRecord:
     status_code: int
     body: dict[str, Any]
     at: str
+    # of an answer: the token of the reservation it completes; the store completes the
+    # record only while that reservation holds it (not after another took it over)
+    reservation: str | None = None
+
+
+def reservation_body(token: str) -> dict[str, Any]:
+    """The body of a reservation: a record with status 0 whose work has not committed."""
+    return {"reservation": token}
 
 
 @dataclass(frozen=True, slots=True)

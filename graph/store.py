@@ -345,7 +345,13 @@ class GraphStore(Protocol):
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
         """Replace a reservation under ``record.key`` by the answer, in a transaction of
         its own (``WriteBatch.answer`` does it in the work's); False when no reservation
-        (status 0) of ``record.request_sha256`` is stored under the key."""
+        (status 0) of ``record.request_sha256`` is stored under the key, or when
+        ``record.reservation`` is set and the reservation stored is not that one."""
+        ...
+
+    def take_over_idempotency(self, stale: IdempotencyRecord, fresh: IdempotencyRecord) -> bool:
+        """Replace the reservation ``stale`` (as it was read) by ``fresh``, atomically;
+        False when it is no longer stored as read (completed, or taken over by another)."""
         ...
 
     def close(self) -> None: ...
