@@ -74,6 +74,7 @@ def ingest(
                 chunk_rows=chunk_rows,
                 on_scanned=progress.start if progress else None,
                 progress=progress.advance if progress else None,
+                pause_gc=True,  # a CLI ingest is the process's only work
             )
         except BundleError as exc:
             err.print(f"[red]error:[/] {exc}")
