@@ -22,6 +22,7 @@ from api.entities.endpoints import router as entities_router
 from api.errors import install_error_handlers
 from api.evidence.endpoints import router as evidence_router
 from api.holds.endpoints import router as holds_router
+from api.ingest.child import IngestProcess
 from api.ingest.endpoints import router as ingest_router
 from api.investigations.endpoints import router as investigations_router
 from api.settings import ApiSettings
@@ -54,9 +55,11 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
         app.state.settings = settings
         app.state.authenticator = Authenticator(store, settings)
         app.state.access_log = access_log
+        app.state.ingest_process = ingest_process = IngestProcess()
         try:
             yield
         finally:
+            ingest_process.close()
             access_log.close()
             store.close()
 

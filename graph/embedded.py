@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -484,6 +485,7 @@ class EmbeddedStore:
             raise ValueError(f"read_connections must be at least 1, not {read_connections}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._cache_mb = cache_mb
         self._lock = threading.RLock()  # the writer's: one write transaction at a time
         with _store_errors():
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -604,6 +606,9 @@ class EmbeddedStore:
                 self._pinned.conn = None
                 if conn.in_transaction:
                     conn.execute("COMMIT")  # read-only: ends the read transaction
+
+    def opener(self) -> Callable[[], EmbeddedStore]:
+        return partial(EmbeddedStore, self.path, self._cache_mb, self._max_readers)
 
     def check(self) -> None:
         with self._reader() as conn:

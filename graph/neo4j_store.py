@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 import neo4j
@@ -160,6 +161,8 @@ class Neo4jStore:
     ) -> None:
         self.uri = uri
         self.database = database
+        self._credentials = (user, password)
+        self._max_retry_seconds = max_retry_seconds
         # The driver retries a managed transaction on transient errors and on a lost
         # connection for up to max_retry_seconds (its default, 30 s, would hold a request
         # that long while the server is down, where an answer of 503 lets the client decide).
@@ -187,6 +190,10 @@ class Neo4jStore:
     def _session(self, **config: Any) -> Iterator[neo4j.Session]:
         with self._reachable(), self.driver.session(database=self.database, **config) as session:
             yield session
+
+    def opener(self) -> Callable[[], Neo4jStore]:
+        user, password = self._credentials
+        return partial(Neo4jStore, self.uri, user, password, self.database, self._max_retry_seconds)
 
     def check(self) -> None:
         # an auto-commit query, which the driver does not retry: a down server answers now

@@ -104,6 +104,9 @@ class WriteConflict(Exception):
             + (f", first {first}" if first is not None else "")
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an ingest's child process too
+        return (type(self), (self.found,))
+
 
 class AlreadyExists(WriteConflict):
     """A create-only write found its key taken (by a committed or a concurrent write)."""
@@ -121,6 +124,9 @@ class StoreUnavailable(Exception):
         self.kind = kind
         self.reason = reason
         self.retry_after_s = retry_after_s
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an ingest's child process too
+        return (type(self), (self.kind, self.reason, self.retry_after_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +229,11 @@ class GraphStore(Protocol):
 
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers a trivial read now."""
+        ...
+
+    def opener(self) -> Callable[[], GraphStore]:
+        """A picklable function opening another handle on this same store, for another
+        process (an API ingest's child process); its schema is already ensured."""
         ...
 
     def read_snapshot(self, work: Callable[[], T]) -> T:

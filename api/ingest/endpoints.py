@@ -27,12 +27,12 @@ from api.errors import (
     UnsupportedMediaType,
 )
 from api.idempotency import IdempotencyKey, reserve
+from api.ingest.child import IngestProcess
 from api.ingest.schemas import IngestReportOut, RejectionPage, StoredRejection
 from graph.records import IdempotencyRecord
 from graph.store import GraphStore
 from ingest.bundle import BundleError
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
-from ingest.loader import ingest_bundle
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], responses=ERROR_RESPONSES)
 
@@ -82,12 +82,13 @@ async def ingest_bundle_zip(
         if size == 0:
             raise BadRequest("body: empty; send a bundle .zip")
 
+        ingest_process: IngestProcess = request.app.state.ingest_process
+
         def work() -> IngestReportOut:
             try:
-                report = ingest_bundle(store, path, actor=caller.name)
+                out = ingest_process.ingest(store, path, caller.name)
             except BundleError as exc:
                 raise BadRequest(f"bundle: {exc}") from None
-            out = report.as_dict()
             out["bundle"] = "upload.zip"  # not the server's temporary path
             return IngestReportOut(**out)
 
