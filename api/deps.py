@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
@@ -45,16 +46,21 @@ T = TypeVar("T")
 
 
 async def in_store(store: GraphStore, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a short store read where it costs least.
+    """Run store work in the thread pool, never on the event loop.
 
-    The embedded store answers from local SQLite under one lock per process, so a request's
-    reads run one at a time anyway: running them in the event loop saves two thread-pool hops
-    (measured at ~0.5 ms of CPU each under load, more than a typical trace). Neo4j reads wait
-    on the network, so they go to the thread pool and overlap.
+    A store call may wait: on Neo4j for the network, on the embedded store for a read
+    connection or the write lock an ingest holds for a whole chunk. Run on the event loop,
+    that wait would stall every other request, /health included.
     """
-    if store.kind == "embedded":
-        return work(*args, **kwargs)
-    return await run_in_threadpool(work, *args, **kwargs)
+    return await run_in_threadpool(partial(work, *args, **kwargs))
+
+
+async def in_snapshot(
+    store: GraphStore, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Like :func:`in_store`, with all of ``work``'s reads in one snapshot of the store:
+    for an endpoint that answers from several reads (an investigation, then redaction)."""
+    return await run_in_threadpool(store.read_snapshot, partial(work, *args, **kwargs))
 
 
 StoreDep = Annotated[GraphStore, Depends(get_store)]

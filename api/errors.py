@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from graph.store import StoreUnavailable
 from queries.errors import InvalidQuery, NotFound
 
 log = logging.getLogger("lotgraph.api")
@@ -98,6 +99,22 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
+class ServiceUnavailable(ApiError):
+    """The service cannot carry the request out now, through nobody's fault: try later."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, detail: str, retry_after_s: int, code: str = "unavailable") -> None:
+        super().__init__(detail)
+        self.code = code
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+    @classmethod
+    def of_store(cls, exc: StoreUnavailable) -> ServiceUnavailable:
+        return cls(str(exc), exc.retry_after_s, code="store_unavailable")
+
+
 _CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -108,6 +125,7 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    503: "unavailable",
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -131,10 +149,21 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ApiError, also for middleware outside the exception handlers."""
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return error_response(exc)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # the store went away (connection loss only: every other store error is a bug)
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(ServiceUnavailable.of_store(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -34,6 +34,9 @@ class ApiSettings(BaseSettings):
     max_event_rows: int = 50_000
     api_key_cache_seconds: int = 60
     access_flush_seconds: float = 0.2
+    # access records waiting for the store (each a few hundred bytes); when full, requests
+    # are refused with 503 rather than served without their access record
+    access_buffer_max: int = 10_000
 
     def bundle_limits(self) -> BundleLimits:
         return BundleLimits(

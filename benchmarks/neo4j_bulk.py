@@ -508,7 +508,7 @@ def self_test(plant: Path, keep: bool, log: Log = print) -> bool:
         embedded = EmbeddedStore(sqlite_path)
         embedded.ensure_schema()
         for bundle in bundles:
-            ingest_bundle(embedded, bundle, actor="benchmark")
+            ingest_bundle(embedded, bundle, actor="benchmark", pause_gc=True)
         unresolved = embedded.unresolved_count()
         embedded.close()
         log(
@@ -521,7 +521,7 @@ def self_test(plant: Path, keep: bool, log: Log = print) -> bool:
         try:
             neo.ensure_schema()
             for bundle in bundles:
-                ingest_bundle(neo, bundle, actor="benchmark")
+                ingest_bundle(neo, bundle, actor="benchmark", pause_gc=True)
             loader_graph = dump_graph(neo)
             loader_schema = schema_names(neo)
         finally:

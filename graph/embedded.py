@@ -8,10 +8,12 @@ caller was told is accepted survives a kill -9.
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,8 @@ from graph.store import (
     RelRef,
     RelWrite,
     StoredNode,
+    StoreUnavailable,
+    T,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -417,6 +421,21 @@ def _idempotency(row: Sequence[Any]) -> IdempotencyRecord:
     )
 
 
+# SQLite errors that mean the file cannot be used at all (gone, unreadable, failing disk),
+# as opposed to a bad statement or a constraint: only these say "unavailable".
+_UNAVAILABLE = ("unable to open database file", "disk i/o error")
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc).lower().startswith(_UNAVAILABLE):
+            raise StoreUnavailable("embedded", str(exc)) from exc
+        raise
+
+
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must not be negative, not {limit}")
@@ -485,20 +504,39 @@ class _ProvenanceText:
 
 
 class EmbeddedStore:
-    """A GraphStore kept in ``<data_dir>/graph.sqlite``."""
+    """A GraphStore kept in ``<data_dir>/graph.sqlite``.
+
+    One connection writes (``apply`` and the service records, under a lock, in
+    ``BEGIN IMMEDIATE`` transactions). Reads never take that lock: they run on a small pool
+    of read-only connections, which WAL lets read beside the writer, each seeing the last
+    committed state. ``read_snapshot`` pins one of them to the calling thread inside one
+    read transaction, so that a whole investigation reads one state (docs/ARCHITECTURE.md).
+    """
 
     kind = "embedded"
 
-    def __init__(self, path: Path, cache_mb: int = 256) -> None:
+    def __init__(self, path: Path, cache_mb: int = 256, read_connections: int = 4) -> None:
+        if read_connections < 1:
+            raise ValueError(f"read_connections must be at least 1, not {read_connections}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-        self._conn.execute("PRAGMA temp_store=FILE")
-        self._conn.execute("PRAGMA foreign_keys=OFF")
+        self._cache_mb = cache_mb
+        self._lock = threading.RLock()  # the writer's: one write transaction at a time
+        with _store_errors():
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+            self._conn.execute("PRAGMA temp_store=FILE")
+            self._conn.execute("PRAGMA foreign_keys=OFF")
+        # Readers share the page-cache budget, so that the memory of the whole store stays
+        # within about twice ``cache_mb`` however many readers are open.
+        self._read_cache_kb = max(8 * 1024, int(cache_mb) * 1024 // read_connections)
+        self._max_readers = read_connections
+        self._idle_readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._open_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._pinned = threading.local()  # .conn: this thread's snapshot connection
 
     # -- schema ---------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -544,31 +582,92 @@ class EmbeddedStore:
         conn.execute(_SET_AUDIT_HEAD, (last_seq, prev))
 
     # -- reads ----------------------------------------------------------------------------
+    def _open_reader(self) -> sqlite3.Connection:
+        # check_same_thread=False: a pooled reader serves one thread at a time, but not
+        # always the thread that opened it
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute(f"PRAGMA cache_size=-{self._read_cache_kb}")
+        conn.execute("PRAGMA temp_store=FILE")
+        return conn
+
+    def _take_reader(self) -> sqlite3.Connection:
+        try:
+            return self._idle_readers.get_nowait()
+        except queue.Empty:
+            pass
+        with self._readers_lock:
+            if len(self._open_readers) < self._max_readers:
+                conn = self._open_reader()
+                self._open_readers.append(conn)
+                return conn
+        return self._idle_readers.get()  # every reader is busy: wait for the first back
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """This thread's snapshot connection, or an idle reader for the time of one read."""
+        pinned: sqlite3.Connection | None = getattr(self._pinned, "conn", None)
+        if pinned is not None:
+            with _store_errors():
+                yield pinned
+            return
+        with _store_errors():
+            conn = self._take_reader()
+        try:
+            with _store_errors():
+                yield conn
+        finally:
+            self._idle_readers.put(conn)
+
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection for read-only SQL of the investigations (queries/)."""
-        with self._lock:
-            yield self._conn
+        """A read-only connection for the SQL of the investigations (queries/).
+
+        Inside ``read_snapshot`` it is the snapshot's; writes through it are refused.
+        """
+        with self._reader() as conn:
+            yield conn
+
+    def read_snapshot(self, work: Callable[[], T]) -> T:
+        if getattr(self._pinned, "conn", None) is not None:
+            return work()  # nested: the outer snapshot holds
+        with self._reader() as conn:
+            # deferred: the snapshot is taken at the first read and kept to COMMIT
+            conn.execute("BEGIN")
+            self._pinned.conn = conn
+            try:
+                return work()
+            finally:
+                self._pinned.conn = None
+                if conn.in_transaction:
+                    conn.execute("COMMIT")  # read-only: ends the read transaction
+
+    def opener(self) -> Callable[[], EmbeddedStore]:
+        return partial(EmbeddedStore, self.path, self._cache_mb, self._max_readers)
+
+    def check(self) -> None:
+        with self._reader() as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
     def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
         if not ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute(_FETCH_NODES, (json.dumps(list(ids)), str(label))).fetchall()
+        with self._reader() as conn:
+            rows = conn.execute(_FETCH_NODES, (json.dumps(list(ids)), str(label))).fetchall()
         return {i: StoredNode(orjson.loads(p), bool(u)) for i, p, u in rows}
 
     def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
         if not ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute(_FETCH_NODE_FPS, (json.dumps(list(ids)), str(label)))
+        with self._reader() as conn:
+            rows = conn.execute(_FETCH_NODE_FPS, (json.dumps(list(ids)), str(label)))
             return {i: None if u else fp for i, fp, u in rows}
 
     def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute(_FETCH_LOT_UNITS, (json.dumps(list(ids)),))
+        with self._reader() as conn:
+            rows = conn.execute(_FETCH_LOT_UNITS, (json.dumps(list(ids)),))
             return {i: unit for i, unit in rows if unit is not None}
 
     def fetch_rels(self, refs: Sequence[RelRef]) -> dict[RelRef, Props]:
@@ -579,13 +678,16 @@ class EmbeddedStore:
         return self._fetch_rel_column(refs, "r.fp")
 
     def _fetch_rel_column(self, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
-        with self._lock:
-            return _rel_column(self._conn, refs, column)
+        with self._reader() as conn:
+            return _rel_column(conn, refs, column)
 
     def stats(self) -> GraphStats:
-        with self._lock:
-            nodes = dict(self._conn.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
-            rels = dict(self._conn.execute("SELECT type, count(*) FROM rels GROUP BY type"))
+        return self.read_snapshot(self._stats)
+
+    def _stats(self) -> GraphStats:
+        with self._reader() as conn:
+            nodes = dict(conn.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
+            rels = dict(conn.execute("SELECT type, count(*) FROM rels GROUP BY type"))
         return GraphStats(
             nodes={str(k): int(v) for k, v in sorted(nodes.items())},
             relationships={str(k): int(v) for k, v in sorted(rels.items())},
@@ -593,32 +695,32 @@ class EmbeddedStore:
         )
 
     def content_sha256(self) -> str:
-        with self._lock:
+        with self._reader() as conn:
             nodes = [
                 (label, i, bool(u), orjson.loads(props))
-                for label, i, u, props in self._conn.execute(
+                for label, i, u, props in conn.execute(
                     "SELECT label, id, unresolved, props FROM nodes"
                 )
             ]
             rels = [
                 (t, sl, si, dl, di, k, orjson.loads(props))
-                for t, sl, si, dl, di, k, props in self._conn.execute(
+                for t, sl, si, dl, di, k, props in conn.execute(
                     "SELECT type, src_label, src_id, dst_label, dst_id, key, props FROM rels"
                 )
             ]
         return content_digest(nodes, rels)
 
     def write_counts(self) -> dict[str | None, tuple[int, int]]:
-        with self._lock:
-            nodes = dict(self._conn.execute(_WRITE_COUNTS.format(table="nodes")).fetchall())
-            rels = dict(self._conn.execute(_WRITE_COUNTS.format(table="rels")).fetchall())
+        with self._reader() as conn:
+            nodes = dict(conn.execute(_WRITE_COUNTS.format(table="nodes")).fetchall())
+            rels = dict(conn.execute(_WRITE_COUNTS.format(table="rels")).fetchall())
         return {w: (int(nodes.get(w, 0)), int(rels.get(w, 0))) for w in {*nodes, *rels}}
 
     def written_by(self, write_ids: Sequence[str | None], limit: int) -> list[str]:
         wanted = json.dumps(["" if w is None else w for w in write_ids])
-        with self._lock:
-            nodes = self._conn.execute(_WRITTEN_NODES, (wanted, limit)).fetchall()
-            rels = self._conn.execute(_WRITTEN_RELS, (wanted, max(0, limit - len(nodes))))
+        with self._reader() as conn:
+            nodes = conn.execute(_WRITTEN_NODES, (wanted, limit)).fetchall()
+            rels = conn.execute(_WRITTEN_RELS, (wanted, max(0, limit - len(nodes))))
             rel_rows = rels.fetchall()
         return [f"{label}:{i}" for label, i in nodes] + [
             f"{sl}:{si}-{t}->{dl}:{di}" + (f"#{k}" if k else "")
@@ -626,14 +728,14 @@ class EmbeddedStore:
         ]
 
     def unresolved_count(self) -> int:
-        with self._lock:
-            (n,) = self._conn.execute("SELECT count(*) FROM nodes WHERE unresolved = 1").fetchone()
+        with self._reader() as conn:
+            (n,) = conn.execute("SELECT count(*) FROM nodes WHERE unresolved = 1").fetchone()
         return int(n)
 
     def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         _check_limit(limit)
-        with self._lock:
-            cur = self._conn.execute(_AUDIT_PAGE, (after, -1 if limit is None else limit))
+        with self._reader() as conn:
+            cur = conn.execute(_AUDIT_PAGE, (after, -1 if limit is None else limit))
             names = [c[0] for c in cur.description]  # LIMIT -1: no limit
             rows = cur.fetchall()
         return [_audit_dict(names, row) for row in rows]
@@ -645,8 +747,8 @@ class EmbeddedStore:
             after = page[-1]["seq"]
 
     def audit_head(self) -> Head | None:
-        with self._lock:
-            row = self._conn.execute("SELECT seq, hash FROM audit_head").fetchone()
+        with self._reader() as conn:
+            row = conn.execute("SELECT seq, hash FROM audit_head").fetchone()
         return None if row is None else Head(int(row[0]), str(row[1]))
 
     def audit_for_keys(self, keys: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
@@ -654,10 +756,8 @@ class EmbeddedStore:
         if not keys:
             return []
         wanted = json.dumps(sorted(set(keys)))
-        with self._lock:
-            cur = self._conn.execute(
-                _AUDIT_FOR_KEYS, (wanted, wanted, -1 if limit is None else limit)
-            )
+        with self._reader() as conn:
+            cur = conn.execute(_AUDIT_FOR_KEYS, (wanted, wanted, -1 if limit is None else limit))
             names = [c[0] for c in cur.description]
             rows = cur.fetchall()
         return [_audit_dict(names, row) for row in rows]
@@ -668,8 +768,8 @@ class EmbeddedStore:
         if ingest_id is not None:
             sql += " WHERE ingest_id = ?"
             params = (ingest_id,)
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY ingest_id, seq", params).fetchall()
+        with self._reader() as conn:
+            rows = conn.execute(sql + " ORDER BY ingest_id, seq", params).fetchall()
         return [
             {"ingest_id": i, "file": f, "row": r, "column": c, "reason": why}
             for i, f, r, c, why in rows
@@ -677,14 +777,12 @@ class EmbeddedStore:
 
     def rejections_page(self, after: tuple[str, int] | None, limit: int) -> list[dict[str, Any]]:
         _check_limit(limit)
-        with self._lock:
+        with self._reader() as conn:
             if after is None:
-                rows = self._conn.execute(_REJECTIONS_FIRST, (limit,)).fetchall()
+                rows = conn.execute(_REJECTIONS_FIRST, (limit,)).fetchall()
             else:
                 after_id, after_seq = after
-                rows = self._conn.execute(
-                    _REJECTIONS_AFTER, (after_id, after_seq, limit)
-                ).fetchall()
+                rows = conn.execute(_REJECTIONS_AFTER, (after_id, after_seq, limit)).fetchall()
         return [
             {"ingest_id": i, "seq": q, "file": f, "row": r, "column": c, "reason": why}
             for i, q, f, r, c, why in rows
@@ -692,18 +790,18 @@ class EmbeddedStore:
 
     # -- service records ------------------------------------------------------------------
     def get_account(self, name: str) -> Account | None:
-        with self._lock:
-            row = self._conn.execute(_ACCOUNT_BY_NAME, (name,)).fetchone()
+        with self._reader() as conn:
+            row = conn.execute(_ACCOUNT_BY_NAME, (name,)).fetchone()
         return None if row is None else _account(row)
 
     def find_account_by_key_id(self, key_id: str) -> Account | None:
-        with self._lock:
-            row = self._conn.execute(_ACCOUNT_BY_KEY_ID, (key_id,)).fetchone()
+        with self._reader() as conn:
+            row = conn.execute(_ACCOUNT_BY_KEY_ID, (key_id,)).fetchone()
         return None if row is None else _account(row)
 
     def list_accounts(self) -> list[Account]:
-        with self._lock:
-            rows = self._conn.execute(_SELECT_ACCOUNTS).fetchall()
+        with self._reader() as conn:
+            rows = conn.execute(_SELECT_ACCOUNTS).fetchall()
         # sorted here, by code point, so that both stores order names alike
         return sorted((_account(r) for r in rows), key=lambda a: a.name)
 
@@ -733,8 +831,8 @@ class EmbeddedStore:
                 raise
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
-        with self._lock:
-            row = self._conn.execute(_SELECT_IDEMPOTENCY, (key,)).fetchone()
+        with self._reader() as conn:
+            row = conn.execute(_SELECT_IDEMPOTENCY, (key,)).fetchone()
         return None if row is None else _idempotency(row)
 
     def save_idempotency(self, record: IdempotencyRecord) -> IdempotencyRecord:
@@ -920,14 +1018,20 @@ class EmbeddedStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with _store_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._readers_lock:
+            for conn in self._open_readers:
+                conn.close()
+            self._open_readers.clear()

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Final
 
 import neo4j
 import orjson
 from neo4j import GraphDatabase, ManagedTransaction
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import (
+    ConstraintError,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from graph.audit_chain import (
     GENESIS,
@@ -53,6 +62,8 @@ from graph.store import (
     Props,
     RelRef,
     StoredNode,
+    StoreUnavailable,
+    T,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -73,6 +84,12 @@ class _Step:
 
 
 _SUB_BATCH = 10_000
+
+DEFAULT_MAX_RETRY_SECONDS: Final = 5.0
+SNAPSHOT_ATTEMPTS: Final = 5
+# What a server that went away (stopped, restarting, unreachable) looks like to the driver;
+# IncompleteCommit and the routing errors are ServiceUnavailable too.
+_CONNECTION_LOST = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
 
 
 def _content(props: Mapping[str, Any]) -> Props:
@@ -141,10 +158,80 @@ class Neo4jStore:
 
     kind = "neo4j"
 
-    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j") -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS,
+    ) -> None:
+        self.uri = uri
         self.database = database
+        self._credentials = (user, password)
+        self._max_retry_seconds = max_retry_seconds
+        # The driver retries a managed transaction on transient errors and on a lost
+        # connection for up to max_retry_seconds (its default, 30 s, would hold a request
+        # that long while the server is down, where an answer of 503 lets the client decide).
         self.driver = GraphDatabase.driver(
-            uri, auth=(user, password), notifications_min_severity="OFF"
+            uri,
+            auth=(user, password),
+            notifications_min_severity="OFF",
+            max_transaction_retry_time=max_retry_seconds,
+        )
+        self._in_snapshot = threading.local()  # .active: this thread runs a read_snapshot
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Report a lost server as StoreUnavailable; every other error passes unchanged.
+
+        The driver's pool drops a dead connection and opens a new one on the next request,
+        and sessions live for one call, so nothing keeps a dead session once Neo4j is back.
+        """
+        try:
+            yield
+        except _CONNECTION_LOST as exc:
+            raise StoreUnavailable("neo4j", f"{self.uri}: {exc}") from exc
+
+    @contextmanager
+    def _session(self, **config: Any) -> Iterator[neo4j.Session]:
+        with self._reachable(), self.driver.session(database=self.database, **config) as session:
+            yield session
+
+    def opener(self) -> Callable[[], Neo4jStore]:
+        user, password = self._credentials
+        return partial(Neo4jStore, self.uri, user, password, self.database, self._max_retry_seconds)
+
+    def check(self) -> None:
+        # an auto-commit query, which the driver does not retry: a down server answers now
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
+            session.run("RETURN 1").consume()
+
+    def graph_version(self) -> int:
+        """The number of content-writing transactions committed (bumped by ``apply``)."""
+        rows = self.read(read_cypher("graph_version"))
+        return int(rows[0]["version"]) if rows else 0
+
+    def read_snapshot(self, work: Callable[[], T]) -> T:
+        # Neo4j reads are read-committed, not snapshots: run the work between two reads of
+        # the graph version, and again when a write committed meanwhile.
+        if getattr(self._in_snapshot, "active", False):
+            return work()
+        self._in_snapshot.active = True
+        try:
+            for attempt in range(SNAPSHOT_ATTEMPTS):
+                before = self.graph_version()
+                answer = work()
+                if self.graph_version() == before:
+                    return answer
+                time.sleep(0.05 * 2**attempt)  # let the ingest's next chunk come and go
+        finally:
+            self._in_snapshot.active = False
+        raise StoreUnavailable(
+            "neo4j",
+            f"the graph changed during each of {SNAPSHOT_ATTEMPTS} attempts to read it "
+            "consistently (an ingest is running); try again when it has finished",
+            retry_after_s=10,
         )
 
     # -- schema ---------------------------------------------------------------------------
@@ -174,10 +261,14 @@ class Neo4jStore:
             "CREATE CONSTRAINT idempotency_key IF NOT EXISTS "
             "FOR (n:IdempotencyRecord) REQUIRE n.key IS UNIQUE",
         ]
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             for statement in statements:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
+            # created here, so that writers only ever update it (no MERGE race to create it)
+            session.run(
+                "MERGE (c:LotgraphCounter {id: 'graph_version'}) ON CREATE SET c.value = 0"
+            ).consume()
         last = self.read(read_cypher("last_audit_entry"))
         if last and last[0]["hash"] is None:
             self._chain_unhashed()
@@ -200,22 +291,23 @@ class Neo4jStore:
                     changed.append({"seq": entry["seq"], "prev_hash": prev, "hash": entry["hash"]})
                 prev = entry["hash"]
             chain: dict[str, Any] = {"rows": changed, "refs": _refs(page)}
-            with self.driver.session(database=self.database) as session:
+            with self._session() as session:
                 session.execute_write(_run_all, [(read_cypher("chain_audit_entries"), chain)])
             after = last_seq = page[-1]["seq"]
         head: dict[str, Any] = {"seq": last_seq, "hash": prev}
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             session.execute_write(_run_all, [(read_cypher("set_audit_head"), head)])
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query with read routing and return its records as dicts."""
-        records, _, _ = self.driver.execute_query(
-            query,
-            parameters_=params,
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
+        with self._reachable():
+            records, _, _ = self.driver.execute_query(
+                query,
+                parameters_=params,
+                database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+            )
         return [r.data() for r in records]
 
     def _found(self, query: str, **params: Any) -> list[list[Any]]:
@@ -361,7 +453,7 @@ class Neo4jStore:
         work = [_Step(read_cypher("save_account"), {"name": a.name, "props": props})]
         audit_rows = pending_entries([audit] if audit is not None else [], utc_now())
         try:
-            with self.driver.session(database=self.database) as session:
+            with self._session() as session:
                 session.execute_write(_write, work, audit_rows)
         except ConstraintError as exc:
             if "key_id" in (exc.message or ""):
@@ -383,12 +475,12 @@ class Neo4jStore:
             "at": r.at,
         }
         params = {"key": r.key, "props": props}
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
         return _idempotency(stored["record"])
 
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             done = session.execute_write(
                 _single, read_cypher("complete_idempotency"), _answer_params(record)
             )
@@ -438,8 +530,8 @@ class Neo4jStore:
         audit_rows = pending_entries(batch.audit, utc_now(), write_id)
         created = [w.ref for w in batch.nodes if w.expected == ABSENT]
         try:
-            with self.driver.session(database=self.database) as session:
-                session.execute_write(_write, work, audit_rows)
+            with self._session() as session:
+                session.execute_write(_write, work, audit_rows, batch.writes_content())
         except ConstraintError:
             if not created:
                 raise
@@ -518,9 +610,7 @@ class Neo4jStore:
     def content_sha256(self) -> str:
         nodes: list[NodeRecord] = []
         rels: list[RelRecord] = []
-        with self.driver.session(
-            database=self.database, default_access_mode=neo4j.READ_ACCESS
-        ) as session:
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
             for label in LABELS:
                 for r in session.run(render("content_nodes", label=label)):
                     nodes.append((str(label), r["id"], bool(r["unresolved"]), _content(r["props"])))
@@ -571,12 +661,12 @@ class Neo4jStore:
             "report": json.dumps(dict(report), sort_keys=True),
             "rejections": rows,
         }
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             session.execute_write(_run_all, [(read_cypher("record_ingest"), params)])
 
     def clear(self) -> None:
         """Delete everything (tests and `--fresh` only)."""
-        with self.driver.session(database=self.database) as session:
+        with self._session() as session:
             session.run(
                 "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
             ).consume()
@@ -648,13 +738,17 @@ def _write(
     tx: ManagedTransaction,
     work: list[_Step],
     audit: list[dict[str, Any]],
+    changes_graph: bool = False,
 ) -> None:
     """The work, then the audit entries linked after the head read under the counter's lock.
 
     The counter is locked last, so appenders hold it only for the time of two statements;
-    a retried transaction reads the head again and links afresh (idempotent).
+    a retried transaction reads the head again and links afresh (idempotent). A transaction
+    that changes graph content moves the graph version too (read_snapshot compares it).
     """
     _run_steps(tx, work)
+    if changes_graph:
+        tx.run(read_cypher("bump_graph_version")).consume()
     if not audit:
         return
     row = tx.run(read_cypher("lock_audit_head")).single(strict=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 from uuid import uuid4
 
 import orjson
@@ -16,6 +16,7 @@ from graph.model import Label, RelType
 from graph.records import Account, IdempotencyRecord, SignInFailure
 
 Props = dict[str, Any]
+T = TypeVar("T")
 
 
 def format_utc(moment: datetime) -> str:
@@ -103,9 +104,29 @@ class WriteConflict(Exception):
             + (f", first {first}" if first is not None else "")
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an ingest's child process too
+        return (type(self), (self.found,))
+
 
 class AlreadyExists(WriteConflict):
     """A create-only write found its key taken (by a committed or a concurrent write)."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot answer now (server down, connection lost, file unreadable).
+
+    Raised only for a loss of the store itself, never for a bad question or a bug: the
+    caller may try the same request again later (the API answers 503 with Retry-After).
+    """
+
+    def __init__(self, kind: str, reason: str, retry_after_s: int = 5) -> None:
+        super().__init__(f"the {kind} store is unavailable: {reason}")
+        self.kind = kind
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an ingest's child process too
+        return (type(self), (self.kind, self.reason, self.retry_after_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +226,26 @@ class GraphStore(Protocol):
     kind: str
 
     def ensure_schema(self) -> None: ...
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers a trivial read now."""
+        ...
+
+    def opener(self) -> Callable[[], GraphStore]:
+        """A picklable function opening another handle on this same store, for another
+        process (an API ingest's child process); its schema is already ensured."""
+        ...
+
+    def read_snapshot(self, work: Callable[[], T]) -> T:
+        """Run ``work``, a function of reads only, so that all its reads see one state.
+
+        The reads ``work`` makes through this store on this thread see the graph as one
+        committed state: no write that commits meanwhile shows in some reads and not in
+        others. Nested calls join the outer snapshot. Embedded: one SQLite read transaction;
+        Neo4j: ``work`` is run again (a bounded number of times) when the graph's version
+        moved while it ran (docs/ARCHITECTURE.md).
+        """
+        ...
 
     def fetch_nodes(self, label: Label, ids: Sequence[str]) -> dict[str, StoredNode]:
         """Content (without key and provenance) of the nodes that exist among ids."""

@@ -60,6 +60,9 @@ class BundleError(ValueError):
         self.omitted = omitted
         super().__init__(self.problems)
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in an ingest's child process too
+        return (type(self), (self.problems, self.omitted))
+
     def __str__(self) -> str:
         text = "; ".join(str(p) for p in self.problems)
         return text + (f"; and {self.omitted} more problems" if self.omitted else "")
@@ -79,6 +82,9 @@ class BundleTooLarge(BundleError):
     def __init__(self, problems: Iterable[Problem], setting: str) -> None:
         self.setting = setting  # the LOTGRAPH_* variable that sets the limit
         super().__init__(problems)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems, self.setting))
 
     @classmethod
     def passed(cls, file: str, reason: str, setting: str) -> BundleTooLarge:

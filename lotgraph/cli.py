@@ -92,6 +92,7 @@ def ingest(
                 limits=ApiSettings().bundle_limits(),
                 on_scanned=progress.start if progress else None,
                 progress=progress.advance if progress else None,
+                pause_gc=True,  # a CLI ingest is the process's only work
             )
         except BundleError as exc:
             _refused(exc, as_json)

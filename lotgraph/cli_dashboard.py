@@ -139,7 +139,7 @@ def demo(
     store = EmbeddedStore(store_dir / "graph.sqlite")
     try:
         store.ensure_schema()
-        report = ingest_bundle(store, plant, actor="demo").as_dict()
+        report = ingest_bundle(store, plant, actor="demo", pause_gc=True).as_dict()
         passwords = _demo_accounts(store)
     finally:
         store.close()

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.neo4j_store import DEFAULT_MAX_RETRY_SECONDS
+
 
 class Settings(BaseSettings):
     """``LOTGRAPH_*`` variables."""
@@ -37,3 +39,6 @@ class Neo4jSettings(BaseSettings):
     user: str = "neo4j"
     password: SecretStr | None = None
     database: str = "neo4j"
+    # how long the driver retries a transaction on a lost connection before giving up
+    # (the request then answers 503); the driver's own default, 30 s, held requests that long
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS

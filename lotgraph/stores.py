@@ -20,14 +20,22 @@ def open_neo4j(settings: Settings, neo: Neo4jSettings | None = None) -> Neo4jSto
     if neo.uri:
         if neo.password is None:
             raise StoreUnavailable("NEO4J_URI is set but NEO4J_PASSWORD is not")
-        return Neo4jStore(neo.uri, neo.user, neo.password.get_secret_value(), neo.database)
+        return Neo4jStore(
+            neo.uri,
+            neo.user,
+            neo.password.get_secret_value(),
+            neo.database,
+            max_retry_seconds=neo.max_retry_seconds,
+        )
     info = neo4j_local.connection_info(settings.data_dir)
     if info is None:
         raise StoreUnavailable(
             "LOTGRAPH_STORE=neo4j but NEO4J_URI is not set and no local Neo4j runs; "
             "start one with `lotgraph neo4j start`"
         )
-    return Neo4jStore(info.uri, info.user, info.password, info.database)
+    return Neo4jStore(
+        info.uri, info.user, info.password, info.database, max_retry_seconds=neo.max_retry_seconds
+    )
 
 
 def open_store(settings: Settings | None = None) -> GraphStore:

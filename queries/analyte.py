@@ -20,6 +20,7 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from queries.errors import NotFound
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 DEFAULT_LIMIT = 5_000
@@ -45,6 +46,7 @@ class AnalyteResults(BaseModel):
     results: list[ResultPoint]
 
 
+@one_snapshot
 def analyte_results(store: GraphStore, analyte: str, limit: int = DEFAULT_LIMIT) -> AnalyteResults:
     if isinstance(store, Neo4jStore):
         total, rows = _neo4j_rows(store, analyte, limit)

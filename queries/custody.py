@@ -51,6 +51,7 @@ from graph.store import GraphStore, Props, StoredNode
 from queries.embedded_graph import rels
 from queries.errors import NotFound
 from queries.holds import PLACED, RELEASED, hold_record
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 _NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
@@ -210,6 +211,7 @@ LinkKey = tuple[RelType, Label, Label]  # (type, source label, target label)
 Link = tuple[str, str, Props]  # (source id, target id, relationship content)
 
 
+@one_snapshot
 def custody(store: GraphStore, batch_id: str) -> CustodyResult:
     if not store.fetch_nodes(Label.BATCH, [batch_id]):
         raise NotFound("Batch", batch_id)

@@ -40,6 +40,7 @@ from graph.store import GraphStore, Props, StoredNode
 from queries.custody import SignatureStatus, signature_status
 from queries.embedded_graph import pairs
 from queries.errors import NotFound
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 
@@ -249,6 +250,7 @@ def _content(props: Props) -> Any:
         return None
 
 
+@one_snapshot
 def document_record(store: GraphStore, document_id: str) -> DocumentRecord:
     return record_of(document_facts(store, document_id))
 
@@ -324,6 +326,7 @@ def _check_version(facts: DocumentFacts, vid: str) -> VersionCheck:
     return check(recomputed, True, "content matches its hash")
 
 
+@one_snapshot
 def verify(store: GraphStore, document_id: str) -> DocumentVerification:
     """Recompute each version's hash from its stored content, and check each signature's."""
     facts = document_facts(store, document_id)

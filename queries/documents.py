@@ -36,6 +36,7 @@ from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, StoredNode
 from queries.embedded_graph import pairs
 from queries.errors import NotFound
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 
@@ -85,6 +86,7 @@ class DocumentLots(BaseModel):
     lots: list[DocumentLot]
 
 
+@one_snapshot
 def documents_for_lot(store: GraphStore, lot_id: str) -> LotDocuments:
     root = _root(store, Label.LOT, lot_id)
     if isinstance(store, Neo4jStore):
@@ -96,6 +98,7 @@ def documents_for_lot(store: GraphStore, lot_id: str) -> LotDocuments:
     return _lot_answer(store, lot_id, root, vias)
 
 
+@one_snapshot
 def lots_for_document(store: GraphStore, document_id: str) -> DocumentLots:
     root = _root(store, Label.DOCUMENT, document_id)
     if isinstance(store, Neo4jStore):

@@ -60,6 +60,7 @@ from queries.embedded_graph import pairs
 from queries.errors import InvalidQuery
 from queries.evidence_report import number, render_report
 from queries.recall import RecallResult, recall
+from queries.snapshot import one_snapshot
 from queries.trace import Direction, TraceResult, trace
 
 _HERE = Path(__file__).parent
@@ -151,6 +152,7 @@ class Evidence:
 SiteCheck = Callable[[set[str]], None]
 
 
+@one_snapshot
 def collect_evidence(
     store: GraphStore,
     lot_id: str,

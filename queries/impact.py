@@ -22,6 +22,7 @@ from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, format_utc
 from queries import embedded_graph
 from queries.errors import InvalidQuery, NotFound
+from queries.snapshot import one_snapshot
 from queries.trace import Direction, trace_edges
 
 _HERE = Path(__file__).parent
@@ -64,6 +65,7 @@ def parse_since(value: str) -> str:
     return format_utc(moment)
 
 
+@one_snapshot
 def impact(
     store: GraphStore,
     supplier_id: str,

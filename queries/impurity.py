@@ -32,6 +32,7 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from queries.errors import NotFound
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 # On equal evidence the more specific factor ranks first: one lot before its supplier.
@@ -78,6 +79,7 @@ class _Facts(BaseModel):
     totals: dict[str, dict[str, int]]  # kind ("lot" covers supplier lots) -> id -> units
 
 
+@one_snapshot
 def impurity(store: GraphStore, analyte: str) -> ImpurityResult:
     if isinstance(store, Neo4jStore):
         facts = _neo4j_facts(store, analyte)

@@ -28,6 +28,7 @@ from queries import embedded_graph
 from queries.errors import InvalidQuery, NotFound
 from queries.holds import ActiveHold, active_hold
 from queries.holds import records as hold_records
+from queries.snapshot import one_snapshot
 from queries.trace import Direction, trace_edges
 
 _HERE = Path(__file__).parent
@@ -113,6 +114,7 @@ class _Facts(BaseModel):
     holds: list[tuple[str, str]]  # hold, lot
 
 
+@one_snapshot
 def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
     roots = sorted(set(lot_ids))
     if not roots:

@@ -16,6 +16,7 @@ from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from queries.errors import NotFound
+from queries.snapshot import one_snapshot
 
 _HERE = Path(__file__).parent
 
@@ -50,6 +51,7 @@ Edge = tuple[str, str, str]
 Sites = dict[tuple[str, str], str | None]  # (label, id) of each lot and batch -> its site
 
 
+@one_snapshot
 def trace(store: GraphStore, lot_id: str, direction: Direction) -> TraceResult:
     edges, sites = _traced(store, [lot_id], direction, with_sites=True)
     if (Label.LOT, lot_id) not in sites:  # the root is always among the sites it exists

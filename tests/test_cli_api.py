@@ -113,7 +113,10 @@ def test_serve_refuses_a_default_secret_and_serves_on_loopback(tmp_path: Path) -
                     server.stderr.read() if server.stderr else ""
                 )
                 time.sleep(0.3)
-        assert health.json() == {"status": "ok", "store": "embedded"}
+        assert health.json() == {
+            "status": "ok",
+            "store": {"kind": "embedded", "ok": True, "error": None},
+        }
         token = httpx.post(
             f"{base}/auth/token", data={"username": "ivo", "password": "a fine long password"}
         ).json()

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 from graph.embedded import EmbeddedStore
@@ -86,8 +87,9 @@ def test_a_store_older_than_the_results_table_fills_it_once(tmp_path: Path) -> N
     )
     with store.reading() as conn:
         assert conn.execute("SELECT id, value FROM analyte_results").fetchall() == [("T1", 0.2)]
-        conn.execute("DELETE FROM analyte_results")  # as a store written before the table
     store.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM analyte_results")  # as a store written before the table
     reopened = EmbeddedStore(path)
     reopened.ensure_schema()
     with reopened.reading() as conn:

@@ -6,9 +6,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import ServiceUnavailable, error_response
 from graph.store import AuditEntry
 
 UNAUDITED = ("/health", "/openapi.json", "/docs", "/redoc")
+RETRY_AFTER_S = 5
 
 
 class AccessAuditMiddleware:
@@ -21,6 +23,17 @@ class AccessAuditMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(UNAUDITED):
             await self.app(scope, receive, send)
             return
+        access_log = scope["app"].state.access_log
+        if not access_log.admit():
+            # no place to record the access: refuse the request rather than serve it unaudited
+            full = ServiceUnavailable(
+                f"the access audit has {access_log.capacity} entries waiting for the store; "
+                "try again when they are written",
+                RETRY_AFTER_S,
+                code="access_audit_full",
+            )
+            await error_response(full)(scope, receive, send)
+            return
         status = 500
 
         async def remember_status(message: Message) -> None:
@@ -32,7 +45,6 @@ class AccessAuditMiddleware:
         try:
             await self.app(scope, receive, remember_status)
         finally:
-            access_log = scope["app"].state.access_log
             access_log.record(_entry(scope, status))
 
 

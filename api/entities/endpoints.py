@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from api.auth.schemas import Caller
-from api.deps import Reader, StoreDep, in_store
+from api.deps import Reader, StoreDep, in_snapshot, in_store
 from api.entities.schemas import EntityOut, SearchOut
 from api.errors import ERROR_RESPONSES
 from api.investigations.redaction import check_site
@@ -60,4 +60,4 @@ async def search(
 ) -> SearchOut:
     """Lots, batches, documents, suppliers and deviations whose id is ``q``; none is 200."""
     request.state.access_keys = [q]
-    return await in_store(store, _search, store, caller, q)
+    return await in_snapshot(store, _search, store, caller, q)

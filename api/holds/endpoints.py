@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from api.auth.schemas import Caller, Role
-from api.deps import AuthenticatorDep, Reader, StoreDep, in_store, require
+from api.deps import AuthenticatorDep, Reader, StoreDep, in_snapshot, require
 from api.errors import ERROR_RESPONSES
 from api.holds.schemas import HoldRequest, LotHolds
 from api.holds.service import HoldService
@@ -65,4 +65,4 @@ def release_hold(
 @router.get("", response_model=LotHolds)
 async def lot_holds(lot_id: str, caller: Reader, store: StoreDep) -> LotHolds:
     """The lot's holds, oldest first, and the active one."""
-    return await in_store(store, HoldService(store).holds, caller, lot_id)
+    return await in_snapshot(store, HoldService(store).holds, caller, lot_id)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import Reader, StoreDep, in_store
+from api.deps import Reader, StoreDep, in_snapshot, in_store
 from api.errors import ERROR_RESPONSES
 from api.investigations import redaction
 from api.investigations.schemas import (
@@ -52,9 +52,12 @@ async def recall_lots(
 ) -> RecallOut:
     """Recall scope of one or more lots: affected lots, customers, mass balance."""
     request.state.access_keys = body.lot_ids
-    await in_store(store, redaction.check_sites, caller, store, Label.LOT, body.lot_ids)
-    answer = await in_store(store, recall, store, body.lot_ids)
-    return redaction.recall_out(caller, answer)
+
+    def scope() -> RecallOut:
+        redaction.check_sites(caller, store, Label.LOT, body.lot_ids)
+        return redaction.recall_out(caller, recall(store, body.lot_ids))
+
+    return await in_snapshot(store, scope)
 
 
 @router.get("/suppliers/{supplier_id}/impact", response_model=ImpactOut)
@@ -79,7 +82,9 @@ def impurity_commonality(
 ) -> ImpurityOut:
     """Flagged results of an analyte and the factors its flagged units share."""
     request.state.access_keys = [body.analyte]
-    return redaction.impurity_out(caller, store, impurity(store, body.analyte))
+    return store.read_snapshot(
+        lambda: redaction.impurity_out(caller, store, impurity(store, body.analyte))
+    )
 
 
 @router.get("/analytes/{analyte}/results", response_model=AnalyteResultsOut)
@@ -98,16 +103,23 @@ def analyte_series(
 @router.get("/batches/{batch_id}/custody", response_model=CustodyOut)
 async def batch_custody(batch_id: str, caller: Reader, store: StoreDep) -> CustodyOut:
     """Chain of custody of a batch: events in time order, signatures, findings."""
-    answer = await in_store(store, custody, store, batch_id)
-    return await in_store(store, redaction.custody_out, caller, store, answer)
+
+    def chain() -> CustodyOut:
+        return redaction.custody_out(caller, store, custody(store, batch_id))
+
+    return await in_snapshot(store, chain)
 
 
 @router.get("/lots/{lot_id}/documents", response_model=LotDocuments)
 async def lot_documents(lot_id: str, caller: Reader, store: StoreDep) -> LotDocuments:
     """Documents that concern a lot, its producing batch, or their deviations."""
-    answer = await in_store(store, documents_for_lot, store, lot_id)
-    await in_store(store, redaction.check_sites, caller, store, Label.LOT, [lot_id])
-    return answer
+
+    def found() -> LotDocuments:
+        answer = documents_for_lot(store, lot_id)
+        redaction.check_sites(caller, store, Label.LOT, [lot_id])
+        return answer
+
+    return await in_snapshot(store, found)
 
 
 @router.get("/documents/{document_id}/lots", response_model=DocumentLotsOut)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 from api.auth.secrets import ApiKey, hash_secret
@@ -95,7 +97,8 @@ def _audit(api: Api, action: str, key: str) -> list[dict[str, Any]]:
 def _tamper(store: GraphStore, label: Label, key: str, prop: str, value: str) -> None:
     """Change one stored property behind the service's back, as an attacker with the store would."""
     if isinstance(store, EmbeddedStore):
-        with store.reading() as conn:
+        # a connection of its own, as an attacker's: the store's readers refuse writes
+        with closing(sqlite3.connect(store.path, isolation_level=None)) as conn:
             conn.execute(
                 "UPDATE nodes SET props = json_set(props, ?, ?) WHERE label = ? AND id = ?",
                 (f"$.{prop}", value, str(label), key),

@@ -7,11 +7,13 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 from argon2 import PasswordHasher
@@ -82,41 +84,37 @@ def serve(env: dict[str, str], workers: int) -> Iterator[str]:
     """`lotgraph serve --workers N` on a free loopback port (its base URL), stopped on the
     way out; ``env`` names the store (store_env) and any other setting."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lotgraph",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env={**env, "LOTGRAPH_SECRET_KEY": SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "lotgraph serve did not answer /health"
-            time.sleep(0.3)
-        yield base
-    finally:
-        server.terminate()
+    # the server's log goes to a file: a pipe nobody reads would fill and stall it
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "lotgraph", "serve", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--workers", str(workers)],
+            env={**env, "LOTGRAPH_SECRET_KEY": SECRET},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, _tail(log)
+                assert time.monotonic() < deadline, "lotgraph serve did not answer /health"
+                time.sleep(0.3)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)
+
+
+def _tail(log: IO[bytes]) -> str:
+    log.seek(0)
+    return log.read()[-4000:].decode(errors="replace")

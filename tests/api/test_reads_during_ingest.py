@@ -1,0 +1,89 @@
+"""The embedded store keeps answering while an ingest writes (issue 12, item 6).
+
+On 9c6a95b the API ran embedded reads on the event loop behind the store's one connection
+and its lock, which an ingest holds for the whole of each chunk's transaction: every
+request, /health included, waited for the chunk. Here an ingest writes one large chunk
+(one transaction of many seconds) in a background thread of the serving process, while
+/health and a lot are asked again and again: each answers promptly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth.secrets import ApiKey, hash_secret
+from graph.embedded import EmbeddedStore
+from graph.records import Account
+from graph.store import utc_now
+from ingest.loader import ingest_bundle
+from tests.api.conftest import settings
+from tests.bundles import MATERIALS, lot, write_bundle
+
+BIG_ROWS = 80_000  # written as one chunk: one write transaction of seconds
+# Each lot carries a note: bytes for SQLite to write, where the ingest's Python objects
+# (what a garbage collection in the serving process walks) stay few.
+NOTE = "n" * 1_000
+PROMPT_S = 2.0
+
+
+def test_health_and_a_lot_answer_promptly_while_an_ingest_writes(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "graph.sqlite")
+    store.ensure_schema()
+    small = {"materials.csv": MATERIALS, "lots.csv": [lot("L-KNOWN")]}
+    ingest_bundle(store, write_bundle(tmp_path / "small", small), actor="test")
+    big_lots = [lot(f"L-BIG-{i:06d}", note=NOTE) for i in range(BIG_ROWS)]
+    big = write_bundle(tmp_path / "big", {"lots.csv": big_lots})
+    key = ApiKey.new()
+    now = utc_now()
+    store.save_account(
+        Account(
+            "ivo",
+            "auditor",
+            [],
+            "api_key",
+            hash_secret(key.secret),
+            False,
+            now,
+            now,
+            key_id=key.key_id,
+        ),
+        None,
+    )
+    reader = {"Authorization": f"Bearer {key.text}"}
+    ingested: list[int] = []
+
+    def ingest() -> None:
+        report = ingest_bundle(store, big, actor="test", chunk_rows=BIG_ROWS)
+        ingested.append(report.total("accepted"))
+
+    try:
+        with TestClient(create_app(lambda: store, settings())) as client:
+            assert client.get("/lots/L-KNOWN", headers=reader).status_code == 200
+            writer = threading.Thread(target=ingest)
+            started_ingest = time.perf_counter()
+            writer.start()
+            samples: list[tuple[str, float, int]] = []
+            while writer.is_alive():
+                for path, headers in (("/health", {}), ("/lots/L-KNOWN", reader)):
+                    started = time.perf_counter()
+                    status = client.get(path, headers=headers).status_code
+                    samples.append((path, time.perf_counter() - started, status))
+                time.sleep(0.05)
+            writer.join()
+            ingest_s = time.perf_counter() - started_ingest
+    finally:
+        store.close()
+
+    assert ingested == [BIG_ROWS]
+    assert ingest_s > 2 * PROMPT_S, "the ingest was too short to show a wait"
+    assert {status for _, _, status in samples} == {200}
+    slow = sorted((round(s, 2), path) for path, s, _ in samples if s > PROMPT_S)
+    assert not slow, f"{len(slow)} of {len(samples)} answers took over {PROMPT_S} s: {slow}"
+    print(
+        f"ingest {ingest_s:.1f} s, {len(samples)} answers, slowest {max(s for _, s, _ in samples):.2f} s"
+    )
