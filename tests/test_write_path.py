@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import random
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -161,7 +163,8 @@ def test_every_stored_row_is_covered_and_an_unaudited_one_is_named(
     assert covered.relationships == sum(stats.relationships.values())
     # a row written around the write path (as a killed ingest used to leave them)
     if isinstance(store, EmbeddedStore):
-        with store.reading() as conn:
+        # a connection of its own: the store's readers refuse writes
+        with closing(sqlite3.connect(store.path, isolation_level=None)) as conn:
             conn.execute(
                 "INSERT INTO nodes (label, id, props, prov, fp, unresolved) "
                 "VALUES ('Lot', 'L-ROGUE', '{}', '{\"source\": \"x\"}', 'fp', 0)"
