@@ -148,6 +148,47 @@ def test_of_threads_creating_one_key_exactly_one_wins(store: GraphStore) -> None
     assert sorted(e["key"] for e in write_entries) == sorted(f"{k}/{n}" for k, n in wins)
 
 
+def test_of_threads_replacing_what_they_read_exactly_one_wins_each_round(
+    store: GraphStore,
+) -> None:
+    """A release of a hold, as it were: each writer replaces the content it read; of
+    concurrent writers that read the same content one succeeds, the others are refused."""
+    first = {"round": 0}
+    store.apply(WriteBatch(nodes=[_node(Label.HOLD, "H-R", first, ABSENT)], audit=[_entry("c")]))
+    for round_ in range(1, 6):
+        read = dict(store.fetch_nodes(Label.HOLD, ["H-R"])["H-R"].props)
+        start = threading.Barrier(6)
+        wins: list[int] = []
+
+        def writer(
+            n: int,
+            read: dict[str, object] = read,
+            round_: int = round_,
+            start: threading.Barrier = start,
+            wins: list[int] = wins,
+        ) -> None:
+            props = {"round": round_, "by": n}
+            batch = WriteBatch(
+                nodes=[_node(Label.HOLD, "H-R", props, fingerprint(read))],
+                audit=[_entry(f"r{round_}/{n}")],
+            )
+            start.wait()
+            try:
+                store.apply(batch)
+            except WriteConflict:
+                return
+            wins.append(n)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1, (round_, wins)
+        stored = store.fetch_nodes(Label.HOLD, ["H-R"])["H-R"].props
+        assert stored == {"round": round_, "by": wins[0]}
+
+
 def test_every_stored_row_is_covered_and_an_unaudited_one_is_named(
     store: GraphStore, tmp_path: Path
 ) -> None:

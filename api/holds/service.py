@@ -118,6 +118,13 @@ class HoldService:
         if active is None:
             raise Conflict(f"lot {lot_id} is not on hold: there is no hold to release")
         old = self._store.fetch_nodes(Label.HOLD, [active.id])[active.id].props
+        if old.get("released_at") is not None:
+            # released between the two reads: the content this release would replace (and
+            # expect) is already a release, so writing over it would release it twice
+            raise Conflict(
+                f"hold {active.id} of lot {lot_id} was released by another request "
+                "meanwhile; read it again"
+            )
         props: Props = {
             **old,
             "released_by": caller.name,

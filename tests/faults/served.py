@@ -113,6 +113,7 @@ def serve(env: dict[str, str], workers: int) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=30)
+            print(f"lotgraph serve's log, its end:\n{_tail(log)}")  # shown when a test fails
 
 
 def _tail(log: IO[bytes]) -> str:
