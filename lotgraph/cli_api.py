@@ -159,4 +159,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # the supervisor kills a worker that has not answered its ping in this time, with
+        # the requests it is carrying out: on a busy small machine 5 s (the default) is
+        # too short a patience for a worker that is merely waiting for a core
+        timeout_worker_healthcheck=30,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -80,10 +81,10 @@ def _race(
                 start.wait()
                 for n, (path, body) in enumerate(plan):
                     key = {"Idempotency-Key": str(uuid.uuid4())}
-                    first = client.post(path, json=body, headers=key)
+                    first = _post(client, path, body, key)
                     retry = None
                     if n % RETRY_EVERY == 0:
-                        again = client.post(path, json=body, headers=key)
+                        again = _post(client, path, body, key)
                         retry = (again.status_code, again.json())
                     results[i].append(((path, body), (first.status_code, first.json()), retry))
         except BaseException as exc:  # reported by the main thread
@@ -96,6 +97,26 @@ def _race(
         t.join()
     assert not failures, failures
     return results
+
+
+def _post(client: httpx.Client, path: str, body: Any, key: dict[str, str]) -> httpx.Response:
+    """POST as a careful client does: when the connection is lost before the answer (a
+    server process restarted under load), send it again with the same Idempotency-Key, and
+    wait while the first is still being carried out. The answer is then the first's."""
+    reply: httpx.Response | None = None
+    for attempt in range(10):
+        try:
+            reply = client.post(path, json=body, headers=key)
+        except httpx.TransportError as exc:
+            print(f"no answer to {path} ({exc!r}): sent again with its Idempotency-Key")
+            time.sleep(0.5)
+            continue
+        if attempt and reply.status_code == 409 and "still being" in reply.text:
+            time.sleep(0.5)
+            continue
+        return reply
+    assert reply is not None, f"{path}: no answer in 10 attempts"
+    return reply
 
 
 def _answers(results: list[list[tuple[Write, Answer, Answer | None]]]) -> list[Answer]:
