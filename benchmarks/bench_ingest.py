@@ -38,16 +38,18 @@ REPO = OUTPUT.parent.parent
 # Run in a fresh process whose first path entry is the tree being measured; prints
 # "<first seconds> <again seconds> <rows>" and where ingest_bundle came from.
 _TIMED_INGEST = """
-import sys, tempfile, time
+import inspect, sys, tempfile, time
 from pathlib import Path
 from graph.embedded import EmbeddedStore
 from ingest import loader
 store = EmbeddedStore(Path(tempfile.mkdtemp(prefix="lotgraph-bench-")) / "graph.sqlite")
 store.ensure_schema()
+# as `lotgraph ingest` runs it: with the collector paused (always so before it was an option)
+options = {"pause_gc": True} if "pause_gc" in inspect.signature(loader.ingest_bundle).parameters else {}
 seconds = []
 for _ in range(2):
     started = time.perf_counter()
-    report = loader.ingest_bundle(store, Path(sys.argv[1]), actor="benchmark")
+    report = loader.ingest_bundle(store, Path(sys.argv[1]), actor="benchmark", **options)
     seconds.append(time.perf_counter() - started)
 print(seconds[0], seconds[1], report.total("rows_read"), loader.__file__)
 """
