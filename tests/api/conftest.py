@@ -67,6 +67,17 @@ def settings(**overrides: Any) -> ApiSettings:
     return ApiSettings(secret_key=SECRET, access_flush_seconds=0.05, **overrides)
 
 
+def api_key_account(store: GraphStore, name: str, role: str = "auditor") -> str:
+    """An account of ``role`` with an API key, saved in the store: the key's text."""
+    key = ApiKey.new()
+    now = utc_now()
+    account = Account(
+        name, role, [], "api_key", hash_secret(key.secret), False, now, now, key_id=key.key_id
+    )
+    store.save_account(account, None)
+    return key.text
+
+
 @pytest.fixture(scope="session")
 def secret_hashes() -> tuple[str, ApiKey, str]:
     """Slow hashes made once per session: the shared password's, and an API key with its own."""

@@ -15,12 +15,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth.secrets import ApiKey, hash_secret
 from graph.embedded import EmbeddedStore
-from graph.records import Account
-from graph.store import utc_now
 from ingest.loader import ingest_bundle
-from tests.api.conftest import settings
+from tests.api.conftest import api_key_account, settings
 from tests.bundles import MATERIALS, lot, write_bundle
 
 CAPACITY = 3
@@ -42,23 +39,8 @@ def test_a_full_access_buffer_refuses_requests_until_the_store_takes_them(tmp_pa
         tmp_path / "plant", {"materials.csv": MATERIALS, "lots.csv": [lot("L-KNOWN")]}
     )
     ingest_bundle(store, bundle, actor="test")
-    key = ApiKey.new()
-    now = utc_now()
-    store.save_account(
-        Account(
-            "ivo",
-            "auditor",
-            [],
-            "api_key",
-            hash_secret(key.secret),
-            False,
-            now,
-            now,
-            key_id=key.key_id,
-        ),
-        None,
-    )
-    reader = {"Authorization": f"Bearer {key.text}"}
+    key_text = api_key_account(store, "ivo")
+    reader = {"Authorization": f"Bearer {key_text}"}
     app = create_app(lambda: store, settings(access_buffer_max=CAPACITY))
     try:
         with (

@@ -16,12 +16,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth.secrets import ApiKey, hash_secret
 from graph.embedded import EmbeddedStore
-from graph.records import Account
-from graph.store import utc_now
 from ingest.loader import ingest_bundle
-from tests.api.conftest import settings
+from tests.api.conftest import api_key_account, settings
 from tests.bundles import MATERIALS, lot, write_bundle
 
 BIG_ROWS = 80_000  # written as one chunk: one write transaction of seconds
@@ -38,23 +35,8 @@ def test_health_and_a_lot_answer_promptly_while_an_ingest_writes(tmp_path: Path)
     ingest_bundle(store, write_bundle(tmp_path / "small", small), actor="test")
     big_lots = [lot(f"L-BIG-{i:06d}", note=NOTE) for i in range(BIG_ROWS)]
     big = write_bundle(tmp_path / "big", {"lots.csv": big_lots})
-    key = ApiKey.new()
-    now = utc_now()
-    store.save_account(
-        Account(
-            "ivo",
-            "auditor",
-            [],
-            "api_key",
-            hash_secret(key.secret),
-            False,
-            now,
-            now,
-            key_id=key.key_id,
-        ),
-        None,
-    )
-    reader = {"Authorization": f"Bearer {key.text}"}
+    key_text = api_key_account(store, "ivo")
+    reader = {"Authorization": f"Bearer {key_text}"}
     ingested: list[int] = []
 
     def ingest() -> None:

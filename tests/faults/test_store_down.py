@@ -17,12 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth.secrets import ApiKey, hash_secret
 from graph.neo4j_store import Neo4jStore
-from graph.records import Account
-from graph.store import utc_now
 from ingest.loader import ingest_bundle
 from lotgraph import neo4j_local
+from tests.api.conftest import api_key_account
 from tests.bundles import MATERIALS, batch, consumption, lot, output, write_bundle
 from tests.faults.served import serve, store_env
 
@@ -48,21 +46,7 @@ def _load(info: neo4j_local.ConnectionInfo, tmp_path: Path) -> str:
             "outputs.csv": [output("B-1", "L-2")],
         }
         ingest_bundle(store, write_bundle(tmp_path / "plant", plant), actor="test")
-        key = ApiKey.new()
-        now = utc_now()
-        account = Account(
-            "ivo",
-            "auditor",
-            [],
-            "api_key",
-            hash_secret(key.secret),
-            False,
-            now,
-            now,
-            key_id=key.key_id,
-        )
-        store.save_account(account, None)
-        return key.text
+        return api_key_account(store, "ivo")
     finally:
         store.close()
 
