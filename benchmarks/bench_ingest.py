@@ -55,7 +55,8 @@ print(seconds[0], seconds[1], report.total("rows_read"), loader.__file__)
 """
 
 
-def _plant(lots: int, seed: int) -> Path:
+def plant_folder(lots: int, seed: int) -> Path:
+    """The generated plant of ``lots`` and ``seed`` under benchmarks/output, made once."""
     path = OUTPUT / f"plant-{lots}-{seed}"
     if not (path / "bundle.json").exists():
         started = time.perf_counter()
@@ -128,7 +129,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    plant = _plant(args.lots, args.seed)
+    plant = plant_folder(args.lots, args.seed)
     if args.compare_ref:
         compare(args.compare_ref, plant)
         return

@@ -44,9 +44,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.bench_ingest import plant_folder
 from benchmarks.bench_queries import percentile
 from benchmarks.machine import describe
-from ingest.synthetic import generate_plant
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 HOST = "127.0.0.1"
@@ -74,15 +74,6 @@ class Phase:
             f"p99={percentile(self.latencies_ms, 0.99):>8.1f} ms "
             f"max={max(self.latencies_ms, default=float('nan')):>8.1f} ms"
         )
-
-
-def _plant(lots: int, seed: int) -> Path:
-    path = OUTPUT / f"plant-{lots}-{seed}"
-    if not (path / "bundle.json").exists():
-        started = time.perf_counter()
-        generate_plant(lots=lots, seed=seed, out=path)
-        print(f"generated {lots} lots in {time.perf_counter() - started:.1f} s -> {path}")
-    return path
 
 
 def _lotgraph(env: dict[str, str], *args: str, stdin: str = "") -> str:
@@ -232,8 +223,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    base = _plant(args.base_lots, args.seed + 1)
-    big = _plant(args.lots, args.seed)
+    base = plant_folder(args.base_lots, args.seed + 1)
+    big = plant_folder(args.lots, args.seed)
     data = OUTPUT / f"reads-during-ingest-{args.lots}-{args.seed}"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
