@@ -30,6 +30,7 @@ from graph.audit_chain import (
     pending_entries,
 )
 from graph.digest import content_digest
+from graph.genealogy import Genealogy
 from graph.model import Label
 from graph.records import (
     Account,
@@ -45,6 +46,7 @@ from graph.store import (
     PLACEHOLDER,
     WRITE_ID,
     AlreadyExists,
+    AnalyteRows,
     AuditEntry,
     GraphStats,
     NodeRef,
@@ -59,6 +61,22 @@ from graph.store import (
     WriteConflict,
     utc_now,
 )
+
+# The analyte_results columns, from a TestResult node's id and props.
+_RESULT_COLUMNS = """json_extract(props, '$.analyte'), id,
+        json_extract(props, '$.target_kind'), json_extract(props, '$.target_id'),
+        json_extract(props, '$.value'), json_extract(props, '$.lower_limit'),
+        json_extract(props, '$.upper_limit'), json_extract(props, '$.tested_at'),
+        json_extract(props, '$.unit'), json_extract(props, '$.method')"""
+# An analyte_results table of an earlier form (without the columns above) is dropped and
+# rebuilt when the store opens.
+_RESULT_TABLE_COLUMNS = ("lower_limit", "method")
+_DROP_RESULTS = """
+DROP TABLE IF EXISTS analyte_results;
+DROP TRIGGER IF EXISTS analyte_results_insert;
+DROP TRIGGER IF EXISTS analyte_results_update;
+DROP TRIGGER IF EXISTS analyte_results_delete;
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -99,26 +117,23 @@ CREATE TABLE IF NOT EXISTS analyte_results (
     target_kind TEXT,
     target_id TEXT,
     value REAL,
+    lower_limit REAL,
     upper_limit REAL,
     tested_at TEXT,
     unit TEXT,
+    method TEXT,
     PRIMARY KEY (analyte, id)
 ) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS analyte_results_insert AFTER INSERT ON nodes
 WHEN new.label = 'TestResult' AND new.unresolved = 0 BEGIN
-    INSERT OR REPLACE INTO analyte_results SELECT json_extract(new.props, '$.analyte'), new.id,
-        json_extract(new.props, '$.target_kind'), json_extract(new.props, '$.target_id'),
-        json_extract(new.props, '$.value'), json_extract(new.props, '$.upper_limit'),
-        json_extract(new.props, '$.tested_at'), json_extract(new.props, '$.unit');
+    INSERT OR REPLACE INTO analyte_results SELECT {columns} FROM (SELECT new.id AS id, new.props AS props);
 END;
 CREATE TRIGGER IF NOT EXISTS analyte_results_update AFTER UPDATE ON nodes
 WHEN new.label = 'TestResult' BEGIN
     DELETE FROM analyte_results
     WHERE analyte = json_extract(old.props, '$.analyte') AND id = old.id;
-    INSERT OR REPLACE INTO analyte_results SELECT json_extract(new.props, '$.analyte'), new.id,
-        json_extract(new.props, '$.target_kind'), json_extract(new.props, '$.target_id'),
-        json_extract(new.props, '$.value'), json_extract(new.props, '$.upper_limit'),
-        json_extract(new.props, '$.tested_at'), json_extract(new.props, '$.unit') WHERE new.unresolved = 0;
+    INSERT OR REPLACE INTO analyte_results SELECT {columns}
+    FROM (SELECT new.id AS id, new.props AS props) WHERE new.unresolved = 0;
 END;
 CREATE TRIGGER IF NOT EXISTS analyte_results_delete AFTER DELETE ON nodes
 WHEN old.label = 'TestResult' BEGIN
@@ -195,12 +210,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 _BACKFILL_RESULTS = """
 INSERT OR REPLACE INTO analyte_results
-SELECT json_extract(props, '$.analyte'), id,
-       json_extract(props, '$.target_kind'), json_extract(props, '$.target_id'),
-       json_extract(props, '$.value'), json_extract(props, '$.upper_limit'),
-       json_extract(props, '$.tested_at'), json_extract(props, '$.unit')
-FROM nodes WHERE label = 'TestResult' AND unresolved = 0
-"""
+SELECT {columns} FROM nodes WHERE label = 'TestResult' AND unresolved = 0
+""".replace("{columns}", _RESULT_COLUMNS)
 
 # CROSS JOIN keeps json_each as the outer loop, so each wanted key is one primary-key seek.
 _FETCH_NODES = """
@@ -342,6 +353,44 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (key) DO NOTHING
 """
 
+# The genealogy (graph/genealogy.py): each type is a range of the primary key, read in order.
+_GENEALOGY = {
+    "consumed": """SELECT src_id, dst_id FROM rels
+WHERE src_label = 'Lot' AND type = 'CONSUMED_IN' AND dst_label = 'Batch'""",
+    "produced": """SELECT src_id, dst_id FROM rels
+WHERE src_label = 'Batch' AND type = 'PRODUCED' AND dst_label = 'Lot'""",
+    "supplied": """SELECT src_id, dst_id FROM rels
+WHERE src_label = 'Supplier' AND type = 'SUPPLIED' AND dst_label = 'Lot'""",
+    "of_material": """SELECT src_id, dst_id FROM rels
+WHERE src_label = 'Lot' AND type = 'OF_MATERIAL' AND dst_label = 'Material'""",
+    "ran_on": """SELECT src_id, dst_id FROM rels
+WHERE src_label = 'Batch' AND type = 'RAN_ON' AND dst_label = 'Equipment'""",
+}
+_GENEALOGY_NODES = "SELECT id FROM nodes WHERE label = ?"
+_GENEALOGY_LABELS = ("Lot", "Batch", "Supplier", "Material", "Equipment")
+# Every content write appends to the audit trail in its own transaction, so the head's
+# sequence number moves with every change of the graph.
+_GRAPH_VERSION = "SELECT coalesce((SELECT seq FROM audit_head WHERE id = 1), 0)"
+
+# One analyte's results (the derived table, read in key order), each with its target's
+# site and product and, for a lot, the batches that made it.
+_ANALYTE_ROWS = """
+SELECT a.id, CASE a.target_kind WHEN 'lot' THEN 'Lot' ELSE 'Batch' END, a.target_id,
+       t.props ->> '$.site',
+       CASE a.target_kind WHEN 'lot' THEN t.props ->> '$.material_id'
+                          ELSE t.props ->> '$.product_material_id' END,
+       a.value, a.lower_limit, a.upper_limit, a.unit, a.method, a.tested_at,
+       CASE a.target_kind WHEN 'lot' THEN (
+           SELECT json_group_array(json_array(p.src_id, m.props ->> '$.site'))
+           FROM rels AS p LEFT JOIN nodes AS m ON m.label = 'Batch' AND m.id = p.src_id
+           WHERE p.dst_label = 'Lot' AND p.dst_id = a.target_id AND p.type = 'PRODUCED'
+             AND p.src_label = 'Batch') END
+FROM analyte_results AS a
+LEFT JOIN nodes AS t
+  ON t.label = CASE a.target_kind WHEN 'lot' THEN 'Lot' ELSE 'Batch' END AND t.id = a.target_id
+WHERE a.analyte = ? AND a.target_kind IN ('lot', 'batch')
+"""
+
 # Coverage (graph/digest.py): the write id each stored row carries in its provenance.
 _WRITE_COUNTS = "SELECT prov ->> '$.write_id', count(*) FROM {table} GROUP BY 1"
 _WRITTEN_NODES = """
@@ -434,6 +483,14 @@ def _store_errors() -> Iterator[None]:
         if str(exc).lower().startswith(_UNAVAILABLE):
             raise StoreUnavailable("embedded", str(exc)) from exc
         raise
+
+
+def _numbers(values: list[Any]) -> list[float | None]:
+    return [None if v is None else float(v) for v in values]
+
+
+def _makers(text: str | None) -> tuple[tuple[str, str | None], ...]:
+    return tuple(sorted((m, s) for m, s in orjson.loads(text))) if text else ()
 
 
 def _check_limit(limit: int | None) -> None:
@@ -537,11 +594,16 @@ class EmbeddedStore:
         self._open_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._pinned = threading.local()  # .conn: this thread's snapshot connection
+        # the genealogy as last read, reused while the graph version it was read at holds
+        self._genealogy_cache: Genealogy | None = None
 
     # -- schema ---------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         with self._lock:
-            self._conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(analyte_results)")}
+            if columns and not columns.issuperset(_RESULT_TABLE_COLUMNS):
+                self._conn.executescript(_DROP_RESULTS)
+            self._conn.executescript(_SCHEMA.replace("{columns}", _RESULT_COLUMNS))
             with self._transaction() as conn:
                 # a store written before the derived table existed fills it once
                 if conn.execute("SELECT 1 FROM analyte_results LIMIT 1").fetchone() is None:
@@ -680,6 +742,58 @@ class EmbeddedStore:
     def _fetch_rel_column(self, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
         with self._reader() as conn:
             return _rel_column(conn, refs, column)
+
+    def genealogy(self) -> Genealogy:
+        return self.read_snapshot(self._genealogy)
+
+    def _genealogy(self) -> Genealogy:
+        with self._reader() as conn:
+            (version,) = conn.execute(_GRAPH_VERSION).fetchone()
+            cached = self._genealogy_cache
+            if cached is not None and cached.version == version:
+                return cached
+            pairs = {name: conn.execute(sql).fetchall() for name, sql in _GENEALOGY.items()}
+            nodes = {
+                label: [i for (i,) in conn.execute(_GENEALOGY_NODES, (label,))]
+                for label in _GENEALOGY_LABELS
+            }
+        loaded = Genealogy.from_pairs(version, nodes, **pairs)
+        self._genealogy_cache = loaded
+        return loaded
+
+    def analyte_rows(self, analyte: str) -> AnalyteRows:
+        with self._reader() as conn:
+            rows = conn.execute(_ANALYTE_ROWS, (analyte,)).fetchall()
+        if not rows:
+            return AnalyteRows.from_rows(())
+        (
+            ids,
+            labels,
+            targets,
+            sites,
+            products,
+            values,
+            lowers,
+            uppers,
+            units,
+            methods,
+            at,
+            makers,
+        ) = (list(column) for column in zip(*rows, strict=True))
+        return AnalyteRows(
+            ids,
+            labels,
+            targets,
+            sites,
+            products,
+            _numbers(values),
+            _numbers(lowers),
+            _numbers(uppers),
+            units,
+            methods,
+            at,
+            [_makers(m) for m in makers],
+        )
 
     def stats(self) -> GraphStats:
         return self.read_snapshot(self._stats)

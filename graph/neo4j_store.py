@@ -32,6 +32,7 @@ from graph.audit_chain import (
 )
 from graph.cypher_files import read_cypher, render
 from graph.digest import NodeRecord, RelRecord, content_digest
+from graph.genealogy import Genealogy
 from graph.model import (
     FINGERPRINT,
     KEY,
@@ -56,11 +57,13 @@ from graph.store import (
     ANY,
     WRITE_ID,
     AlreadyExists,
+    AnalyteRows,
     AuditEntry,
     GraphStats,
     NodeRef,
     Props,
     RelRef,
+    ResultRow,
     StoredNode,
     StoreUnavailable,
     T,
@@ -153,6 +156,20 @@ def _check_limit(limit: int | None) -> None:
         raise ValueError(f"limit must not be negative, not {limit}")
 
 
+# The genealogy's relationship types (graph/genealogy.py): name -> template slots.
+_GENEALOGY: Final = {
+    "consumed": {"source": "Lot", "type": "CONSUMED_IN", "target": "Batch"},
+    "produced": {"source": "Batch", "type": "PRODUCED", "target": "Lot"},
+    "supplied": {"source": "Supplier", "type": "SUPPLIED", "target": "Lot"},
+    "of_material": {"source": "Lot", "type": "OF_MATERIAL", "target": "Material"},
+    "ran_on": {"source": "Batch", "type": "RAN_ON", "target": "Equipment"},
+}
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 class Neo4jStore:
     """A GraphStore on a Neo4j server (bolt:// or routing neo4j:// URIs)."""
 
@@ -180,6 +197,8 @@ class Neo4jStore:
             max_transaction_retry_time=max_retry_seconds,
         )
         self._in_snapshot = threading.local()  # .active: this thread runs a read_snapshot
+        # the genealogy as last read, reused while the graph version it was read at holds
+        self._genealogy_cache: Genealogy | None = None
 
     @contextmanager
     def _reachable(self) -> Iterator[None]:
@@ -211,6 +230,59 @@ class Neo4jStore:
         """The number of content-writing transactions committed (bumped by ``apply``)."""
         rows = self.read(read_cypher("graph_version"))
         return int(rows[0]["version"]) if rows else 0
+
+    def genealogy(self) -> Genealogy:
+        return self.read_snapshot(self._genealogy)
+
+    def _genealogy(self) -> Genealogy:
+        version = self.graph_version()
+        cached = self._genealogy_cache
+        if cached is not None and cached.version == version:
+            return cached
+
+        def read_all(
+            tx: ManagedTransaction,
+        ) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, str]]]]:
+            nodes = {
+                label: [i for (i,) in tx.run(render("genealogy_nodes", label=label))]
+                for label in ("Lot", "Batch", "Supplier", "Material", "Equipment")
+            }
+            pairs = {
+                name: [(s, d) for s, d in tx.run(render("genealogy_pairs", **slots))]
+                for name, slots in _GENEALOGY.items()
+            }
+            return nodes, pairs
+
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
+            nodes, pairs = session.execute_read(read_all)
+        loaded = Genealogy.from_pairs(version, nodes, **pairs)
+        self._genealogy_cache = loaded
+        return loaded
+
+    def analyte_rows(self, analyte: str) -> AnalyteRows:
+        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
+            rows = session.execute_read(
+                lambda tx: [
+                    r.values() for r in tx.run(read_cypher("analyte_rows"), analyte=analyte)
+                ]
+            )
+        return AnalyteRows.from_rows(
+            ResultRow(
+                rid,
+                label,
+                target,
+                site,
+                product,
+                _number(value),
+                _number(lower),
+                _number(upper),
+                unit,
+                method,
+                tested_at,
+                tuple(sorted((m, s) for m, s in makers)),
+            )
+            for rid, label, target, site, product, value, lower, upper, unit, method, tested_at, makers in rows
+        )
 
     def read_snapshot(self, work: Callable[[], T]) -> T:
         # Neo4j reads are read-committed, not snapshots: run the work between two reads of

@@ -12,6 +12,7 @@ from uuid import uuid4
 import orjson
 
 from graph.audit_chain import Head
+from graph.genealogy import Genealogy
 from graph.model import Label, RelType
 from graph.records import Account, IdempotencyRecord, SignInFailure
 
@@ -200,6 +201,54 @@ class WriteBatch:
         return ends
 
 
+class ResultRow(NamedTuple):
+    """One test result of an analyte on a lot or batch, with what the investigations of
+    that analyte read beside it (``GraphStore.analyte_rows``)."""
+
+    id: str
+    target_label: str  # "Lot" or "Batch": what the result's TESTED relationship points to
+    target_id: str
+    target_site: str | None
+    product: str | None  # a batch's product_material_id, a lot's material_id
+    value: float | None
+    lower_limit: float | None
+    upper_limit: float | None
+    unit: str | None
+    method: str | None
+    tested_at: str | None
+    makers: tuple[tuple[str, str | None], ...]  # (id, site) of the batches that made a lot
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyteRows:
+    """Every result of one analyte on a lot or batch, as columns (``GraphStore.analyte_rows``):
+    hundreds of thousands of rows on a large plant, handled column by column."""
+
+    id: list[str]
+    target_label: list[str]
+    target_id: list[str]
+    target_site: list[str | None]
+    product: list[str | None]
+    value: list[float | None]
+    lower_limit: list[float | None]
+    upper_limit: list[float | None]
+    unit: list[str | None]
+    method: list[str | None]
+    tested_at: list[str | None]
+    makers: list[tuple[tuple[str, str | None], ...]]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def row(self, i: int) -> ResultRow:
+        return ResultRow(*(getattr(self, name)[i] for name in ResultRow._fields))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[ResultRow]) -> AnalyteRows:
+        listed = list(rows)
+        return cls(*([getattr(r, name) for r in listed] for name in ResultRow._fields))
+
+
 @dataclass(slots=True)
 class StoredNode:
     props: Props
@@ -253,6 +302,15 @@ class GraphStore(Protocol):
 
     def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
         """Content fingerprints of the nodes that exist among ids; None for a placeholder."""
+        ...
+
+    def genealogy(self) -> Genealogy:
+        """The whole lot genealogy as numbered arrays (graph/genealogy.py), read in one go
+        and reused while the graph version is unchanged."""
+        ...
+
+    def analyte_rows(self, analyte: str) -> AnalyteRows:
+        """Every result of ``analyte`` on a lot or batch, in no particular order."""
         ...
 
     def fetch_lot_units(self, ids: Sequence[str]) -> dict[str, str]:

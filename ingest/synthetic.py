@@ -1,7 +1,7 @@
 """Synthetic plant generator: a realistic canonical ingest bundle (DESIGN §3).
 
-``generate_plant(lots, seed, out)`` writes the eighteen CSV files of the canonical bundle
-plus ``bundle.json`` for a multi-site plant making the intermediate "LG-101":
+``generate_plant(lots, seed, out, impurity_depth=1)`` writes the eighteen CSV files of the
+canonical bundle plus ``bundle.json`` for a multi-site plant making the intermediate "LG-101":
 
 * purchased raw materials, reagents and solvents from several suppliers (every purchased lot
   carries ``supplier_id`` and ``supplier_lot``); bulk solvent lots are consumed by hundreds of
@@ -16,9 +16,46 @@ plus ``bundle.json`` for a multi-site plant making the intermediate "LG-101":
 
 Planted facts (recorded under ``synthetic`` in ``bundle.json`` and in :class:`PlantSummary`):
 
-* one purchased reagent lot, chosen with the seed, causes "Impurity B" above the upper limit in
-  most batches that consumed it and in about half of the batches of the next stage;
-  elsewhere results are within limits except a handful of random false positives;
+* an **impurity cause**: one purchased lot R drives "Impurity B" (method HPLC-UV QC-M-102)
+  above its upper limit. Generations: a batch's own consumed lots are at depth 1, the lots
+  consumed by the batches that produced a depth-1 lot at depth 2, and so on.
+  ``impurity_depth`` d chooses how far upstream R is:
+
+  - d = 1 (the default): a reagent lot R consumed by 5..15 tested batches; all its tested
+    consumers are above the limit, and nothing downstream of them.
+  - d = 2 or 3: a raw or reagent lot R (never a solvent) consumed by batches of one stage s,
+    s + d - 1 <= the API stage. D, the tested batches of stage s + d - 1 that have R at depth
+    d, are all above the limit (upper * U(1.3, 2.5)); R's consumers and the stages in between
+    are not raised (the impurity forms downstream). R is chosen so that |D| is 5..60 and R is
+    *identifiable*: no other purchased lot was consumed by exactly R's consumers, and no other
+    lot L (purchased or intermediate) has the same set D_L of descendant tested stage
+    s + d - 1 batches. Candidates are tried in random order, a bounded number of them; when
+    none fits, the best seen is taken: identifiable before not, then |D| 5..60, more than 60,
+    1..4 (only tiny plants get there). A plant where no purchased lot has a tested descendant
+    d - 1 stages downstream is refused (ValueError). For d = 1 the first rule applies: when
+    the lot drawn shares its consumers exactly with another purchased lot, another is drawn.
+
+  ``synthetic.planted``: ``analyte``, ``lot``, ``supplier_lot``, ``supplier``, ``material``
+  (of R), ``depth``, ``product`` (the material of the stage whose batches are flagged) and
+  ``units`` (the flagged batches: D; for d = 1 R's raised consumers).
+* an **in-specification drift**, at every depth: one purchased lot Q (not R, not a bulk lot
+  in more than 40 tested batches, consumed by no batch that has R at depth 1..max(d, 2) nor
+  by a false positive), consumed by batches of stage 0 or 1 only, at least 8 of them tested
+  (12 or more preferred: a long drift stands out of the chance signals of the Nelson rules)
+  and none of those among the first 25 tested batches of that stage. Q's tested consumers, in test order k = 0..n-1, get
+  Impurity B = 0.095 + 0.035 * k / max(1, n - 1) %: well above the usual N(0.035, 0.012)
+  (clipped to 0.003..0.09), rising, and inside the 0.15 % limit. Downstream stages are not
+  changed. Q is chosen so that no other raw/reagent lot was consumed by all of Q's consumers
+  and no other purchased lot by exactly them; a Q whose consumers no other purchased lot at
+  all covers is preferred. (A bulk solvent lot, consumed by hundreds of batches, usually covers all of Q's
+  consumers: at a few thousand lots there is one per site.) When no lot meets the count and
+  baseline rules (tiny plants), the one with most tested consumers, out of the baseline if
+  possible, is taken. ``synthetic.drift``: ``analyte``, ``lot``, ``supplier_lot``,
+  ``supplier``, ``material`` (of Q), ``product``, ``method``, ``units``.
+* elsewhere results are within limits except a handful of random false positives, never
+  among the flagged units nor the drift's; lot release results (final lots) are tested with
+  release methods of their own (``HPLC-UV QC-M-111/112``, ``KF QC-M-211``), so they make
+  control charts of their own rather than doubling the batches' points;
 * a few lots with a mass-balance shortfall (2-6 % of the quantity unaccounted);
 * a very few signatures whose ``record_sha256`` does not match their version's hash.
 
@@ -34,9 +71,12 @@ Decisions the design left open:
   ``consumed + shipped + on_hand == quantity`` exactly (after unit conversion), except the
   planted shortfalls.
 
-Same seed, same bytes: all randomness comes from one ``numpy.random.default_rng(seed)``, no
-clock is read, and every number is written with a fixed format. Large files are formatted
-column-wise into byte matrices with numpy and streamed in chunks.
+Same seed, same bytes: all randomness comes from ``numpy.random.default_rng(seed)`` and, for
+the choice of Q and of a cause of depth >= 2, ``default_rng([seed, 13])``; no clock is read,
+and every number is written with a fixed format. The second generator keeps the other draws of
+a depth-1 plant as they were before the drift existed; for one seed
+the production graph (lots, batches, consumptions, outputs) is the same at every depth. Large
+files are formatted column-wise into byte matrices with numpy and streamed in chunks.
 """
 
 from __future__ import annotations
@@ -49,6 +89,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -375,6 +416,17 @@ MATERIALS: tuple[_Material, ...] = (
 )
 _MAT = {m.id: i for i, m in enumerate(MATERIALS)}
 N_PURCHASED_MATS = 16
+_SOLVENT = np.array([m.kind == "solvent" for m in MATERIALS])
+IMPURITY_DEPTHS = (1, 2, 3)
+# bounds of the search for a planted cause of depth >= 2 (keeps a 1M-lot plant fast)
+_CAUSE_TRIES = 3000
+_CAUSE_CHECKS = 200
+# the drift: at least this many tested consumers, none among the first tested of the stage
+_DRIFT_MIN_UNITS = 8
+_DRIFT_WANTED_UNITS = 12  # preferred: a reagent or a solvent lot in a dozen batches or more
+_DRIFT_MAX_UNITS = 40  # never a bulk lot consumed by hundreds of batches
+_DRIFT_BASELINE = 25
+_DRIFT_CHECKS = 400
 
 
 @dataclass(frozen=True)
@@ -627,6 +679,11 @@ METHODS = (
     "KF QC-M-201",
     "GC-FID QC-M-301",
     "Supplier method",
+    # lot release testing: its own methods, so its results make their own control charts
+    # (a batch's in-process result and its lots' release results are not independent points)
+    "HPLC-UV QC-M-111",
+    "HPLC-UV QC-M-112",
+    "KF QC-M-211",
 )
 DOC_KINDS = (
     "batch_record",
@@ -659,10 +716,11 @@ class PlantSummary:
     seed: int
     lots: int
     rows: dict[str, int]
-    planted: dict[str, str]
+    planted: dict[str, Any]
     mass_balance_shortfalls: list[str] = field(default_factory=list)
     tampered_signatures: list[str] = field(default_factory=list)
     bytes_written: int = 0
+    drift: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -703,16 +761,158 @@ def _group_starts(keys: I64) -> I64:
     return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).astype(np.int64)
 
 
+def _uniq(a: I64) -> I64:
+    """Sorted distinct values (a sort and a mask: faster than ``np.unique`` here)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _uniq_counts(a: I64) -> tuple[I64, I64]:
+    a = np.sort(a)
+    if len(a) == 0:
+        return a, a
+    first = _group_starts(a)
+    return a[first], np.diff(np.r_[first, len(a)]).astype(np.int64)
+
+
+def _ptr(keys: I64, n: int) -> I64:
+    """CSR row pointers for ``keys`` sorted ascending, rows 0..n-1."""
+    return np.r_[0, np.cumsum(np.bincount(keys, minlength=n))].astype(np.int64)
+
+
+def _gather(ptr: I64, dat: I64, rows: I64) -> tuple[I64, I64]:
+    """Every entry of the CSR ``rows``: (position of its row in ``rows``, value)."""
+    starts = ptr[rows]
+    counts = ptr[rows + 1] - starts
+    first = np.cumsum(counts) - counts
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+    pos = np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    return owner, dat[pos]
+
+
+class _Genealogy:
+    """The lot/batch graph as CSR arrays: consumers of a lot, lots a batch consumed, lots a
+    batch produced. Generations: a batch's own consumed lots are at depth 1, the lots consumed
+    by the batches that produced those at depth 2, and so on."""
+
+    def __init__(
+        self, con_batch: I64, con_lot: I64, lot_batch: I64, stage: I64, tested: BoolA
+    ) -> None:
+        nl, nb = len(lot_batch), len(stage)
+        self.nl, self.nb = nl, nb
+        key = _uniq(con_lot * nb + con_batch)  # (lot, batch) pairs, sorted by lot
+        cl, cb = key // nb, key % nb
+        self.lot_ptr = _ptr(cl, nl)
+        self.lot_batches = cb
+        by_batch = np.sort(cb * nl + cl)
+        self.batch_ptr = _ptr(by_batch // nl, nb)
+        self.batch_lots = by_batch % nl
+        produced = np.flatnonzero(lot_batch >= 0)
+        po = produced[np.argsort(lot_batch[produced], kind="stable")]
+        self.out_ptr = _ptr(lot_batch[po], nb)
+        self.out_lots = po.astype(np.int64)
+        self.lot_batch = lot_batch
+        self.stage = stage
+        self.tested = tested
+        self.n_consumers = np.diff(self.lot_ptr)
+        self._reaches: dict[int, BoolA] = {}
+
+    def consumers(self, lots: I64) -> I64:
+        return _uniq(_gather(self.lot_ptr, self.lot_batches, lots)[1])
+
+    def next_batches(self, batches: I64) -> I64:
+        """Batches that consumed a lot produced by one of ``batches``."""
+        return self.consumers(_gather(self.out_ptr, self.out_lots, batches)[1])
+
+    def generations(self, lot: int, depth: int) -> list[I64]:
+        """Batches having ``lot`` at depth 1, 2, ..., ``depth`` of their backward genealogy."""
+        gens = [self.consumers(np.array([lot], dtype=np.int64))]
+        while len(gens) < depth:
+            gens.append(self.next_batches(gens[-1]))
+        return gens
+
+    def consumer_stages(self) -> tuple[I64, I64]:
+        """Per lot: lowest and highest stage of its consumers (-1 when never consumed)."""
+        lo = np.full(self.nl, -1, dtype=np.int64)
+        hi = np.full(self.nl, -1, dtype=np.int64)
+        rows = np.flatnonzero(self.n_consumers > 0)
+        if len(rows):
+            s = self.stage[self.lot_batches]
+            lo[rows] = np.minimum.reduceat(s, self.lot_ptr[rows])
+            hi[rows] = np.maximum.reduceat(s, self.lot_ptr[rows])
+        return lo, hi
+
+    def reaches_tested(self, t: int) -> BoolA:
+        """Batches that are, or are upstream of, a tested batch of stage ``t``."""
+        if t not in self._reaches:
+            mask = np.zeros(self.nb, dtype=np.bool_)
+            b = np.flatnonzero(self.tested & (self.stage == t))
+            mask[b] = True
+            while len(b):
+                pr = self.lot_batch[_gather(self.batch_ptr, self.batch_lots, b)[1]]
+                pr = _uniq(pr[pr >= 0])
+                b = pr[~mask[pr]]
+                mask[b] = True
+            self._reaches[t] = mask
+        return self._reaches[t]
+
+    def same_consumers(self, lot: int, consumers: I64) -> bool:
+        """Whether another purchased lot was consumed by exactly ``consumers``."""
+        lots, cnt = _uniq_counts(_gather(self.batch_ptr, self.batch_lots, consumers)[1])
+        n = len(consumers)
+        same = (cnt == n) & (self.n_consumers[lots] == n) & (lots != lot)
+        return bool((same & (self.lot_batch[lots] < 0)).any())
+
+    def same_units(self, lot: int, units: I64, t: int) -> bool:
+        """Whether another lot L has exactly ``units`` as its set D_L of descendant tested
+        stage-``t`` batches (``units`` being D of ``lot``).
+
+        Such an L is upstream of every unit (a common ancestor, found by a backward walk with
+        each unit as its own origin) and reaches no other tested stage-``t`` batch: walking
+        forward from L through the units' ancestors, no batch outside them may lead to one.
+        """
+        nl, nb, nu = self.nl, self.nb, len(units)
+        anc = np.zeros(nb, dtype=np.bool_)
+        anc[units] = True
+        origin, b = np.arange(nu, dtype=np.int64), units
+        pairs: list[I64] = []
+        while len(b):
+            own, lots = _gather(self.batch_ptr, self.batch_lots, b)
+            o = origin[own]
+            pairs.append(o * nl + lots)
+            pr = self.lot_batch[lots]
+            k = pr >= 0
+            key = _uniq(o[k] * nb + pr[k])
+            origin, b = key // nb, key % nb
+            anc[b] = True
+        ancestors = _uniq(np.concatenate(pairs)) % nl
+        cand, cnt = _uniq_counts(ancestors)
+        reach = self.reaches_tested(t)
+        for other in cand[(cnt == nu) & (cand != lot)].tolist():
+            fr = self.consumers(np.array([other], dtype=np.int64))
+            while len(fr):
+                if (reach[fr] & ~anc[fr]).any():
+                    break  # D_other holds a tested stage-t batch outside the units
+                fr = self.next_batches(fr[anc[fr] & (self.stage[fr] < t)])
+            else:
+                return True
+        return False
+
+
 # --------------------------------------------------------------------------------------------
 # the plant
 # --------------------------------------------------------------------------------------------
 
 
 class _Plant:
-    def __init__(self, lots: int, seed: int) -> None:
+    def __init__(self, lots: int, seed: int, impurity_depth: int = 1) -> None:
         self.n_lots = lots
         self.seed = seed
+        self.impurity_depth = impurity_depth
         self.rng = np.random.default_rng(seed)
+        # the impurity cause of depth >= 2 and the drift draw from their own generator, so
+        # the rest of the plant is the same bytes as before they existed
+        self.rng2 = np.random.default_rng([seed, 13])
         # lot columns (filled in blocks)
         self.l_mat: list[I64] = []
         self.l_sup: list[I64] = []
@@ -1340,23 +1540,38 @@ class _Plant:
         t_test = self.bat_complete + rng.uniform(6 * HOUR, 2 * DAY, nb).astype(np.int64)
         tested &= t_test <= T_END - HOUR
         tb = np.flatnonzero(tested)
-        # planted lot: a reagent lot used by several tested batches
+        g = _Genealogy(self.con_batch, self.con_lot, self.lot_batch, self.bat_stage, tested)
+        depth = self.impurity_depth
         pb = self.purchased_base
-        reagent_lot = np.zeros(self.n_lots, dtype=np.bool_)
-        is_reagent = np.array([m.kind == "reagent" for m in MATERIALS])
-        reagent_lot[pb:] = is_reagent[self.lot_mat[pb:]]
-        sel = reagent_lot[self.con_lot] & tested[self.con_batch]
-        uses = np.bincount(self.con_lot[sel], minlength=self.n_lots)
-        cand = np.flatnonzero((uses >= 5) & (uses <= 15))
-        if len(cand) == 0:
-            cand = np.flatnonzero(uses >= 1)
-        planted = int(rng.choice(cand))
+        if depth == 1:
+            # planted lot: a reagent lot used by several tested batches
+            reagent_lot = np.zeros(self.n_lots, dtype=np.bool_)
+            is_reagent = np.array([m.kind == "reagent" for m in MATERIALS])
+            reagent_lot[pb:] = is_reagent[self.lot_mat[pb:]]
+            sel = reagent_lot[self.con_lot] & tested[self.con_batch]
+            uses = np.bincount(self.con_lot[sel], minlength=self.n_lots)
+            cand = np.flatnonzero((uses >= 5) & (uses <= 15))
+            if len(cand) == 0:
+                cand = np.flatnonzero(uses >= 1)
+            planted = int(rng.choice(cand))
+            if g.same_consumers(planted, self._consumers_of(planted)):
+                # another lot went into exactly the same batches: no data could tell them
+                # apart, so plant the cause in one that can be
+                for other in self.rng2.permutation(cand)[:_CAUSE_CHECKS].tolist():
+                    if not g.same_consumers(other, self._consumers_of(other)):
+                        planted = int(other)
+                        break
+            direct = np.unique(self.con_batch[self.con_lot == planted])
+            direct = direct[tested[direct]]
+            out_lots = np.flatnonzero(np.isin(self.lot_batch, direct))
+            nxt = np.unique(self.con_batch[np.isin(self.con_lot, out_lots)])
+            nxt = nxt[tested[nxt] & ~np.isin(nxt, direct)]
+            gens = g.generations(planted, 2)
+        else:
+            planted, gens = self._deep_cause(g)
+            direct = gens[-1][tested[gens[-1]]]  # D: raised below, every one of them
+            nxt = np.zeros(0, dtype=np.int64)
         self.planted_lot = planted
-        direct = np.unique(self.con_batch[self.con_lot == planted])
-        direct = direct[tested[direct]]
-        out_lots = np.flatnonzero(np.isin(self.lot_batch, direct))
-        nxt = np.unique(self.con_batch[np.isin(self.con_lot, out_lots)])
-        nxt = nxt[tested[nxt] & ~np.isin(nxt, direct)]
         upper_b = np.array([s.imp_b_upper for s in STAGES])[self.bat_stage]
         water_up = np.array([s.water_upper for s in STAGES])[self.bat_stage]
         # values in thousandths
@@ -1364,16 +1579,35 @@ class _Plant:
         imp_a = np.clip(rng.normal(0.05, 0.015, nb), 0.005, 0.14)
         imp_b = np.clip(rng.normal(0.035, 0.012, nb), 0.003, 0.09)
         water = np.clip(rng.normal(0.18, 0.06, nb), 0.02, 0.45)
-        hit = direct[rng.random(len(direct)) < 0.9]
-        if len(hit) == 0:
-            hit = direct[:1]
-        imp_b[hit] = upper_b[hit] * rng.uniform(1.3, 2.5, len(hit))
-        hit2 = nxt[rng.random(len(nxt)) < 0.5]
-        imp_b[hit2] = upper_b[hit2] * rng.uniform(1.05, 1.5, len(hit2))
-        others = np.setdiff1d(tb, np.r_[direct, nxt])
+        if depth == 1:
+            rng.random(len(direct))  # drawn as before, so that later draws stay the same
+            hit = direct  # every tested batch that consumed it
+            imp_b[hit] = upper_b[hit] * rng.uniform(1.3, 2.5, len(hit))
+            # no carry-over into the next stage (it would be a second cluster, explained as
+            # well by the intermediate lots between): drawn as before, not applied
+            carried = rng.random(len(nxt)) < 0.5
+            rng.uniform(1.05, 1.5, int(carried.sum()))
+            hit2 = nxt[:0]
+            others = np.setdiff1d(tb, np.r_[direct, nxt])
+        else:
+            # the impurity forms downstream: only D is raised, not the batches in between
+            hit = direct
+            imp_b[hit] = upper_b[hit] * self.rng2.uniform(1.3, 2.5, len(hit))
+            hit2 = nxt
+            others = np.setdiff1d(tb, np.concatenate(gens))
         n_fp = int(np.clip(round(len(tb) * 0.0002), 2, 20))
         fp = rng.choice(others, min(n_fp, len(others)), replace=False)
         imp_b[fp] = upper_b[fp] * rng.uniform(1.02, 1.3, len(fp))
+        self.planted_units = hit
+        self.planted_stage = int(self.bat_stage[hit[0]])
+        # in-specification drift: the tested consumers of one supplier lot, in test order
+        keep_out = np.zeros(nb, dtype=np.bool_)
+        keep_out[np.concatenate([*gens, fp])] = True
+        self.drift_lot, units = self._drift(g, t_test, keep_out)
+        units = units[np.lexsort((units, t_test[units]))]
+        k = np.arange(len(units))
+        imp_b[units] = 0.095 + 0.035 * k / max(1, len(units) - 1)
+        self.drift_units = units
         self.flagged_direct = hit
         self.flagged_next = hit2
         self.false_positive = np.sort(fp)
@@ -1447,7 +1681,7 @@ class _Plant:
                 )
                 .ravel()
                 .astype(np.int64),
-                np.tile(np.array([0, 1, 2], dtype=np.int64), n3),
+                np.tile(np.array([5, 6, 7], dtype=np.int64), n3),  # the release methods
                 np.repeat(self.qcr_at - 3 * HOUR, 3),
                 np.repeat(np.arange(n3, dtype=np.int64), 3),  # qc_report index, remapped later
             )
@@ -1481,6 +1715,104 @@ class _Plant:
             )
         )
         self.tr_blocks = blocks
+
+    def _consumers_of(self, lot: int) -> I64:
+        return np.unique(self.con_batch[self.con_lot == lot])
+
+    def _deep_cause(self, g: _Genealogy) -> tuple[int, list[I64]]:
+        """The planted lot R for depth d >= 2 and its generations of consumer batches.
+
+        Candidates: purchased raw/reagent lots consumed by batches of one stage s with
+        s + d - 1 <= the API stage, tried in random order (at most ``_CAUSE_TRIES``; the
+        identifiability check, the costly part, at most ``_CAUSE_CHECKS`` times). The first one
+        whose D has 5..60 batches and that is identifiable wins; failing that, the best seen:
+        identifiable before not, then 5..60, then more than 60, then 1..4 batches.
+        """
+        d = self.impurity_depth
+        pb = self.purchased_base
+        lots = np.arange(pb, self.n_lots, dtype=np.int64)
+        lo, hi = g.consumer_stages()
+        ok = ~_SOLVENT[self.lot_mat[lots]] & (lo[lots] >= 0) & (lo[lots] == hi[lots])
+        ok &= hi[lots] + d - 1 <= API_STAGE
+        pool = self.rng2.permutation(lots[ok])[:_CAUSE_TRIES]
+        best: tuple[tuple[int, int, int], int, list[I64]] | None = None
+        checks = 0
+        for lot in pool.tolist():
+            gens = g.generations(lot, d)
+            units = gens[-1][g.tested[gens[-1]]]
+            n = len(units)
+            if n == 0:
+                continue
+            size = 2 if 5 <= n <= 60 else 1 if n > 60 else 0
+            closeness = n if n < 5 else -n
+            if best is not None and (1, size, closeness) <= best[0]:
+                continue  # cannot beat what we have
+            t = int(self.bat_stage[units[0]])
+            checks += 1
+            ident = not (g.same_consumers(lot, gens[0]) or g.same_units(lot, units, t))
+            key = (int(ident), size, closeness)
+            if best is None or key > best[0]:
+                best = (key, lot, gens)
+            if key[:2] == (1, 2) or checks >= _CAUSE_CHECKS:
+                break
+        if best is None:
+            raise ValueError(
+                f"no purchased lot reaches a tested batch {d} generations downstream: "
+                f"the plant of {self.n_lots} lots is too small for impurity_depth={d}"
+            )
+        return best[1], best[2]
+
+    def _drift(self, g: _Genealogy, t_test: I64, keep_out: BoolA) -> tuple[int, I64]:
+        """The drift lot Q and its tested consumer batches (see the module docstring)."""
+        pb = self.purchased_base
+        tested = g.tested
+        lots = np.arange(pb, self.n_lots, dtype=np.int64)
+        lo, hi = g.consumer_stages()
+        # the first tested batches of stages 0 and 1 (the drift must be out of trend)
+        early = np.zeros(len(tested), dtype=np.bool_)
+        for s in (0, 1):
+            b = np.flatnonzero(tested & (self.bat_stage == s))
+            early[b[np.lexsort((b, t_test[b]))][:_DRIFT_BASELINE]] = True
+        n_tested = np.bincount(self.con_lot[tested[self.con_batch]], minlength=self.n_lots)
+        n_out = np.bincount(self.con_lot[keep_out[self.con_batch]], minlength=self.n_lots)
+        n_early = np.bincount(self.con_lot[early[self.con_batch]], minlength=self.n_lots)
+        # any purchased lot but the bulk ones (a solvent lot in hundreds of batches)
+        ok = (lots != self.planted_lot) & (n_tested[lots] <= _DRIFT_MAX_UNITS)
+        ok &= (lo[lots] == hi[lots]) & (lo[lots] >= 0) & (hi[lots] <= 1)
+        ok &= (n_out[lots] == 0) & (n_tested[lots] >= 1)
+        eligible = lots[ok]
+        if len(eligible) == 0:
+            raise ValueError(f"the plant of {self.n_lots} lots has no lot for the planted drift")
+        good = eligible[(n_tested[eligible] >= _DRIFT_MIN_UNITS) & (n_early[eligible] == 0)]
+        if (n_tested[good] >= _DRIFT_WANTED_UNITS).any():
+            # a long drift stands out of the chance signals of the Nelson rules
+            good = good[n_tested[good] >= _DRIFT_WANTED_UNITS]
+        rng2 = self.rng2
+        if len(good) == 0:
+            # a very small plant: the lot with most tested consumers, out of the baseline if any
+            score = (n_early[eligible] == 0) * 1_000_000 + n_tested[eligible]
+            best = eligible[score == score.max()]
+            q = int(rng2.choice(best))
+        else:
+            cand = rng2.permutation(good)[:_DRIFT_CHECKS]
+            tier = self._drift_tiers(g, cand)
+            q = int(rng2.choice(cand[tier == tier.min()]))
+        units = g.consumers(np.array([q], dtype=np.int64))
+        return q, units[tested[units]]
+
+    def _drift_tiers(self, g: _Genealogy, cand: I64) -> I64:
+        """Per candidate Q: 0 when no other purchased lot was consumed by all of Q's
+        consumers; 1 when only bulk solvent lots were, each by more batches than Q; 2 else."""
+        nl = self.n_lots
+        own, batches = _gather(g.lot_ptr, g.lot_batches, cand)
+        own2, lots = _gather(g.batch_ptr, g.batch_lots, batches)
+        key, cnt = _uniq_counts(own[own2] * nl + lots)
+        q_of, other = key // nl, key % nl
+        n_q = g.n_consumers[cand][q_of]
+        cover = (cnt == n_q) & (other != cand[q_of]) & (g.lot_batch[other] < 0)
+        bad = cover & (~_SOLVENT[self.lot_mat[other]] | (g.n_consumers[other] == n_q))
+        tier = np.where(np.bincount(q_of[cover], minlength=len(cand)) > 0, 1, 0)
+        return np.where(np.bincount(q_of[bad], minlength=len(cand)) > 0, 2, tier)
 
     # ---------------------------------------------------------------- deviations
 
@@ -2409,14 +2741,27 @@ class _Plant:
         )
 
         # ---- bundle.json
-        lot_s = _to_str(lot_ids[[self.planted_lot]])[0]
-        sl = _to_str(sup_lot[[self.planted_lot]])[0]
+        def lot_facts(lot: int) -> dict[str, Any]:
+            return {
+                "analyte": "Impurity B",
+                "supplier_lot": _to_str(sup_lot[[lot]])[0],
+                "supplier": SUPPLIERS[int(self.lot_sup[lot])][0],
+                "material": MATERIALS[int(self.lot_mat[lot])].id,
+                "lot": _to_str(lot_ids[[lot]])[0],
+            }
+
         planted = {
-            "analyte": "Impurity B",
-            "supplier_lot": sl,
-            "supplier": SUPPLIERS[int(self.lot_sup[self.planted_lot])][0],
-            "material": MATERIALS[int(self.lot_mat[self.planted_lot])].id,
-            "lot": lot_s,
+            **lot_facts(self.planted_lot),
+            "depth": self.impurity_depth,
+            "product": MATERIALS[STAGES[self.planted_stage].product].id,
+            "units": sorted(_to_str(batch_ids[self.planted_units])),
+        }
+        drift_stage = int(self.bat_stage[self.drift_units[0]])
+        drift = {
+            **lot_facts(self.drift_lot),
+            "product": MATERIALS[STAGES[drift_stage].product].id,
+            "method": METHODS[1],
+            "units": sorted(_to_str(batch_ids[self.drift_units])),
         }
         shortfalls = sorted(_to_str(lot_ids[self.shortfall_lots]))
         bundle = {
@@ -2427,6 +2772,7 @@ class _Plant:
                 "seed": self.seed,
                 "lots": self.n_lots,
                 "planted": planted,
+                "drift": drift,
                 "mass_balance_shortfalls": shortfalls,
                 "tampered_signatures": tam_ids,
             },
@@ -2444,6 +2790,7 @@ class _Plant:
             mass_balance_shortfalls=shortfalls,
             tampered_signatures=tam_ids,
             bytes_written=size,
+            drift=drift,
         )
 
     def _titles(
@@ -2585,11 +2932,15 @@ def _col_ts_fixed(group: I64, t: I64, group_style: I64) -> Column:
     return _col_ts(t, s)
 
 
-def generate_plant(lots: int, seed: int, out: Path) -> PlantSummary:
-    """Write a synthetic plant with exactly ``lots`` lots as a canonical bundle in ``out``."""
+def generate_plant(lots: int, seed: int, out: Path, impurity_depth: int = 1) -> PlantSummary:
+    """Write a synthetic plant with exactly ``lots`` lots as a canonical bundle in ``out``;
+    its planted impurity cause is ``impurity_depth`` (1, 2 or 3) generations upstream of the
+    flagged batches."""
     if lots < MIN_LOTS:
         raise ValueError(f"lots must be at least {MIN_LOTS}, got {lots}")
-    plant = _Plant(lots, seed)
+    if impurity_depth not in IMPURITY_DEPTHS:
+        raise ValueError(f"impurity_depth must be 1, 2 or 3, got {impurity_depth}")
+    plant = _Plant(lots, seed, impurity_depth)
     plant.build()
     return plant.write(Path(out))
 
@@ -2599,8 +2950,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lots", type=int, required=True)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--impurity-depth", type=int, choices=IMPURITY_DEPTHS, default=1)
     a = p.parse_args(argv)
-    s = generate_plant(a.lots, a.seed, a.out)
+    s = generate_plant(a.lots, a.seed, a.out, a.impurity_depth)
     print(
         json.dumps(
             {
@@ -2608,6 +2960,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "lots": s.lots,
                 "rows": s.rows,
                 "planted": s.planted,
+                "drift": s.drift,
                 "bytes": s.bytes_written,
             },
             indent=2,

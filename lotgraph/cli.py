@@ -41,16 +41,28 @@ def generate(
     lots: Annotated[int, typer.Option(min=1, help="Number of lots in the plant.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the bundle to.")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    impurity_depth: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=3,
+            help="Generations between the planted impurity cause (a supplier lot) and the "
+            "batches it drives out of specification: 1, 2 or 3.",
+        ),
+    ] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a synthetic plant as a canonical bundle."""
     from ingest.synthetic import generate_plant
 
-    summary = generate_plant(lots=lots, seed=seed, out=out_dir)
+    summary = generate_plant(lots=lots, seed=seed, out=out_dir, impurity_depth=impurity_depth)
     if as_json:
         print_json({**asdict(summary), "out": str(summary.out)})
     else:
-        out.print(f"wrote a plant of {lots} lots (seed {seed}) to {out_dir}")
+        out.print(
+            f"wrote a plant of {lots} lots (seed {seed}, impurity depth {impurity_depth}) "
+            f"to {out_dir}"
+        )
 
 
 def _refused(exc: BundleError, as_json: bool) -> None:

@@ -6,19 +6,21 @@ unknown root exits 1 naming it; a malformed option exits 2.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
-from rich.table import Table
+from rich.table import Column, Table
 
 from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
 from queries.custody import custody
 from queries.documents import documents_for_lot, lots_for_document
 from queries.errors import NotFound
 from queries.impact import impact
-from queries.impurity import impurity
+from queries.impurity import DEFAULT_TOP, impurity
 from queries.recall import recall
 from queries.trace import Direction, trace
 
@@ -39,7 +41,12 @@ def _run(question: Callable[..., Answer], *args: Any, **kwargs: Any) -> Answer:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(*columns, title=f"{title} ({len(rows)})", title_justify="left")
+    # ids fold onto a second line rather than lose their ends in a narrow terminal
+    table = Table(
+        *(Column(c, overflow="fold") for c in columns),
+        title=f"{title} ({len(rows)})",
+        title_justify="left",
+    )
     for row in rows[:_ROWS]:
         table.add_row(*("-" if v is None else str(v) for v in row))
     out.print(table)
@@ -182,26 +189,104 @@ def impact_cmd(
         _ids(name, getattr(result, name))
 
 
+class Flag(StrEnum):
+    OOS = "oos"
+    OOT = "oot"
+    ANY = "any"
+
+
+_FLAG_MEANS = {
+    "oos": "out of specification",
+    "oot": "out of trend (Nelson rules 1-4)",
+    "any": "out of specification or out of trend",
+}
+
+
 def impurity_cmd(
     analyte: Annotated[str, typer.Option("--analyte", help="The analyte, e.g. 'Impurity B'.")],
+    flag: Annotated[
+        Flag, typer.Option(help="Which results flag a unit: oos, oot or any.")
+    ] = Flag.ANY,
+    baseline_until: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline-until",
+            help="Control limits from the results tested before this date "
+            "(default: the first 20 results of each series).",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many factors to list.")] = DEFAULT_TOP,
     as_json: JsonFlag = False,
 ) -> None:
-    """Which upstream factors the batches with a high result have in common."""
-    result = _run(impurity, analyte)
+    """Which upstream factors the units with a flagged result have in common."""
+    result = _run(impurity, analyte, flag.value, baseline_until, top)
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
     out.print(
-        f"{analyte}: {result.units_flagged} of {result.units_tested} tested units above the limit"
+        f"{analyte}: {result.units_flagged} of {result.units_tested} tested units flagged "
+        f"({_FLAG_MEANS[result.flag]}); {result.factors_tested} upstream factors tested"
+    )
+    _table(
+        "control charts (product / method)",
+        ["series", "results", "baseline", "centre", "control limits", "oos", "oot", "note"],
+        [
+            [
+                s.label,
+                s.results,
+                s.baseline_points,
+                _number(s.centre),
+                f"{_number(s.lower_control)} .. {_number(s.upper_control)}"
+                if s.evaluated
+                else None,
+                s.oos,
+                s.oot,
+                s.note,
+            ]
+            for s in result.series
+        ],
     )
     _table(
         "factors, strongest first",
-        ["kind", "id", "flagged with it", "units with it", "lift", "p-value", "score"],
+        ["kind", "id", "supplier lot", "depth", "flagged with it", "units with it", "lift"]
+        + ["p", "q"],
         [
-            [f.kind, f.id, f.affected, f.total, f.lift, f"{f.p_value:.2e}", f.score]
+            [
+                f.kind,
+                f.id,
+                f.supplier_lot,
+                f.depth,
+                f.affected,
+                f.total,
+                "only in flagged units" if f.lift is None else f"{f.lift:.3g}",
+                readable_p(f.score),
+                readable_p(f.q_score),
+            ]
             for f in result.factors
         ],
     )
+    out.print(
+        "p: how likely this many flagged units share the factor by chance; q: p corrected "
+        f"for testing {result.factors_tested} factors at once (Benjamini-Hochberg), the "
+        "expected share of false leads among factors this strong or stronger."
+    )
+
+
+def readable_p(score: float) -> str:
+    """A p-value from its score (-log10 p), readable however small it is."""
+    if score <= 0:
+        return "1"
+    if score < 4:
+        return f"{10**-score:.2g}"
+    exponent = math.ceil(score)
+    mantissa = 10 ** (exponent - score)  # in [1, 10)
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent - 1
+    return f"{mantissa:.1f}e-{exponent}"
+
+
+def _number(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4g}"
 
 
 def custody_cmd(

@@ -1,28 +1,26 @@
-"""The results of one analyte over time: the series an impurity control chart draws.
+"""The results of one analyte over time: the control charts the impurity page draws.
 
-Decisions: the latest ``limit`` results (by test time, then id; untimed results count as
-oldest) are returned oldest first, with ``total`` saying how many there are. A result's
-``units`` are the ids the impurity investigation counts it for: the tested batch, or for a
-tested lot the batches that produced it (the lot itself when it was bought in), so a
-factor's ``flagged_units`` can be found on the chart.
+Decisions: every series of the analyte (product x method, queries/trend.py) is returned
+with its baseline, centre line, control limits and specification limits; of the results,
+the latest ``limit`` (by test time, then id; untimed results count as oldest) are returned
+oldest first, with ``total`` saying how many there are. Control limits and flags are
+computed over every result, not only the returned ones. A result's ``units`` are the ids
+the impurity investigation counts it for (the tested batch, or for a tested lot the
+batches that produced it, the lot itself when it was bought in), so a factor's
+``flagged_units`` can be found on the chart; ``reasons`` says why it is flagged.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
+import numpy as np
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
+from graph.store import GraphStore, ResultRow
 from queries.errors import NotFound
+from queries.impurity import units_of
 from queries.snapshot import one_snapshot
+from queries.trend import Series, flag_results, parse_baseline_until, series_label
 
-_HERE = Path(__file__).parent
 DEFAULT_LIMIT = 5_000
 
 
@@ -37,94 +35,64 @@ class ResultPoint(BaseModel):
     upper_limit: float | None
     tested_at: str | None
     unit: str | None
-    flagged: bool
+    product: str | None
+    method: str | None
+    series: str  # "product / method", the chart it is drawn on
+    reasons: list[str]  # oos, oot:1 ... oot:4; empty when the result is unremarkable
+    flagged: bool  # any reason
+    oos: bool
+    oot: list[int]  # the Nelson rules it breaks
 
 
 class AnalyteResults(BaseModel):
     analyte: str
     total: int
+    baseline_until: str | None
+    series: list[Series]
     results: list[ResultPoint]
 
 
 @one_snapshot
-def analyte_results(store: GraphStore, analyte: str, limit: int = DEFAULT_LIMIT) -> AnalyteResults:
-    if isinstance(store, Neo4jStore):
-        total, rows = _neo4j_rows(store, analyte, limit)
-    elif isinstance(store, EmbeddedStore):
-        total, rows = _embedded_rows(store, analyte, limit)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no analyte results for store {type(store).__name__}")
-    if total == 0:
+def analyte_results(
+    store: GraphStore,
+    analyte: str,
+    limit: int = DEFAULT_LIMIT,
+    baseline_until: str | None = None,
+) -> AnalyteResults:
+    until = parse_baseline_until(baseline_until)
+    rows = store.analyte_rows(analyte)
+    if not rows:
         raise NotFound("TestResult", f"analyte {analyte}")
-    points = [_point(row) for row in rows]
-    points.sort(key=lambda p: (p.tested_at or "", p.result_id))
-    return AnalyteResults(analyte=analyte, total=total, results=points)
+    flags = flag_results(analyte, rows, until)
+    tested = np.array([t or "" for t in rows.tested_at], dtype=np.str_)
+    order = np.lexsort((np.array(rows.id, dtype=np.str_), tested))
+    latest = order[-limit:] if limit > 0 else order[:0]
+    return AnalyteResults(
+        analyte=analyte,
+        total=len(rows),
+        baseline_until=until,
+        series=flags.series,
+        results=[_point(rows.row(i), flags.reasons(i)) for i in latest.tolist()],
+    )
 
 
-def _point(row: dict[str, Any]) -> ResultPoint:
-    makers = sorted(str(m) for m in row["makers"] or [])
-    value, upper = row["value"], row["upper_limit"]
+def _point(row: ResultRow, reasons: list[str]) -> ResultPoint:
     return ResultPoint(
-        result_id=row["id"],
-        target_kind=row["target_kind"],
-        target_id=row["target_id"],
-        site=row["site"],
-        units=makers or [str(row["target_id"])],
-        value=value,
-        lower_limit=row["lower_limit"],
-        upper_limit=upper,
-        tested_at=row["tested_at"],
-        unit=row["unit"],
-        flagged=value is not None and upper is not None and value > upper,
+        result_id=row.id,
+        target_kind=row.target_label,
+        target_id=row.target_id,
+        site=row.target_site,
+        units=sorted(unit.id for unit in units_of(row)),
+        value=row.value,
+        lower_limit=row.lower_limit,
+        upper_limit=row.upper_limit,
+        tested_at=row.tested_at,
+        unit=row.unit,
+        product=row.product,
+        method=row.method,
+        series=series_label(row.product, row.method),
+        reasons=reasons,
+        flagged=bool(reasons),
+        oos="oos" in reasons,
+        oot=[int(r.split(":")[1]) for r in reasons if r.startswith("oot:")],
     )
-
-
-def _neo4j_rows(store: Neo4jStore, analyte: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    (count,) = store.read(read_cypher("analyte_count", _HERE), analyte=analyte)
-    if not count["total"]:
-        return 0, []
-    return count["total"], store.read(
-        read_cypher("analyte_results", _HERE), analyte=analyte, limit=limit
-    )
-
-
-_COUNT = """
-SELECT count(*) FROM analyte_results WHERE analyte = ? AND target_kind IN ('lot', 'batch')
-"""
-_LATEST = """
-SELECT a.id, CASE a.target_kind WHEN 'lot' THEN 'Lot' ELSE 'Batch' END, a.target_id,
-       json_extract(t.props, '$.site'), a.value, json_extract(r.props, '$.lower_limit'),
-       a.upper_limit, a.tested_at, a.unit,
-       (SELECT json_group_array(p.src_id) FROM rels AS p
-        WHERE a.target_kind = 'lot' AND p.dst_label = 'Lot' AND p.dst_id = a.target_id
-          AND p.type = 'PRODUCED' AND p.src_label = 'Batch')
-FROM (SELECT * FROM analyte_results WHERE analyte = ? AND target_kind IN ('lot', 'batch')
-      ORDER BY coalesce(tested_at, '') DESC, id DESC LIMIT ?) AS a
-JOIN nodes AS r ON r.label = 'TestResult' AND r.id = a.id
-LEFT JOIN nodes AS t
-  ON t.label = CASE a.target_kind WHEN 'lot' THEN 'Lot' ELSE 'Batch' END AND t.id = a.target_id
-"""
-_FIELDS = [
-    "id",
-    "target_kind",
-    "target_id",
-    "site",
-    "value",
-    "lower_limit",
-    "upper_limit",
-    "tested_at",
-    "unit",
-    "makers",
-]
-
-
-def _embedded_rows(
-    store: EmbeddedStore, analyte: str, limit: int
-) -> tuple[int, list[dict[str, Any]]]:
-    with store.reading() as conn:
-        (total,) = conn.execute(_COUNT, (analyte,)).fetchone()
-        rows = conn.execute(_LATEST, (analyte, limit)).fetchall() if total else []
-    found = [dict(zip(_FIELDS, row, strict=True)) for row in rows]
-    for row in found:
-        row["makers"] = json.loads(str(row["makers"] or "[]"))
-    return total, found

@@ -1,42 +1,51 @@
-"""Impurity commonality (DESIGN §4): what do the batches with a high result have in common?
+"""Impurity commonality (DESIGN §4): what do the units with a flagged result share upstream?
 
-Decisions:
+Decisions (docs/INVESTIGATIONS.md has the whole method and its references):
 
 * A result speaks for a *unit*: the tested batch; for a tested lot, the batches that
-  produced it, or the lot itself when it was bought in. A unit is flagged when any of its
-  results is above its upper limit.
-* A unit's factors: the equipment the batch ran on and, for each lot it consumed, that lot
-  (``supplier_lot`` when a supplier supplied it, else ``lot``), the lot's supplier and its
-  material. A bought-in lot's factors are itself, its supplier and its material.
-* Each factor met by a flagged unit is scored by a one-sided Fisher exact test: how likely
-  it is to meet at least ``affected`` flagged units among the ``total`` units having it,
-  were flags spread at random. ``score`` is -log10 of that p-value; ranked strongest first,
-  then by lift, the more specific kind, and id.
-* Out-of-trend flags are not computed yet: only results with an upper limit can flag.
+  produced it, or the lot itself when it was bought in. A unit is flagged when one of its
+  results is flagged by the chosen ``flag``: ``oos`` (outside a specification limit),
+  ``oot`` (a Nelson rule of its series' control chart, queries/trend.py) or ``any``.
+* A unit's factors lie along its whole backward genealogy: every ancestor lot at any depth
+  (``supplier_lot`` when a supplier supplied it, else ``lot``), the supplier and material
+  of each, and the equipment of the unit's batch and of every upstream batch. ``depth`` is
+  the fewest generations between a flagged unit and the factor: the unit's own batch (and
+  its equipment) is 0, the lots it consumed 1, the batches that made those and their
+  equipment 1, their inputs 2, and so on; a bought-in lot unit, its supplier and its
+  material are 0. A unit counts once per factor however many paths reach it.
+* Each factor met by a flagged unit is tested by a one-sided Fisher exact test: how likely
+  at least ``affected`` flagged units are among the ``total`` units having it, were flags
+  spread at random over the units tested. ``score`` = -log10 p. ``q_value`` is the
+  Benjamini-Hochberg adjusted p-value over all ``factors_tested``. Ranked by score, then
+  lift, the more specific kind, the nearer depth, and id; ``factors`` lists the first
+  ``top``.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections import defaultdict
-from collections.abc import Iterable
-from pathlib import Path
-from sqlite3 import Connection
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
-from queries.errors import NotFound
+from graph.genealogy import Genealogy
+from graph.model import Label
+from graph.store import GraphStore, ResultRow
+from queries.errors import InvalidQuery, NotFound
+from queries.genealogy_walk import Adjacency, GenealogyWalk, Reached, walk_of
 from queries.snapshot import one_snapshot
+from queries.statistics import FisherTails, log10_bh_adjusted
+from queries.trend import Series, flag_results, parse_baseline_until, parse_flag, series_label
 
-_HERE = Path(__file__).parent
 # On equal evidence the more specific factor ranks first: one lot before its supplier.
 FACTOR_KINDS = ("supplier_lot", "lot", "equipment", "supplier", "material")
+DEFAULT_TOP = 100
+
+Ids = NDArray[np.int64]
 
 
 class FlaggedResult(BaseModel):
@@ -45,333 +54,436 @@ class FlaggedResult(BaseModel):
     target_id: str
     unit_kind: str
     unit_id: str
-    value: float
-    upper_limit: float
+    value: float | None
+    lower_limit: float | None
+    upper_limit: float | None
     tested_at: str | None
     result_unit: str | None
+    product: str | None
+    method: str | None
+    series: str  # "product / method": the control chart it belongs to
+    reason: str  # the first of reasons: oos, then oot:1 ... oot:4
+    reasons: list[str]
 
 
 class Factor(BaseModel):
     kind: str
     id: str
-    affected: int
-    total: int
+    supplier_lot: str | None  # the supplier's own lot number, for a supplier lot
+    product: str | None  # the product whose units show the evidence (counts below are its)
+    products_tested: int  # products in which it was tested (p is corrected for them)
+    depth: int
+    affected: int  # flagged units of ``product`` that have it
+    total: int  # units of ``product`` that have it
+    units_with_it: int  # units of any product that have it
     flagged_share: float
     unflagged_share: float
-    lift: float | None
+    lift: float | None  # None: the factor occurs only among flagged units
     p_value: float
-    score: float
+    q_value: float
+    score: float  # -log10 p
+    q_score: float  # -log10 q
     flagged_units: list[str]  # the flagged units that have it, so a chart can show them
 
 
 class ImpurityResult(BaseModel):
     analyte: str
+    flag: str
+    baseline_until: str | None
     units_tested: int
+    units_hidden: int = 0  # units at sites the caller may not see (the API fills it)
+    units_by_site: dict[str, int]  # tested units per site ("" for none)
     units_flagged: int
-    flagged: list[FlaggedResult]
+    factors_tested: int
     factors: list[Factor]
-
-
-class _Facts(BaseModel):
-    units_tested: int
+    series: list[Series]
     flagged: list[FlaggedResult]
-    factors: list[tuple[str, str, str]]  # unit id, kind, factor id
-    totals: dict[str, dict[str, int]]  # kind ("lot" covers supplier lots) -> id -> units
+
+
+class Unit(NamedTuple):
+    label: str  # "Batch" or "Lot"
+    id: str
 
 
 @one_snapshot
-def impurity(store: GraphStore, analyte: str) -> ImpurityResult:
-    if isinstance(store, Neo4jStore):
-        facts = _neo4j_facts(store, analyte)
-    elif isinstance(store, EmbeddedStore):
-        facts = _embedded_facts(store, analyte)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no impurity for store {type(store).__name__}")
-    if facts is None:
+def impurity(
+    store: GraphStore,
+    analyte: str,
+    flag: str = "any",
+    baseline_until: str | None = None,
+    top: int | None = DEFAULT_TOP,
+) -> ImpurityResult:
+    flag = parse_flag(flag)
+    until = parse_baseline_until(baseline_until)
+    if top is not None and top < 1:
+        raise InvalidQuery(f"top: {top} is not a positive number of factors")
+    rows = store.analyte_rows(analyte)
+    if not rows:
         raise NotFound("TestResult", f"analyte {analyte}")
-    return _assemble(analyte, facts)
-
-
-def _flagged_units(flagged: Iterable[FlaggedResult]) -> tuple[list[str], list[str]]:
-    batches = sorted({f.unit_id for f in flagged if f.unit_kind == "Batch"})
-    lots = sorted({f.unit_id for f in flagged if f.unit_kind == "Lot"})
-    return batches, lots
-
-
-def _candidates(factors: Iterable[tuple[str, str, str]]) -> dict[str, list[str]]:
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for _, kind, factor in factors:
-        wanted["lot" if kind == "supplier_lot" else kind].add(factor)
-    return {
-        kind: sorted(wanted.get(kind, ())) for kind in ("equipment", "lot", "supplier", "material")
-    }
-
-
-def log10_fisher_tail(population: int, flagged: int, total: int, affected: int) -> float:
-    """log10 P(X >= affected), X hypergeometric: ``total`` drawn from ``population`` units
-    of which ``flagged`` are flagged."""
-
-    def log_comb(n: int, k: int) -> float:
-        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-    top = min(total, flagged)
-    low = max(affected, total - (population - flagged))
-    if low > top:
-        return 0.0
-    terms = [
-        log_comb(flagged, x) + log_comb(population - flagged, total - x)
-        for x in range(low, top + 1)
-    ]
-    peak = max(terms)
-    log_sum = peak + math.log(sum(math.exp(t - peak) for t in terms))
-    return min(0.0, (log_sum - log_comb(population, total)) / math.log(10))
-
-
-def _assemble(analyte: str, facts: _Facts) -> ImpurityResult:
-    population = facts.units_tested
-    flagged_units = {(f.unit_kind, f.unit_id) for f in facts.flagged}
-    n_flagged = len(flagged_units)
-    affected: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for unit, kind, factor in facts.factors:
-        affected[(kind, factor)].add(unit)
-    factors: list[Factor] = []
-    for (kind, factor), units in affected.items():
-        total = facts.totals.get("lot" if kind == "supplier_lot" else kind, {}).get(factor, 0)
-        total = max(total, len(units))
-        hits = len(units)
-        flagged_share = hits / n_flagged
-        others = population - n_flagged
-        unflagged_share = (total - hits) / others if others else 0.0
-        log_p = log10_fisher_tail(population, n_flagged, total, hits)
-        factors.append(
-            Factor(
-                kind=kind,
-                id=factor,
-                affected=hits,
-                total=total,
-                flagged_share=round(flagged_share, 6),
-                unflagged_share=round(unflagged_share, 6),
-                lift=round(flagged_share / unflagged_share, 6) if unflagged_share else None,
-                p_value=10.0**log_p,
-                score=round(-log_p, 6),
-                flagged_units=sorted(units),
-            )
-        )
-    factors.sort(
-        key=lambda f: (
-            -f.score,
-            -(f.lift if f.lift is not None else math.inf),
-            FACTOR_KINDS.index(f.kind),
-            f.id,
-        )
+    flags = flag_results(analyte, rows, until)
+    site_of: dict[Unit, str | None] = {}
+    product_of: dict[Unit, str] = {}
+    for label, target, site, product, makers in zip(
+        rows.target_label, rows.target_id, rows.target_site, rows.product, rows.makers, strict=True
+    ):
+        if label == "Lot" and makers:
+            for maker, maker_site in makers:
+                unit = Unit("Batch", maker)
+                site_of[unit] = maker_site
+                product_of.setdefault(unit, product or "")
+        else:
+            unit = Unit(label, target)
+            site_of[unit] = site
+            product_of.setdefault(unit, product or "")
+    flagged: list[FlaggedResult] = []
+    for i in np.flatnonzero(flags.chosen(flag)).tolist():
+        row = rows.row(i)
+        reasons = [r for r in flags.reasons(i) if flag == "any" or r.startswith(flag)]
+        flagged.extend(_flagged(row, unit, reasons) for unit in units_of(row))
+    population = sorted(site_of, key=_unit_order)
+    number = {unit: i for i, unit in enumerate(population)}
+    products = sorted(set(product_of.values()))
+    stratum = {p: i for i, p in enumerate(products)}
+    flagged_units = sorted({number[Unit(f.unit_kind, f.unit_id)] for f in flagged})
+    units = _Units(
+        population=population,
+        stratum=[stratum[product_of[u]] for u in population],
+        products=products,
+        flagged=flagged_units,
     )
+    found = _factors(store.genealogy(), units) if flagged_units else []
+    flagged_list = [population[i] for i in flagged_units]
+    factors = _ranked(store, found, units, flagged_list, top)
+    by_site = Counter(site or "" for site in site_of.values())
     return ImpurityResult(
         analyte=analyte,
-        units_tested=population,
-        units_flagged=n_flagged,
-        flagged=sorted(facts.flagged, key=lambda f: (f.unit_id, f.result_id)),
+        flag=flag,
+        baseline_until=until,
+        units_tested=len(population),
+        units_by_site=dict(sorted(by_site.items())),
+        units_flagged=len(flagged_units),
+        factors_tested=len(found),
         factors=factors,
+        series=flags.series,
+        flagged=sorted(flagged, key=lambda f: (f.unit_id, f.result_id)),
     )
 
 
-# -- Neo4j -------------------------------------------------------------------------------
-def _neo4j_facts(store: Neo4jStore, analyte: str) -> _Facts | None:
-    (row,) = store.read(read_cypher("impurity_results", _HERE), analyte=analyte)
-    if not row["units"]:
-        return None
-    flagged = [_flagged(values) for values in row["flagged"]]
-    batch_ids, lot_ids = _flagged_units(flagged)
-    (row2,) = store.read(
-        read_cypher("impurity_factors", _HERE), batch_ids=batch_ids, lot_ids=lot_ids
-    )
-    factors = [(u, k, f) for u, k, f in row2["factors"]]
-    wanted = _candidates(factors)
-    totals: dict[str, dict[str, int]] = defaultdict(dict)
-    for rec in store.read(
-        read_cypher("impurity_totals", _HERE),
-        analyte=analyte,
-        equipment=wanted["equipment"],
-        lots=wanted["lot"],
-        suppliers=wanted["supplier"],
-        materials=wanted["material"],
-    ):
-        totals[rec["kind"]][rec["factor"]] = rec["total"]
-    return _Facts(units_tested=row["units"], flagged=flagged, factors=factors, totals=totals)
+def units_of(row: ResultRow) -> dict[Unit, str | None]:
+    """The units a result speaks for, with their sites."""
+    if row.target_label == "Lot" and row.makers:
+        return {Unit("Batch", maker): site for maker, site in row.makers}
+    return {Unit(row.target_label, row.target_id): row.target_site}
 
 
-def _flagged(values: list[Any]) -> FlaggedResult:
-    rid, target_kind, target_id, unit_kind, unit_id, value, upper, tested_at, unit = values
+def _unit_order(unit: Unit) -> tuple[str, str]:
+    return (unit.label, unit.id)
+
+
+def _flagged(row: ResultRow, unit: Unit, reasons: list[str]) -> FlaggedResult:
     return FlaggedResult(
-        result_id=rid,
-        target_kind=target_kind,
-        target_id=target_id,
-        unit_kind=unit_kind,
-        unit_id=unit_id,
-        value=value,
-        upper_limit=upper,
-        tested_at=tested_at,
-        result_unit=unit,
+        result_id=row.id,
+        target_kind=row.target_label,
+        target_id=row.target_id,
+        unit_kind=unit.label,
+        unit_id=unit.id,
+        value=row.value,
+        lower_limit=row.lower_limit,
+        upper_limit=row.upper_limit,
+        tested_at=row.tested_at,
+        result_unit=row.unit,
+        product=row.product,
+        method=row.method,
+        series=series_label(row.product, row.method),
+        reason=reasons[0],
+        reasons=reasons,
     )
 
 
-# -- embedded ----------------------------------------------------------------------------
-# analyte_results is the embedded store's derived table of TestResult properties; its
-# target is the one the result's TESTED relationship was made from.
-_RESULTS = """
-SELECT id, CASE target_kind WHEN 'lot' THEN 'Lot' WHEN 'batch' THEN 'Batch' END, target_id,
-       value, upper_limit, tested_at, unit
-FROM analyte_results WHERE analyte = ? AND target_kind IN ('lot', 'batch')
-"""
-_MAKERS = """
-SELECT r.dst_id, r.src_id FROM json_each(?) AS j
-CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = j.value AND r.type = 'PRODUCED'
-WHERE r.src_label = 'Batch'
-"""
-_FACTORS = {
-    "equipment": """
-SELECT j.value, 'equipment', e.dst_id FROM json_each(?) AS j
-CROSS JOIN rels AS e ON e.src_label = 'Batch' AND e.src_id = j.value AND e.type = 'RAN_ON'
-WHERE e.dst_label = 'Equipment'
-""",
-    "lots": """
-SELECT j.value,
-       CASE WHEN EXISTS (SELECT 1 FROM rels AS s WHERE s.dst_label = 'Lot'
-                         AND s.dst_id = c.src_id AND s.type = 'SUPPLIED')
-            THEN 'supplier_lot' ELSE 'lot' END,
-       c.src_id
-FROM json_each(?) AS j
-CROSS JOIN rels AS c ON c.dst_label = 'Batch' AND c.dst_id = j.value AND c.type = 'CONSUMED_IN'
-WHERE c.src_label = 'Lot'
-""",
-    "suppliers": """
-SELECT j.value, 'supplier', s.src_id FROM json_each(?) AS j
-CROSS JOIN rels AS c ON c.dst_label = 'Batch' AND c.dst_id = j.value AND c.type = 'CONSUMED_IN'
-CROSS JOIN rels AS s ON s.dst_label = 'Lot' AND s.dst_id = c.src_id AND s.type = 'SUPPLIED'
-WHERE c.src_label = 'Lot' AND s.src_label = 'Supplier'
-""",
-    "materials": """
-SELECT j.value, 'material', m.dst_id FROM json_each(?) AS j
-CROSS JOIN rels AS c ON c.dst_label = 'Batch' AND c.dst_id = j.value AND c.type = 'CONSUMED_IN'
-CROSS JOIN rels AS m ON m.src_label = 'Lot' AND m.src_id = c.src_id AND m.type = 'OF_MATERIAL'
-WHERE c.src_label = 'Lot' AND m.dst_label = 'Material'
-""",
-}
-_LOT_FACTORS = """
-SELECT j.value, 'supplier_lot', j.value FROM json_each(?) AS j
-UNION
-SELECT j.value, 'supplier', s.src_id FROM json_each(?) AS j
-CROSS JOIN rels AS s ON s.dst_label = 'Lot' AND s.dst_id = j.value AND s.type = 'SUPPLIED'
-WHERE s.src_label = 'Supplier'
-UNION
-SELECT j.value, 'material', m.dst_id FROM json_each(?) AS j
-CROSS JOIN rels AS m ON m.src_label = 'Lot' AND m.src_id = j.value AND m.type = 'OF_MATERIAL'
-WHERE m.dst_label = 'Material'
-"""
-# Totals: who shares each candidate. Equipment and lots are few and read by index; a
-# supplier's or material's units are found in one ordered pass over every consumption (the
-# Lot rows of rels are clustered by lot, so the pass reads sequentially).
-_RAN_ON_INTO = """
-SELECT r.dst_id, r.src_id FROM json_each(?) AS j
-CROSS JOIN rels AS r ON r.dst_label = 'Equipment' AND r.dst_id = j.value AND r.type = 'RAN_ON'
-WHERE r.src_label = 'Batch'
-"""
-_CONSUMED_FROM = """
-SELECT r.src_id, r.dst_id FROM json_each(?) AS j
-CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = j.value AND r.type = 'CONSUMED_IN'
-WHERE r.dst_label = 'Batch'
-"""
-_LOT_ROWS = """
-SELECT src_id, type, dst_id, dst_label FROM rels
-WHERE src_label = 'Lot' AND type IN ('CONSUMED_IN', 'OF_MATERIAL')
-"""
-_SUPPLIED = """
-SELECT dst_id, src_id FROM rels
-WHERE src_label = 'Supplier' AND type = 'SUPPLIED' AND dst_label = 'Lot'
-"""
+# -- factors -----------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Met:
+    """One factor as the flagged units meet it, and how many units of each stratum have it."""
+
+    kind: str
+    id: str
+    depth: int  # the nearest, over every flagged unit that meets it
+    units: list[int]  # indices into the flagged units
+    depths: list[int]  # the nearest depth for each of ``units``
+    having: NDArray[np.int64] | None = None  # units with it per stratum
 
 
-def _embedded_facts(store: EmbeddedStore, analyte: str) -> _Facts | None:
-    with store.reading() as conn:
-        results = conn.execute(_RESULTS, (analyte,)).fetchall()
-        if not results:
-            return None
-        lot_targets = sorted({tid for _, label, tid, *_ in results if label == "Lot"})
-        makers: dict[str, list[str]] = defaultdict(list)
-        for start in range(0, len(lot_targets), 5_000):
-            chunk = json.dumps(lot_targets[start : start + 5_000])
-            for lot, batch in conn.execute(_MAKERS, (chunk,)):
-                makers[lot].append(batch)
-        units: set[tuple[str, str]] = set()
-        flagged: list[FlaggedResult] = []
-        for rid, label, tid, value, upper, tested_at, unit in results:
-            speaks_for = [("Batch", b) for b in makers[tid]] if makers.get(tid) else [(label, tid)]
-            units.update(speaks_for)
-            if upper is not None and value is not None and value > upper:
-                flagged.extend(
-                    _flagged([rid, label, tid, ul, ui, value, upper, tested_at, unit])
-                    for ul, ui in speaks_for
-                )
-        batch_ids, lot_ids = _flagged_units(flagged)
-        factors = _embedded_factors(conn, batch_ids, lot_ids)
-        totals = _embedded_totals(conn, units, _candidates(factors))
-    return _Facts(units_tested=len(units), flagged=flagged, factors=factors, totals=totals)
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """The units tested, numbered, with their strata (products) and the flagged ones."""
+
+    population: list[Unit]
+    stratum: list[int]  # per unit of ``population``
+    products: list[str]  # per stratum ("" for none)
+    flagged: list[int]  # indices into ``population``
+
+    @property
+    def strata(self) -> int:
+        return len(self.products)
 
 
-def _embedded_factors(
-    conn: Connection, batch_ids: list[str], lot_ids: list[str]
-) -> list[tuple[str, str, str]]:
-    found: set[tuple[str, str, str]] = set()
-    batches = json.dumps(batch_ids)
-    for query in _FACTORS.values():
-        found.update(conn.execute(query, (batches,)))
-    lots = json.dumps(lot_ids)
-    found.update(conn.execute(_LOT_FACTORS, (lots, lots, lots)))
-    return sorted(found)
+def _factors(g: Genealogy, units: _Units) -> list[_Met]:
+    """Every factor the flagged units meet, with how many units of each stratum have it."""
+    walk = walk_of(g)
+    strata = units.strata
+    # a unit node's stratum (-1: not a unit), and who is where in the genealogy
+    stratum_of_node = np.full(walk.n, -1, dtype=np.int64)
+    unit_node: dict[int, int] = {}
+    for i, unit in enumerate(units.population):
+        node = _node(walk, g, unit)
+        if node is not None:
+            stratum_of_node[node] = units.stratum[i]
+            unit_node[i] = node
+    flagged = [units.population[i] for i in units.flagged]
+    owners = [k for k, i in enumerate(units.flagged) if i in unit_node]
+    starts = np.array([unit_node[units.flagged[k]] for k in owners], dtype=np.int64)
+    reached = walk.backward(np.array(owners, dtype=np.int64), starts)
+    found = _met(walk, g, reached)
+    # units not in the genealogy (a lot with no relationship at all): only themselves
+    for k, i in enumerate(units.flagged):
+        if i not in unit_node and flagged[k].label == "Lot":
+            having = np.zeros(strata, dtype=np.int64)
+            having[units.stratum[i]] = 1
+            found.append(_Met("lot", flagged[k].id, 0, [k], [0], having))
+    lots = [m for m in found if m.kind in ("supplier_lot", "lot") and m.having is None]
+    lot_nodes = np.array([g.lot_index[m.id] for m in lots], dtype=np.int64)
+    downstream = walk.forward_counts(lot_nodes, stratum_of_node, strata)
+    for m, node, counts in zip(lots, lot_nodes.tolist(), downstream, strict=True):
+        m.having = counts.copy()
+        if stratum_of_node[node] >= 0:  # a bought-in lot tested itself
+            m.having[stratum_of_node[node]] += 1
+    others = [m for m in found if m.kind in ("supplier", "material", "equipment")]
+    for m, counts in zip(
+        others, _signature_counts(walk, g, others, stratum_of_node, strata), strict=True
+    ):
+        m.having = counts
+    return found
 
 
-def _embedded_totals(
-    conn: Connection, units: set[tuple[str, str]], wanted: dict[str, list[str]]
-) -> dict[str, dict[str, int]]:
-    batch_units = {i for label, i in units if label == "Batch"}
-    lot_units = {i for label, i in units if label == "Lot"}
-    sharing: dict[str, dict[str, set[str]]] = {k: defaultdict(set) for k in wanted}
-    for equipment, batch in conn.execute(_RAN_ON_INTO, (json.dumps(wanted["equipment"]),)):
-        if batch in batch_units:
-            sharing["equipment"][equipment].add(batch)
-    for lot, batch in conn.execute(_CONSUMED_FROM, (json.dumps(wanted["lot"]),)):
-        if batch in batch_units:
-            sharing["lot"][lot].add(batch)
-    for lot in lot_units.intersection(wanted["lot"]):
-        sharing["lot"][lot].add("Lot:" + lot)
-    suppliers, materials = set(wanted["supplier"]), set(wanted["material"])
-    if suppliers or materials:
-        supplier_of: dict[str, list[str]] = defaultdict(list)
-        for lot, supplier in conn.execute(_SUPPLIED):
-            if supplier in suppliers:
-                supplier_of[lot].append(supplier)
-        for lot in lot_units:
-            for supplier in supplier_of.get(lot, ()):
-                sharing["supplier"][supplier].add("Lot:" + lot)
+def _node(walk: GenealogyWalk, g: Genealogy, unit: Unit) -> int | None:
+    if unit.label == "Batch":
+        batch = g.batch_index.get(unit.id)
+        return None if batch is None else walk.batch_node(batch)
+    lot = g.lot_index.get(unit.id)
+    return None if lot is None else walk.lot_node(lot)
 
-        def share(lot: str, batches: list[str], lot_materials: list[str]) -> None:
-            units_here = [*batches, "Lot:" + lot] if lot in lot_units else batches
-            for material in lot_materials:
-                sharing["material"][material].update(units_here)
-            for supplier in supplier_of.get(lot, ()):
-                sharing["supplier"][supplier].update(batches)
 
-        # one lot at a time: its consumptions and its material are adjacent rows
-        current = ""
-        batches: list[str] = []
-        lot_materials: list[str] = []
-        for lot, rel_type, other, other_label in conn.execute(_LOT_ROWS):
-            if lot != current:
-                share(current, batches, lot_materials)
-                current, batches, lot_materials = lot, [], []
-            if rel_type == "OF_MATERIAL":
-                if other in materials and other_label == "Material":
-                    lot_materials.append(other)
-            elif other in batch_units and other_label == "Batch":
-                batches.append(other)
-        share(current, batches, lot_materials)
-    return {kind: {f: len(u) for f, u in found.items()} for kind, found in sharing.items()}
+def _met(walk: GenealogyWalk, g: Genealogy, reached: Reached) -> list[_Met]:
+    """The factors met by the flagged units, each with its nearest depth."""
+    lot_side = reached.nodes < walk.n_lots
+    lots = reached.owners[lot_side], reached.nodes[lot_side], reached.depths[lot_side]
+    batches = (
+        reached.owners[~lot_side],
+        reached.nodes[~lot_side] - walk.n_lots,
+        reached.depths[~lot_side],
+    )
+    supplied = np.zeros(len(g.lots), dtype=np.bool_)
+    supplied[g.supplied.dst] = True
+    found: list[_Met] = []
+    for index, who, depths in _grouped(*lots):
+        kind = "supplier_lot" if supplied[index] else "lot"
+        found.append(_Met(kind, g.lots[index], min(depths), who, depths))
+    for kind, edges, hits, names, by_holder in (
+        ("supplier", g.supplied, lots, g.suppliers, "dst"),
+        ("material", g.of_material, lots, g.materials, "src"),
+        ("equipment", g.ran_on, batches, g.equipment, "src"),
+    ):
+        holders = edges.dst if by_holder == "dst" else edges.src
+        factors = edges.src if by_holder == "dst" else edges.dst
+        size = len(g.lots) if kind != "equipment" else len(g.batches)
+        adjacency = Adjacency(holders, factors, size)
+        owners, nodes, at_depth = hits
+        counts = adjacency.start[nodes + 1] - adjacency.start[nodes]
+        reached_owners, reached_factors = adjacency.expand(owners, nodes)
+        reached_depths = np.repeat(at_depth, counts)
+        for index, who, near in _grouped(reached_owners, reached_factors, reached_depths):
+            found.append(_Met(kind, names[index], min(near), who, near))
+    return found
+
+
+def _grouped(owners: Ids, nodes: Ids, depths: Ids) -> list[tuple[int, list[int], list[int]]]:
+    """(node, its owners, each owner's nearest depth) for each node met."""
+    if not len(nodes):
+        return []
+    order = np.lexsort((depths, owners, nodes))
+    nodes, owners, depths = nodes[order], owners[order], depths[order]
+    first_pair = np.r_[True, (nodes[1:] != nodes[:-1]) | (owners[1:] != owners[:-1])]
+    nodes, owners, depths = nodes[first_pair], owners[first_pair], depths[first_pair]
+    starts = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]])
+    return [
+        (node, who.tolist(), near.tolist())
+        for node, who, near in zip(
+            nodes[starts].tolist(),
+            np.split(owners, starts[1:]),
+            np.split(depths, starts[1:]),
+            strict=True,
+        )
+    ]
+
+
+def _signature_counts(
+    walk: GenealogyWalk, g: Genealogy, factors: list[_Met], stratum_of_node: Ids, strata: int
+) -> list[Ids]:
+    """Units per stratum having each supplier, material or equipment upstream (or itself).
+
+    One pass over the whole genealogy: every node carries a bit per factor, its own or'ed
+    with its parents', set in topological order until nothing changes.
+    """
+    if not factors:
+        return []
+    words = (len(factors) + 63) // 64
+    signature = np.zeros((walk.n, words), dtype=np.uint64)
+    positions = {
+        "supplier": {name: i for i, name in enumerate(g.suppliers)},
+        "material": {name: i for i, name in enumerate(g.materials)},
+        "equipment": {name: i for i, name in enumerate(g.equipment)},
+    }
+    for bit, m in enumerate(factors):
+        index = positions[m.kind][m.id]
+        if m.kind == "supplier":
+            holders = g.supplied.dst[g.supplied.src == index]
+        elif m.kind == "material":
+            holders = g.of_material.src[g.of_material.dst == index]
+        else:
+            holders = g.ran_on.src[g.ran_on.dst == index] + walk.n_lots
+        signature[holders, bit // 64] |= np.uint64(1 << (bit % 64))
+    own = signature
+    order = np.argsort(walk.level, kind="stable")
+    level_starts = np.flatnonzero(np.r_[True, np.diff(walk.level[order]) != 0])
+    for nodes in np.split(order, level_starts[1:]):
+        upstream = walk.parents.or_over_nodes(signature, nodes)
+        signature[nodes] = own[nodes] | upstream
+    counts: list[Ids] = [np.zeros(strata, dtype=np.int64) for _ in factors]
+    for s in range(strata):
+        members = np.flatnonzero(stratum_of_node == s)
+        if not len(members):
+            continue
+        bits = np.unpackbits(
+            signature[members].astype("<u8").view(np.uint8), axis=1, bitorder="little"
+        ).sum(axis=0, dtype=np.int64)
+        for bit in range(len(factors)):
+            counts[bit][s] = bits[bit]
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """A factor's test in the product where its evidence is strongest."""
+
+    log_p: float
+    stratum: int
+    hits: list[int]  # indices into ``found[...].units`` of the flagged units in it
+    having: int
+    flagged_share: float
+    unflagged_share: float
+    lift: float | None
+    tested_in: int
+
+
+def _ranked(
+    store: GraphStore, found: list[_Met], units: _Units, flagged: list[Unit], top: int | None
+) -> list[Factor]:
+    """Every factor tested, strongest first; only the first ``top`` are made answers."""
+    strata = units.strata
+    size = np.bincount(np.array(units.stratum, dtype=np.int64), minlength=strata)
+    flagged_stratum = np.array([units.stratum[i] for i in units.flagged], dtype=np.int64)
+    flagged_size = np.bincount(flagged_stratum, minlength=strata)
+    tails = FisherTails(len(units.population))
+    evidence = [_evidence(m, flagged_stratum, size, flagged_size, tails) for m in found]
+    log_q = log10_bh_adjusted([e.log_p for e in evidence])
+    order = sorted(
+        range(len(found)),
+        key=lambda i: (
+            evidence[i].log_p,
+            -_lift_or_infinite(evidence[i].lift),
+            FACTOR_KINDS.index(found[i].kind),
+            _depth_in(found[i], evidence[i]),
+            found[i].id,
+        ),
+    )
+    listed = order if top is None else order[:top]
+    supplier_lots = _supplier_lot_numbers(
+        store, [found[i].id for i in listed if found[i].kind == "supplier_lot"]
+    )
+    factors: list[Factor] = []
+    for i in listed:
+        m, e = found[i], evidence[i]
+        factors.append(
+            Factor(
+                kind=m.kind,
+                id=m.id,
+                supplier_lot=supplier_lots.get(m.id) if m.kind == "supplier_lot" else None,
+                product=units.products[e.stratum] or None,
+                products_tested=e.tested_in,
+                depth=_depth_in(m, e),
+                affected=len(e.hits),
+                total=e.having,
+                units_with_it=int(m.having.sum()) if m.having is not None else len(m.units),
+                flagged_share=round(e.flagged_share, 6),
+                unflagged_share=round(e.unflagged_share, 6),
+                lift=None if e.lift is None else round(e.lift, 6),
+                p_value=10.0**e.log_p,
+                q_value=10.0 ** log_q[i],
+                score=round(-e.log_p, 6),
+                q_score=round(-log_q[i], 6),
+                flagged_units=sorted(flagged[m.units[h]].id for h in e.hits),
+            )
+        )
+    return factors
+
+
+def _evidence(
+    m: _Met, flagged_stratum: Ids, size: Ids, flagged_size: Ids, tails: FisherTails
+) -> _Evidence:
+    owner_stratum = flagged_stratum[m.units]
+    hits = np.bincount(owner_stratum, minlength=len(size))
+    having = hits if m.having is None else np.maximum(m.having, hits)
+    m.having = having
+    testable = [
+        s
+        for s in np.flatnonzero(having).tolist()
+        if 0 < flagged_size[s] < size[s] and having[s] < size[s]
+    ]
+    if testable:
+        log_p, stratum = min(
+            (tails.log10_p(int(size[s]), int(flagged_size[s]), int(having[s]), int(hits[s])), s)
+            for s in testable
+        )
+        log_p = min(0.0, log_p + math.log10(len(testable)))  # Bonferroni over products
+    else:  # shared by every unit of its products, or no product flagged: nothing to test
+        log_p, stratum = 0.0, int(np.argmax(having))
+    others = int(size[stratum] - flagged_size[stratum])
+    flagged_share = hits[stratum] / flagged_size[stratum] if flagged_size[stratum] else 0.0
+    unflagged_share = (having[stratum] - hits[stratum]) / others if others else 0.0
+    return _Evidence(
+        log_p=log_p,
+        stratum=stratum,
+        hits=np.flatnonzero(owner_stratum == stratum).tolist(),
+        having=int(having[stratum]),
+        flagged_share=float(flagged_share),
+        unflagged_share=float(unflagged_share),
+        lift=float(flagged_share / unflagged_share) if unflagged_share else None,
+        tested_in=len(testable),
+    )
+
+
+def _depth_in(m: _Met, e: _Evidence) -> int:
+    """The nearest depth among the flagged units of the factor's product (else overall)."""
+    return min((m.depths[h] for h in e.hits), default=m.depth)
+
+
+def _lift_or_infinite(lift: float | None) -> float:
+    return math.inf if lift is None else lift
+
+
+def _supplier_lot_numbers(store: GraphStore, lots: list[str]) -> dict[str, str | None]:
+    found = store.fetch_nodes(Label.LOT, sorted(lots))
+    return {
+        lot: (str(node.props["supplier_lot"]) if node.props.get("supplier_lot") else None)
+        for lot, node in found.items()
+    }

@@ -166,8 +166,26 @@ def test_investigation_commands_answer_in_json_and_tables(tmp_path: Path) -> Non
     assert {b["lot"] for b in recalled["mass_balance"]} == set(recalled["roots"])
     impacted = run_json(["impact", "--supplier", planted["supplier"]], data)
     assert lot_id in impacted["lots"] and set(traced["batches"]) <= set(impacted["batches"])
-    found = run_json(["impurity", "--analyte", planted["analyte"]], data)
+    found = run_json(["impurity", "--analyte", planted["analyte"], "--flag", "oos"], data)
     assert (found["factors"][0]["kind"], found["factors"][0]["id"]) == ("supplier_lot", lot_id)
+    assert found["flag"] == "oos" and found["factors_tested"] >= len(found["factors"])
+    drift = generated["drift"]
+    trending = run_json(["impurity", "--analyte", drift["analyte"], "--flag", "oot"], data)
+    assert (trending["factors"][0]["kind"], trending["factors"][0]["id"]) == (
+        "supplier_lot",
+        drift["lot"],
+    )
+    assert trending["factors"][0]["supplier_lot"] == drift["supplier_lot"]
+    shown = run(
+        ["impurity", "--analyte", drift["analyte"], "--flag", "oot", "--top", "5"],
+        data,
+        COLUMNS="200",  # a wide terminal: no id folds onto two lines
+    )
+    assert shown.returncode == 0 and drift["supplier_lot"] in shown.stdout
+    assert "Benjamini-Hochberg" in shown.stdout
+    assert run(["impurity", "--analyte", drift["analyte"], "--flag", "high"], data).returncode == 2
+    wrong_date = ["impurity", "--analyte", drift["analyte"], "--baseline-until", "soon"]
+    assert run(wrong_date, data).returncode == 2
     batch_id = traced["batches"][0]
     chain = run_json(["custody", batch_id], data)
     assert chain["batch"] == batch_id and chain["events"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import random
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -12,8 +13,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from typer.testing import CliRunner
 
 from ingest.synthetic import FILES, MIN_LOTS, PlantSummary, generate_plant
+from ingest.synthetic import main as synthetic_main
+from lotgraph.cli import app as cli_app
 
 N_LOTS = 2500
 SEED = 11
@@ -62,6 +66,7 @@ TIME_COLUMNS = {
     "supplier_changes.csv": ["notified_at", "effective_at"],
 }
 TO_BASE = {"kg": Decimal(1), "g": Decimal("0.001"), "L": Decimal(1), "mL": Decimal("0.001")}
+STAGE_PRODUCTS = ("MAT-INT1", "MAT-INT2", "MAT-INT3", "MAT-FIN", "MAT-API")
 
 
 def _columns(spec: str) -> tuple[list[str], list[str]]:
@@ -320,11 +325,12 @@ def test_planted_impurity_excursion(plant: Plant) -> None:
                 r["target_id"]
             )
     flagged = consumers & high
-    assert flagged and len(flagged) >= len(consumers & (high | within)) / 2
-    # the next stage may carry it on; elsewhere only a handful of false positives
+    assert flagged and flagged == consumers & (high | within), "every tested consumer is high"
+    # nothing is carried into the next stage; elsewhere only a handful of false positives
     outputs = {r["lot_id"] for r in plant.t["outputs.csv"] if r["batch_id"] in consumers}
     next_stage = {r["batch_id"] for r in plant.t["consumptions.csv"] if r["lot_id"] in outputs}
-    assert 1 <= len(high - consumers - next_stage) <= max(5, len(within) // 100)
+    assert not next_stage & high - consumers
+    assert 1 <= len(high - consumers) <= max(5, len(within) // 100)
 
 
 def test_causal_time_order(plant: Plant) -> None:
@@ -494,3 +500,194 @@ def test_documents_hashes_and_signatures(plant: Plant) -> None:
     }
     open_or_done = {b for b, r in plant.batches.items() if r["status"] != "planned"}
     assert br == open_or_done
+
+
+class Genealogy:
+    """A plant's lot/batch graph and its batches' Impurity B results, from the CSV files alone
+    (no query code): the generator's planted facts are checked against this."""
+
+    def __init__(self, plant: Plant) -> None:
+        t = plant.t
+        self.kind = {r["material_id"]: r["kind"] for r in t["materials.csv"]}
+        self.material = {k: r["material_id"] for k, r in plant.lots.items()}
+        self.purchased = {k for k, r in plant.lots.items() if r["supplier_id"]}
+        self.consumers: dict[str, set[str]] = defaultdict(set)
+        self.inputs: dict[str, set[str]] = defaultdict(set)
+        for r in t["consumptions.csv"]:
+            self.consumers[r["lot_id"]].add(r["batch_id"])
+            self.inputs[r["batch_id"]].add(r["lot_id"])
+        self.producer = {r["lot_id"]: r["batch_id"] for r in t["outputs.csv"]}
+        self.outputs: dict[str, set[str]] = defaultdict(set)
+        for lot, batch in self.producer.items():
+            self.outputs[batch].add(lot)
+        self.stage = {
+            k: STAGE_PRODUCTS.index(r["product_material_id"]) for k, r in plant.batches.items()
+        }
+        self.value: dict[str, Decimal] = {}
+        self.upper: dict[str, Decimal] = {}
+        self.tested_at: dict[str, datetime] = {}
+        for r in t["test_results.csv"]:
+            if r["target_kind"] == "batch" and r["analyte"] == "Impurity B":
+                assert r["method"] == "HPLC-UV QC-M-102"
+                b = r["target_id"]
+                assert b not in self.value, "one Impurity B result per tested batch"
+                self.value[b] = Decimal(r["value"])
+                self.upper[b] = Decimal(r["upper_limit"])
+                self.tested_at[b] = _t(r["tested_at"])
+        self.tested = set(self.value)
+        self.high = {b for b in self.tested if self.value[b] > self.upper[b]}
+        self._descendants: dict[str, frozenset[str]] = {}
+
+    def lots_at_depth(self, batch: str, depth: int) -> set[str]:
+        """The lots at ``depth`` of a batch's backward genealogy (its own inputs: depth 1)."""
+        lots = set(self.inputs[batch])
+        for _ in range(depth - 1):
+            lots = {
+                x for lot in lots if lot in self.producer for x in self.inputs[self.producer[lot]]
+            }
+        return lots
+
+    def generations(self, lot: str, depth: int) -> list[set[str]]:
+        """The batches having ``lot`` at depth 1, 2, ..., ``depth``."""
+        gens = [set(self.consumers[lot])]
+        while len(gens) < depth:
+            gens.append(
+                {c for b in gens[-1] for out in self.outputs[b] for c in self.consumers[out]}
+            )
+        return gens
+
+    def descendants(self, lot: str) -> frozenset[str]:
+        """Every batch downstream of a lot."""
+        if lot not in self._descendants:
+            acc: set[str] = set()
+            for b in self.consumers[lot]:
+                acc.add(b)
+                for out in self.outputs[b]:
+                    acc |= self.descendants(out)
+            self._descendants[lot] = frozenset(acc)
+        return self._descendants[lot]
+
+    def tested_descendants(self, lot: str, stage: int) -> set[str]:
+        return {b for b in self.descendants(lot) if b in self.tested and self.stage[b] == stage}
+
+    def by_test_time(self, batches: set[str]) -> list[str]:
+        return sorted(batches, key=lambda b: (self.tested_at[b], b))
+
+
+def _check_lot_facts(
+    plant: Plant,
+    g: Genealogy,
+    facts: dict[str, object],
+    kinds: tuple[str, ...] = ("raw", "reagent"),
+) -> None:
+    assert facts["analyte"] == "Impurity B"
+    lot = plant.lots[str(facts["lot"])]
+    assert lot["supplier_id"] == facts["supplier"]
+    assert lot["supplier_lot"] == facts["supplier_lot"]
+    assert lot["material_id"] == facts["material"]
+    assert g.kind[lot["material_id"]] in kinds
+    assert sum(r["supplier_lot"] == facts["supplier_lot"] for r in plant.t["lots.csv"]) == 1
+
+
+def _check_drift(plant: Plant, g: Genealogy, keep_out: set[str]) -> None:
+    """The in-specification drift: Q's tested consumers rise out of trend, within limits."""
+    drift = plant.bundle["synthetic"]["drift"]
+    assert drift == plant.summary.drift
+    assert drift["method"] == "HPLC-UV QC-M-102"
+    _check_lot_facts(plant, g, drift, ("raw", "reagent", "solvent"))
+    q = drift["lot"]
+    assert q != plant.bundle["synthetic"]["planted"]["lot"]
+    consumers = g.consumers[q]
+    stages = {g.stage[b] for b in consumers}
+    assert len(stages) == 1 and stages <= {0, 1}
+    stage = stages.pop()
+    assert drift["product"] == STAGE_PRODUCTS[stage]
+    units = consumers & g.tested
+    assert drift["units"] == sorted(units) and 8 <= len(units) <= 40
+    assert not consumers & keep_out, "Q shares no batch with the planted cause"
+    # rising, well above the usual values (at most 0.09), inside the limit
+    ordered = g.by_test_time(units)
+    values = [g.value[b] for b in ordered]
+    n = len(values)
+    expected = [Decimal(round((0.095 + 0.035 * k / max(1, n - 1)) * 1000)) / 1000 for k in range(n)]
+    assert values == expected
+    assert values == sorted(values) and values[0] < values[-1]
+    assert all(Decimal("0.09") < g.value[b] < g.upper[b] for b in units)
+    # nothing else sits between the usual values and the limit; Q's batches are out of trend
+    assert {b for b in g.tested if Decimal("0.09") < g.value[b] <= g.upper[b]} == units
+    first = g.by_test_time({b for b in g.tested if g.stage[b] == stage})[:25]
+    assert not units & set(first)
+    # identifiable: no other raw/reagent lot was consumed by all of Q's consumers, and no
+    # purchased lot at all by exactly them (a bulk solvent lot may cover them among hundreds)
+    for other, cons in g.consumers.items():
+        if other != q and other in g.purchased and consumers <= cons:
+            assert g.kind[g.material[other]] == "solvent" and cons != consumers, other
+
+
+def test_depth_one_units_and_drift(plant: Plant) -> None:
+    """The default plant: the cause one generation up and the drift."""
+    g = Genealogy(plant)
+    planted = plant.bundle["synthetic"]["planted"]
+    assert planted == plant.summary.planted and planted["depth"] == 1
+    _check_lot_facts(plant, g, planted)
+    consumers = g.consumers[planted["lot"]]
+    stages = {g.stage[b] for b in consumers}
+    assert len(stages) == 1 and planted["product"] == STAGE_PRODUCTS[stages.pop()]
+    assert planted["units"] == sorted(consumers & g.high)
+    assert consumers & g.tested <= g.high, "every tested consumer of R is raised"
+    for other in g.consumers:  # identifiable: no other purchased lot went into exactly them
+        if other != planted["lot"] and other in g.purchased:
+            assert g.consumers[other] != consumers, other
+    gens = g.generations(planted["lot"], 2)
+    _check_drift(plant, g, gens[0] | gens[1])
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_planted_cause_upstream(tmp_path: Path, depth: int) -> None:
+    """Depth d: exactly the tested batches d - 1 stages below R's consumers that have R at
+    depth d are raised, nothing between, and no other lot explains the same batches."""
+    draw = random.SystemRandom()
+    seed, lots = draw.randrange(1, 2**31), draw.randrange(2000, 3001)
+    print(f"seed={seed} lots={lots} depth={depth}")
+    plant = Plant(tmp_path, generate_plant(lots, seed, tmp_path, impurity_depth=depth))
+    g = Genealogy(plant)
+    planted = plant.bundle["synthetic"]["planted"]
+    assert planted == plant.summary.planted and planted["depth"] == depth
+    _check_lot_facts(plant, g, planted)
+    r = planted["lot"]
+    consumers = g.consumers[r]
+    stages = {g.stage[b] for b in consumers}
+    assert len(stages) == 1
+    target = stages.pop() + depth - 1
+    assert target <= 4 and planted["product"] == STAGE_PRODUCTS[target]
+    # D by the definition: tested stage-(s + d - 1) batches with R at depth d
+    d_set = {b for b in g.tested if g.stage[b] == target and r in g.lots_at_depth(b, depth)}
+    assert planted["units"] == sorted(d_set)
+    assert 5 <= len(d_set) <= 60
+    assert d_set <= g.high
+    gens = g.generations(r, depth)
+    assert gens[-1] & g.tested == d_set
+    between = set().union(*gens[:-1]) & g.tested
+    assert between and not between & g.high, "R's consumers and the stages between are not raised"
+    # identifiable: no other purchased lot has R's consumers, no other lot has R's D
+    for other in g.consumers:
+        if other != r and other in g.purchased:
+            assert g.consumers[other] != consumers, other
+    for other in plant.lots:
+        if other != r:
+            assert g.tested_descendants(other, target) != d_set, other
+    # elsewhere only a handful of false positives
+    assert 1 <= len(g.high - d_set) <= max(5, len(g.tested) // 100)
+    _check_drift(plant, g, set().union(*g.generations(r, max(depth, 2))) | g.high)
+
+
+def test_impurity_depth_must_be_1_2_or_3(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="impurity_depth"):
+        generate_plant(MIN_LOTS, 1, tmp_path / "a", impurity_depth=4)
+    args = ["generate", "--lots", "300", "--out", str(tmp_path / "b"), "--impurity-depth", "4"]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2 and "--impurity-depth" in result.output
+    with pytest.raises(SystemExit) as exc:
+        synthetic_main(["--lots", "300", "--out", str(tmp_path / "c"), "--impurity-depth", "0"])
+    assert exc.value.code == 2
+    assert not any((tmp_path / x).exists() for x in "abc")

@@ -83,7 +83,11 @@ def impurity_commonality(
     """Flagged results of an analyte and the factors its flagged units share."""
     request.state.access_keys = [body.analyte]
     return store.read_snapshot(
-        lambda: redaction.impurity_out(caller, store, impurity(store, body.analyte))
+        lambda: redaction.impurity_out(
+            caller,
+            store,
+            impurity(store, body.analyte, body.flag, body.baseline_until, body.top),
+        )
     )
 
 
@@ -95,9 +99,20 @@ def analyte_series(
     limit: Annotated[int, Query(ge=1, le=50_000, description="the latest N results")] = (
         DEFAULT_LIMIT
     ),
+    baseline_until: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="control limits from the results tested before this date "
+            "(default: the first 20 results of each series)",
+        ),
+    ] = None,
 ) -> AnalyteResultsOut:
-    """An analyte's latest results, oldest first, for a control chart."""
-    return redaction.analyte_results_out(caller, analyte_results(store, analyte, limit))
+    """An analyte's control charts (one per product and method) and its latest results,
+    oldest first, each with why it is flagged."""
+    return redaction.analyte_results_out(
+        caller, analyte_results(store, analyte, limit, baseline_until)
+    )
 
 
 @router.get("/batches/{batch_id}/custody", response_model=CustodyOut)

@@ -115,7 +115,17 @@ def impurity_out(caller: Caller, store: GraphStore, answer: ImpurityResult) -> I
         else Redacted(id=f.result_id, label="TestResult")
         for f in answer.flagged
     ]
-    return ImpurityOut(**{**dict(answer), "flagged": flagged})
+    # the counts say what the caller can see, and how many units are hidden
+    visible = {site: n for site, n in answer.units_by_site.items() if caller.sees(site or None)}
+    return ImpurityOut(
+        **{
+            **dict(answer),
+            "flagged": flagged,
+            "units_by_site": visible,
+            "units_tested": sum(visible.values()),
+            "units_hidden": answer.units_tested - sum(visible.values()),
+        }
+    )
 
 
 def _units(answer: ImpurityResult, kind: str) -> set[str]:

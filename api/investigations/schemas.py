@@ -11,7 +11,7 @@ from queries.analyte import AnalyteResults, ResultPoint
 from queries.custody import CustodyEvent, CustodyResult
 from queries.documents import DocumentLot, DocumentLots
 from queries.impact import ImpactResult, OpenBatch
-from queries.impurity import FlaggedResult, ImpurityResult
+from queries.impurity import DEFAULT_TOP, FlaggedResult, ImpurityResult
 from queries.recall import RecallBatch, RecallCustomer, RecallLot, RecallResult
 from queries.trace import TraceNode, TraceResult
 
@@ -63,6 +63,16 @@ class ImpactOut(ImpactResult):
 
 class ImpurityRequest(BaseModel):
     analyte: str = Field(min_length=1, max_length=200)
+    flag: Literal["oos", "oot", "any"] = Field(
+        "any", description="which results flag a unit: out of specification, out of trend, any"
+    )
+    baseline_until: str | None = Field(
+        None,
+        max_length=40,
+        description="control limits from the results tested before this date "
+        "(default: the first 20 results of each series)",
+    )
+    top: int = Field(DEFAULT_TOP, ge=1, le=1000, description="how many factors to list")
 
 
 class ImpurityOut(ImpurityResult):

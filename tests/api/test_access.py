@@ -333,3 +333,32 @@ def test_search_and_the_result_series_redact_what_is_out_of_scope(api: Api) -> N
     reply = api.get("inv-a", f"/analytes/{analyte}/results", params={"limit": 0})
     _assert_error(reply, 422, "invalid_request")
     _assert_error(api.get("inv-a", "/analytes/No such analyte/results"), 404, "not_found")
+
+
+def test_impurity_flags_and_units_a_scoped_caller_can_see(api: Api) -> None:
+    """The flag and the baseline reach the investigation; a site-scoped caller's units_tested
+    counts the units it can see and units_hidden the others."""
+    drift = api.meta["synthetic"]["drift"]
+    body = {"analyte": drift["analyte"], "flag": "oot", "top": 3}
+    whole = api.post("inv-all", "/investigations/impurity", json=body).json()
+    assert whole["flag"] == "oot" and len(whole["factors"]) <= 3
+    assert whole["units_hidden"] == 0
+    assert whole["units_tested"] == sum(whole["units_by_site"].values())
+    assert all(f["reason"].startswith("oot:") for f in whole["flagged"])
+    mine = api.post("inv-a", "/investigations/impurity", json=body).json()
+    assert set(mine["units_by_site"]) <= {"SITE-A", ""}
+    assert mine["units_tested"] == sum(mine["units_by_site"].values())
+    assert mine["units_tested"] + mine["units_hidden"] == whole["units_tested"]
+    assert mine["units_hidden"] > 0, f"seed {api.meta['seed']}: every unit is at SITE-A"
+    for bad in ({"flag": "high"}, {"baseline_until": "soon"}, {"top": 0}):
+        refused = api.post("inv-all", "/investigations/impurity", json={**body, **bad})
+        assert refused.status_code in (400, 422), (bad, refused.text)
+        assert refused.json()["error"] and refused.json()["detail"]
+    series = api.get(
+        "inv-all",
+        f"/analytes/{drift['analyte']}/results",
+        params={"baseline_until": "2025-03-01", "limit": 10},
+    ).json()
+    assert series["baseline_until"] == "2025-03-01T00:00:00.000Z"
+    assert {s["product"] for s in series["series"]} >= {drift["product"]}
+    assert len(series["results"]) == 10 and series["total"] > 10

@@ -389,7 +389,11 @@ def test_generated_plant_answers_match_on_both_stores(
     pick = random.Random(seed)
     lot_sample = pick.sample(produced, 15) + pick.sample(all_lots, 5)
     record_sample = pick.sample(sorted(records), 8)
-    doc_sample = record_sample + pick.sample(reports, 6) + pick.sample(others, 6)
+    doc_sample = (
+        record_sample
+        + pick.sample(reports, min(6, len(reports)))
+        + pick.sample(others, min(6, len(others)))
+    )
 
     for lot_id in lot_sample:
         answer = documents_for_lot(embedded_store, lot_id)

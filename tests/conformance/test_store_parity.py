@@ -73,10 +73,19 @@ def _assert_same_investigations(
         balanced = recall(store, sample[:10]).mass_balance
         assert all(b.balanced for b in balanced if b.lot not in shortfalls)
     for analyte in ("Impurity B", "Impurity A", "Assay", "Water"):
-        assert impurity(embedded_store, analyte) == impurity(neo4j_store, analyte)
+        for flag in ("any", "oos", "oot"):
+            assert impurity(embedded_store, analyte, flag, top=None) == impurity(
+                neo4j_store, analyte, flag, top=None
+            )
+    assert impurity(embedded_store, "Water", baseline_until="2025-06-01") == impurity(
+        neo4j_store, "Water", baseline_until="2025-06-01"
+    )
+    drift = meta["synthetic"]["drift"]
     for store in (embedded_store, neo4j_store):
-        top = impurity(store, planted["analyte"]).factors[0]
+        top = impurity(store, planted["analyte"], "oos").factors[0]
         assert (top.kind, top.id) == ("supplier_lot", planted["lot"]), store.kind
+        top = impurity(store, drift["analyte"], "oot").factors[0]
+        assert (top.kind, top.id) == ("supplier_lot", drift["lot"]), store.kind
     _assert_same_series_and_search(planted, sample, embedded_store, neo4j_store)
 
 
