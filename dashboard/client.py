@@ -82,12 +82,30 @@ class ApiClient:
         path = f"/suppliers/{_segment(supplier)}/impact"
         return self._send("GET", path, params=params)
 
-    def impurity(self, analyte: str) -> dict[str, Any]:
-        return self._send("POST", "/investigations/impurity", json={"analyte": analyte})
+    def impurity(
+        self,
+        analyte: str,
+        flag: str = "any",
+        baseline_until: str | None = None,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        """The factors the units flagged by ``flag`` (oos, oot or any) share; the control
+        limits from the results before ``baseline_until`` (a date) when given."""
+        body: dict[str, Any] = {"analyte": analyte, "flag": flag}
+        if baseline_until:
+            body["baseline_until"] = baseline_until
+        if top is not None:
+            body["top"] = top
+        return self._send("POST", "/investigations/impurity", json=body)
 
-    def analyte_results(self, analyte: str, limit: int = 5_000) -> dict[str, Any]:
+    def analyte_results(
+        self, analyte: str, limit: int = 5_000, baseline_until: str | None = None
+    ) -> dict[str, Any]:
         path = f"/analytes/{_segment(analyte)}/results"
-        return self._send("GET", path, params={"limit": limit})
+        params: dict[str, Any] = {"limit": limit}
+        if baseline_until:
+            params["baseline_until"] = baseline_until
+        return self._send("GET", path, params=params)
 
     def custody(self, batch: str) -> dict[str, Any]:
         return self._send("GET", f"/batches/{_segment(batch)}/custody")

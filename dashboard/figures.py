@@ -1,4 +1,4 @@
-"""Plotly figures: the trace graph and the impurity control chart.
+"""Plotly figures: the trace graph and the impurity control charts.
 
 The trace is drawn with a networkx layered layout in plotly rather than a graph component:
 plotly ships with Streamlit's own chart element (no third-party front-end to maintain or
@@ -9,7 +9,8 @@ a layered flow (lot -> batch -> lot -> customer) that a left-to-right layout sho
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -134,50 +135,138 @@ def _widest_layer(graph: nx.DiGraph) -> int:
     return max(layers.values(), default=1)
 
 
+# Nelson's rules as the control chart applies them (queries/trend.py)
+RULES = {
+    1: "a point beyond 3 sigma",
+    2: "9 points in a row on one side of the centre line",
+    3: "6 points in a row rising or falling",
+    4: "14 points in a row alternating up and down",
+}
+IN_TREND, OUT_OF_TREND, OUT_OF_SPEC = (
+    "in specification, in trend",
+    "out of trend (OOT)",
+    "out of specification (OOS)",
+)
+
+
+def series_label(product: str | None, method: str | None) -> str:
+    """A control chart's name, as the API labels its results ("product / method")."""
+    return f"{product or '(no product)'} / {method or '(no method)'}"
+
+
+def readable_p(score: float | None) -> str:
+    """A p-value from its score (-log10 p) as people read it: "1", "0.041", "3.2e-12".
+    (From the score, not from p: a p too small for a float still reads right.)"""
+    if score is None or math.isnan(score):
+        return ""
+    if score <= 0:
+        return "1"
+    if score < 4:
+        return f"{10**-score:.2g}"
+    exponent = math.ceil(score)
+    mantissa = round(10 ** (exponent - score), 1)
+    if mantissa >= 10:  # 9.96 rounds to 10: one power of ten less
+        mantissa, exponent = mantissa / 10, exponent - 1
+    return f"{mantissa:g}e-{exponent}"
+
+
+def _rules_text(point: Mapping[str, Any]) -> str:
+    reasons = []
+    if point.get("oos"):
+        reasons.append("out of specification")
+    reasons += [f"rule {rule}: {RULES.get(rule, '?')}" for rule in point.get("oot") or []]
+    return "; ".join(reasons) or "in specification, in trend"
+
+
 def control_chart(
-    analyte: str, points: list[Mapping[str, Any]], highlight: set[str], highlight_name: str
+    series: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    highlight: set[str],
+    highlight_name: str,
 ) -> go.Figure:
-    """An analyte's results over time with its upper limit, flagged points in red, and the
-    points of the highlighted units circled."""
+    """One series' individuals control chart: its results over time (out of trend as
+    orange triangles, out of specification as red diamonds), the centre line and the
+    +-3 sigma control limits over the series' time span, its baseline shaded, the
+    specification limits named with their product, and the points of the highlighted units
+    circled. ``points`` are the series' own results."""
     figure = go.Figure()
-    timed = [p for p in points if p.get("tested_at") and p.get("value") is not None]
+    timed = sorted(
+        (p for p in points if p.get("tested_at") and p.get("value") is not None),
+        key=lambda p: p["tested_at"],
+    )
     groups = (
-        ("within limits", [p for p in timed if not p["flagged"]], "#1f77b4", "circle", 7),
-        ("above the upper limit", [p for p in timed if p["flagged"]], "#d62728", "diamond", 10),
+        (IN_TREND, [p for p in timed if not p.get("flagged")], "#1f77b4", "circle", 6),
+        (
+            OUT_OF_TREND,
+            [p for p in timed if p.get("oot") and not p.get("oos")],
+            "#ff7f0e",
+            "triangle-up",
+            10,
+        ),
+        (OUT_OF_SPEC, [p for p in timed if p.get("oos")], "#d62728", "diamond", 11),
     )
     for name, members, colour, symbol, size in groups:
+        if not members and name != IN_TREND:
+            continue
         figure.add_trace(
             go.Scatter(
                 x=[p["tested_at"] for p in members],
                 y=[p["value"] for p in members],
                 mode="markers",
                 name=name,
-                marker={"color": colour, "symbol": symbol, "size": size},
+                marker={
+                    "color": colour,
+                    "symbol": symbol,
+                    "size": size,
+                    "line": {"width": 0.5, "color": "#333333"},
+                },
                 customdata=[
-                    [p["result_id"], p["target_id"], ", ".join(p["units"])] for p in members
+                    [p["result_id"], p["target_id"], ", ".join(p["units"]), _rules_text(p)]
+                    for p in members
                 ],
                 hovertemplate=(
                     "%{y} on %{x}<br>result %{customdata[0]} on %{customdata[1]}"
-                    "<br>units %{customdata[2]}<extra></extra>"
+                    "<br>units %{customdata[2]}<br>%{customdata[3]}<extra></extra>"
                 ),
             )
         )
-    # one line per limit (batches and lots of one analyte may have different limits),
-    # drawn across the time its results span
-    spans: dict[float, list[str]] = {}
-    for p in timed:
-        if p.get("upper_limit") is not None:
-            spans.setdefault(float(p["upper_limit"]), []).append(p["tested_at"])
-    for limit, times in sorted(spans.items()):
+    span = [timed[0]["tested_at"], timed[-1]["tested_at"]] if timed else []
+    product = series.get("product") or "(no product)"
+
+    def level(y: float | None, name: str, colour: str, dash: str, width: float = 1.5) -> None:
+        if y is None or not span:
+            return
         figure.add_trace(
             go.Scatter(
-                x=[min(times), max(times)],
-                y=[limit, limit],
+                x=span,
+                y=[y, y],
                 mode="lines",
-                line={"color": "#d62728", "dash": "dash"},
-                name=f"upper limit {limit:g}",
-                hoverinfo="skip",
+                line={"color": colour, "dash": dash, "width": width},
+                name=name,
+                hovertemplate=f"{name}<extra></extra>",
             )
+        )
+
+    if series.get("centre") is not None:
+        level(series["centre"], f"centre {series['centre']:.3g}", "#2ca02c", "solid")
+    if series.get("evaluated"):
+        upper, lower = series["upper_control"], series["lower_control"]
+        level(upper, f"upper control limit (+3σ) {upper:.3g}", "#7f7f7f", "dash")
+        level(lower, f"lower control limit (-3σ) {lower:.3g}", "#7f7f7f", "dash")
+    for limit in series.get("spec_upper") or []:
+        level(limit, f"upper spec {product} {limit:g}", "#d62728", "dashdot", 2)
+    for limit in series.get("spec_lower") or []:
+        level(limit, f"lower spec {product} {limit:g}", "#d62728", "dashdot", 2)
+    if series.get("baseline_from") and series.get("baseline_to"):
+        figure.add_vrect(
+            x0=series["baseline_from"],
+            x1=series["baseline_to"],
+            fillcolor="#2ca02c",
+            opacity=0.08,
+            line_width=0,
+            layer="below",
+            name=f"baseline ({series['baseline_points']} results)",
+            showlegend=True,
         )
     picked = [p for p in timed if highlight.intersection(p["units"])]
     if picked:
@@ -188,19 +277,20 @@ def control_chart(
                 mode="markers",
                 name=highlight_name,
                 marker={
-                    "size": 17,
+                    "size": 18,
                     "color": "rgba(0,0,0,0)",
-                    "line": {"width": 2.5, "color": "#ff9900"},
+                    "line": {"width": 2.5, "color": "#9467bd"},
                 },
                 hoverinfo="skip",
             )
         )
     unit = next((p.get("unit") for p in timed if p.get("unit")), None)
+    analyte = series.get("analyte") or ""
     figure.update_layout(
-        height=440,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         yaxis_title=f"{analyte} ({unit})" if unit else analyte,
-        xaxis_title="tested at",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        hovermode="closest",
     )
     return figure

@@ -414,33 +414,80 @@ def test_impact_of_the_planted_supplier(board: Board, served_plant: ServedPlant)
     board.check_and_shoot("impact-planted-supplier")
 
 
-def test_impurity_of_the_planted_analyte(board: Board, served_plant: ServedPlant) -> None:
-    analyte = served_plant.meta["synthetic"]["planted"]["analyte"]
-    answer = served_plant.post(ACCOUNT, "/investigations/impurity", {"analyte": analyte})
+def test_impurity_out_of_trend(board: Board, served_plant: ServedPlant) -> None:
+    """The impurity page flagging out of trend: its control charts (OOT points, centre line,
+    control and specification limits named in each legend), the drift's supplier lot among
+    the factors, and the strongest factor's units circled."""
+    drift = served_plant.meta["synthetic"]["drift"]
+    analyte = drift["analyte"]
+    answer = served_plant.post(
+        ACCOUNT, "/investigations/impurity", {"analyte": analyte, "flag": "oot"}
+    )
+    results = served_plant.get(
+        ACCOUNT, f"/analytes/{_segment(analyte)}/results", params={"limit": 5000}
+    )
     assert answer["factors"] and answer["flagged"], "a dull plant"
     top = answer["factors"][0]
     picked = f"{top['kind']} {top['id']}"
 
-    # The link also picks the strongest factor, whose flagged units the chart highlights.
-    board.open("/impurity", analyte=analyte, factor=picked)
-    board.ready("Results above the limit")
+    board.open("/impurity", analyte=analyte, flag="oot", factor=picked)
+    board.ready("Flagged results")
+    assert "flag=oot" in board.page.url
     expect(board.page.get_by_text(f"{analyte} over time")).to_be_visible()
     assert board.metric("Units tested") == str(answer["units_tested"])
-    assert board.metric("Units above the limit") == str(answer["units_flagged"])
-    assert board.metric("Factors") == str(len(answer["factors"]))
-    caption = f"{picked}: {top['affected']} of its {top['total']} units are above the limit"
+    assert board.metric("Units flagged") == str(answer["units_flagged"])
+    assert board.metric("Factors tested") == str(answer["factors_tested"])
+    caption = (
+        f"{picked}: {top['affected']} of the {top['total']} {top['product']} units that "
+        "have it are flagged (out of trend)"
+    )
     expect(board.page.get_by_text(caption)).to_be_visible()
-    expect(board.page.get_by_test_id("stPlotlyChart")).to_be_visible()  # the control chart
+    text = board.text()
+    assert f"q: p corrected for testing {answer['factors_tested']} factors at once" in text
+
+    # one chart per series with drawn results; each legend names its lines (plotly draws
+    # legend entries as SVG text)
+    drawn = {p["series"] for p in results["results"] if not p.get("redacted")}
+    charts = board.page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(len(drawn), timeout=WAIT_MS)
+    legends = board.page.locator("[data-testid=stPlotlyChart] g.legend text.legendtext")
+    names = legends.all_text_contents()
+    for series in results["series"]:
+        label = f"{series['product']} / {series['method']}"
+        if label not in drawn:
+            continue
+        product = series["product"]
+        for limit in series["spec_upper"]:
+            assert f"upper spec {product} {limit:g}" in names, (label, names)
+        if series["evaluated"]:
+            assert f"centre {series['centre']:.3g}" in names
+            assert f"upper control limit (+3σ) {series['upper_control']:.3g}" in names
+            assert f"lower control limit (-3σ) {series['lower_control']:.3g}" in names
+        if series["oot"]:
+            assert "out of trend (OOT)" in names
+        if series["baseline_points"]:
+            assert f"baseline ({series['baseline_points']} results)" in names
+    assert picked in names  # the strongest factor's units, circled
+    # the drift's chart comes first, with its out-of-trend points as triangles
+    drift_label = f"{drift['product']} / {drift['method']}"
+    assert drift_label in text
+    first = charts.first.locator("g.legend text.legendtext").all_text_contents()
+    assert "out of trend (OOT)" in first
+    assert charts.first.locator("path.point").count() > 0
 
     factors = board.csv("factors")
     assert [(row["kind"], row["id"]) for row in factors] == [
         (f["kind"], f["id"]) for f in answer["factors"]
     ]
     assert [row["rank"] for row in factors] == [str(n) for n in range(1, len(factors) + 1)]
-    assert [int(row["affected"]) for row in factors] == [f["affected"] for f in answer["factors"]]
+    assert [float(row["q_value"]) for row in factors] == [f["q_value"] for f in answer["factors"]]
+    drift_rows = [row for row in factors if row["id"] == drift["lot"]]
+    assert len(drift_rows) == 1 and drift_rows[0]["supplier_lot"] == drift["supplier_lot"]
+    assert drift_rows[0]["kind"] == "supplier_lot"
     flagged = board.csv("flagged-results")
     assert sorted(_ids(flagged)) == sorted(f["result_id"] for f in answer["flagged"])
-    board.check_and_shoot("impurity-planted-analyte")
+    assert {row["reason"] for row in flagged} <= {f"oot:{n}" for n in (1, 2, 3, 4)}
+    board.check_and_shoot("impurity-out-of-trend")
 
 
 def _batch_with_a_tampered_signature(plant: ServedPlant) -> tuple[str, dict[str, Any]]:

@@ -8,20 +8,33 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+import uvicorn
+from pydantic import SecretStr
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
+from api.accounts.service import AccountService
+from api.app import create_app
+from api.settings import ApiSettings
+from dashboard import figures
 from dashboard.settings import DashboardSettings
+from graph.embedded import EmbeddedStore
+from ingest.loader import ingest_bundle
+from ingest.synthetic import generate_plant
 from queries.evidence import verify_evidence
-from tests.dashboard.conftest import PASSWORD, ServedPlant, free_port
+from tests.dashboard.conftest import ACCOUNTS, PASSWORD, ServedPlant, free_port, wait_until_up
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = {
@@ -404,6 +417,48 @@ def test_impact_of_an_unknown_supplier(api_env: ServedPlant) -> None:
 
 # --------------------------------------------------------------------------- impurity
 
+DRIFT_LOTS = 2_000  # the planted drift stands out on a plant of this size (not of 300 lots)
+
+
+@pytest.fixture(scope="module")
+def drift_plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlant]:
+    """A 2,000-lot plant from a random seed, with the API on loopback: its in-specification
+    drift has enough tested units to rank first when units are flagged out of trend."""
+    home = tmp_path_factory.mktemp("drift")
+    seed = random.randrange(1_000_000)
+    print(f"drift plant: {DRIFT_LOTS} lots, seed {seed}")
+    plant = generate_plant(lots=DRIFT_LOTS, seed=seed, out=home / "plant")
+    store_path = home / "store" / "graph.sqlite"
+    store = EmbeddedStore(store_path)
+    store.ensure_schema()
+    assert ingest_bundle(store, plant.out, actor="test").total("rejected") == 0
+    for name, (role, sites) in ACCOUNTS.items():
+        AccountService(store).add(name, role, sites, actor="test", password=PASSWORD)
+    store.close()
+    settings = ApiSettings(secret_key=SecretStr("dashboard-drift-secret-" + "z" * 40))
+    app = create_app(lambda: EmbeddedStore(store_path), settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=free_port(), log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    api_url = f"http://127.0.0.1:{server.config.port}"
+    try:
+        wait_until_up(f"{api_url}/health")
+        meta = json.loads((plant.out / "bundle.json").read_text(encoding="utf-8"))
+        yield ServedPlant(api_url, plant.out, meta, seed, store_path)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def drift_env(drift_plant: ServedPlant, monkeypatch: pytest.MonkeyPatch) -> ServedPlant:
+    monkeypatch.setenv("LOTGRAPH_API_URL", drift_plant.api_url)
+    return drift_plant
+
 
 def drawn_points(series: dict[str, Any]) -> list[dict[str, Any]]:
     return [
@@ -413,39 +468,179 @@ def drawn_points(series: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def series_label(series: dict[str, Any]) -> str:
+    return f"{series['product'] or '(no product)'} / {series['method'] or '(no method)'}"
+
+
+def control_charts(at: AppTest) -> dict[str, dict[str, Any]]:
+    """The page's control charts by series label (their keys are control-chart-LABEL)."""
+    return {
+        c.key.removeprefix("control-chart-"): json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if c.key and c.key.startswith("control-chart-")
+    }
+
+
+def shown_cells(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The text a styled table shows (its Styler's display values), for the one table
+    whose columns start with these."""
+    found = [
+        d
+        for d in at.dataframe
+        if [str(c) for c in d.value.columns][: len(columns)] == list(columns)
+    ]
+    assert len(found) == 1
+    frame: pd.DataFrame = dataframe_util.convert_arrow_bytes_to_pandas_df(
+        found[0].proto.arrow_data.styler.display_values
+    )
+    return frame
+
+
+def impurity_answer(
+    plant: ServedPlant, account: str, analyte: str, flag: str = "any", until: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The API's own answers to the page's two questions."""
+    answer = plant.post(
+        account,
+        "/investigations/impurity",
+        {"analyte": analyte, "flag": flag, **({"baseline_until": until} if until else {})},
+    )
+    params: dict[str, Any] = {"limit": 5000, **({"baseline_until": until} if until else {})}
+    results = plant.get(account, f"/analytes/{analyte}/results", params=params)
+    return answer, results
+
+
+def check_impurity(at: AppTest, answer: dict[str, Any], results: dict[str, Any]) -> None:
+    """The page shows these answers: metrics, factors, flagged results, one control chart
+    per series with its limits and points."""
+    shown = metrics(at)
+    assert shown["Units tested"] == str(answer["units_tested"])
+    assert shown["Units flagged"] == str(answer["units_flagged"])
+    assert shown["Factors tested"] == str(answer["factors_tested"])
+    factors = answer["factors"]
+    if factors:
+        ranked = table(at, "rank", "kind", "id", "supplier_lot", "product", "depth")
+        for column in ("kind", "id", "supplier_lot", "product", "depth", "affected", "total"):
+            assert list(ranked[column]) == [f[column] for f in factors], column
+        assert list(ranked["rank"]) == list(range(1, len(factors) + 1))
+        cells = shown_cells(at, "rank", "kind", "id")
+        assert list(cells["p"]) == [figures.readable_p(f["score"]) for f in factors]
+        assert list(cells["q"]) == [figures.readable_p(f["q_score"]) for f in factors]
+        assert not any("e+" in text or text == "0" for text in [*cells["p"], *cells["q"]])
+        assert list(cells["lift"]) == [
+            "only in flagged units" if f["lift"] is None else f"{f['lift']:.3g}" for f in factors
+        ]
+        q_line = (
+            f"q: p corrected for testing {answer['factors_tested']} factors at once "
+            "(Benjamini-Hochberg): the expected share of false leads among factors this "
+            "strong or stronger."
+        )
+        assert q_line in texts(at.caption)
+    if answer["flagged"]:
+        flagged = table(at, "id", "reason", "series")
+        assert list(flagged["id"]) == [f.get("result_id", f.get("id")) for f in answer["flagged"]]
+        assert list(flagged["reason"]) == [f.get("reason", "redacted") for f in answer["flagged"]]
+        assert list(flagged["series"]) == [f.get("series", "redacted") for f in answer["flagged"]]
+
+    points = drawn_points(results)
+    charts = control_charts(at)
+    drawn_series = {p["series"] for p in points}
+    assert set(charts) == drawn_series
+    for series in results["series"]:
+        label = series_label(series)
+        if label not in charts:
+            continue
+        spec = charts[label]
+        mine = [p for p in points if p["series"] == label]
+        names = [t["name"] for t in spec["data"]]
+        [within] = traces_named(spec, "in specification, in trend")
+        assert len(within["x"]) == sum(1 for p in mine if not p["flagged"])
+        oot = [p for p in mine if p["oot"] and not p["oos"]]
+        oos = [p for p in mine if p["oos"]]
+        for name, members, symbol in (
+            ("out of trend (OOT)", oot, "triangle-up"),
+            ("out of specification (OOS)", oos, "diamond"),
+        ):
+            found = traces_named(spec, name)
+            if members:
+                assert len(found) == 1 and found[0]["marker"]["symbol"] == symbol
+                assert sorted(found[0]["y"]) == sorted(p["value"] for p in members)
+            else:
+                assert not found
+        times = sorted(p["tested_at"] for p in mine)
+        lines = {t["name"]: t for t in spec["data"] if t.get("mode") == "lines"}
+        expected_lines = {}
+        if series["centre"] is not None:
+            expected_lines[f"centre {series['centre']:.3g}"] = series["centre"]
+        if series["evaluated"]:
+            upper, lower = series["upper_control"], series["lower_control"]
+            expected_lines[f"upper control limit (+3σ) {upper:.3g}"] = upper
+            expected_lines[f"lower control limit (-3σ) {lower:.3g}"] = lower
+        product = series["product"] or "(no product)"
+        for limit in series["spec_upper"]:
+            expected_lines[f"upper spec {product} {limit:g}"] = limit
+        for limit in series["spec_lower"]:
+            expected_lines[f"lower spec {product} {limit:g}"] = limit
+        assert set(lines) == set(expected_lines), names
+        for name, level in expected_lines.items():
+            assert lines[name]["y"] == [level, level], name
+            assert lines[name]["x"] == [times[0], times[-1]], name  # the series' time span
+        shaded = [
+            (shape["x0"], shape["x1"])
+            for shape in spec["layout"].get("shapes", [])
+            if shape.get("name") == f"baseline ({series['baseline_points']} results)"
+        ]
+        if series["baseline_from"]:
+            assert shaded == [(series["baseline_from"], series["baseline_to"])]
+        assert baseline_caption(series, answer["baseline_until"]) in texts(at.caption)
+
+
+def baseline_caption(series: dict[str, Any], until: str | None) -> str:
+    """What the page says under a series' chart about its baseline and limits."""
+    day = until[:10] if until else None
+    if series["baseline_points"]:
+        which = f"before {day}" if day else "the first"
+        text = (
+            f"Baseline: {series['baseline_points']} in-specification results ({which}), "
+            f"{series['baseline_from'][:10]} to {series['baseline_to'][:10]}"
+        )
+    else:
+        text = "Baseline: no in-specification result" + (f" before {day}" if day else "")
+    if series["evaluated"]:
+        return text + (
+            f"; centre {series['centre']:.3g}, sigma {series['sigma']:.3g}, control limits "
+            f"{series['lower_control']:.3g} to {series['upper_control']:.3g}."
+        )
+    return text + f"; not evaluated: {series['note']}."
+
+
+def test_readable_p_values() -> None:
+    assert figures.readable_p(0.0) == "1"
+    assert figures.readable_p(-0.5) == "1"
+    assert figures.readable_p(1.3872161) == "0.041"
+    assert figures.readable_p(0.3) == "0.5"
+    assert figures.readable_p(11.49485) == "3.2e-12"
+    assert figures.readable_p(12.0) == "1e-12"
+    assert figures.readable_p(4.0) == "1e-4"
+    assert figures.readable_p(11.0001) == "1e-11"  # 9.998e-12 reads as 1e-11
+    assert figures.readable_p(400.2) == "6.3e-401"  # far below what a float holds
+
+
 def test_impurity_of_the_planted_analyte(api_env: ServedPlant) -> None:
     analyte = planted(api_env)["analyte"]
-    expected = api_env.post("inv-all", "/investigations/impurity", {"analyte": analyte})
-    series = api_env.get("inv-all", f"/analytes/{analyte}/results", params={"limit": 5000})
+    expected, results = impurity_answer(api_env, "inv-all", analyte)
     factors = expected["factors"]
-    assert factors
+    assert factors and expected["flag"] == "any"
 
     at = signed_in_at("inv-all", "impurity", analyte=analyte)
-    shown = metrics(at)
-    assert shown["Units tested"] == str(expected["units_tested"])
-    assert shown["Units above the limit"] == str(expected["units_flagged"])
-    assert shown["Factors"] == str(len(factors))
-    ranked = table(at, "rank", "kind", "id")
-    assert list(zip(ranked["kind"], ranked["id"], strict=True)) == [
-        (f["kind"], f["id"]) for f in factors
-    ]
-    assert list(ranked["rank"]) == list(range(1, len(factors) + 1))
-    flagged = table(at, "id", "target_kind", "target_id")
-    assert list(flagged["id"]) == [f["result_id"] for f in expected["flagged"]]
-
-    points = drawn_points(series)
-    spec = figure(at, "control-chart")
-    [above] = traces_named(spec, "above the upper limit")
-    [within] = traces_named(spec, "within limits")
-    assert len(above["x"]) == sum(1 for p in points if p["flagged"])
-    assert len(within["x"]) == sum(1 for p in points if not p["flagged"])
-    limits = {p["upper_limit"] for p in points if p["upper_limit"] is not None}
-    drawn_limits = [t for t in spec["data"] if t["name"].startswith("upper limit ")]
-    assert sorted(t["y"][0] for t in drawn_limits) == sorted(limits)
-    assert all(t["y"][0] == t["y"][1] for t in drawn_limits)  # each limit a level line
-    assert len(spec["data"]) == 2 + len(limits)  # nothing highlighted yet
+    check_impurity(at, expected, results)
+    assert at.radio[0].value == "any" and at.date_input[0].value is None
+    assert "flag" not in at.query_params and "baseline_until" not in at.query_params
     assert at.selectbox[0].value == "(none)"
     assert "factor" not in at.query_params
+    points = drawn_points(results)
+    charts = control_charts(at)
+    names = {t["name"] for spec in charts.values() for t in spec["data"]}
 
     # pick factors one after another (each pick must land, not just the first): the
     # first, one with other flagged units (or the second), then the first again
@@ -454,31 +649,127 @@ def test_impurity_of_the_planted_analyte(api_env: ServedPlant) -> None:
         (f for f in factors[1:] if set(f["flagged_units"]) != set(first["flagged_units"])),
         factors[1] if len(factors) > 1 else first,
     )
-    picks = [first, other, first]
-    for factor in picks:
+    assert f"{first['kind']} {first['id']}" not in names
+    for factor in [first, other, first]:
         name = f"{factor['kind']} {factor['id']}"
         at.selectbox[0].select(name).run()
         assert not at.exception
         assert at.query_params.get("factor") == name
         units = set(factor["flagged_units"])
+        circled = [t for spec in control_charts(at).values() for t in traces_named(spec, name)]
         hits = [p for p in points if units.intersection(p["units"])]
-        spec = figure(at, "control-chart")
-        highlighted = traces_named(spec, name)
-        if hits:
-            assert len(highlighted) == 1
-            assert len(highlighted[0]["x"]) == len(hits)
-            assert sorted(highlighted[0]["y"]) == sorted(p["value"] for p in hits)
-        else:
-            assert not highlighted
-        note = f"{name}: {factor['affected']} of its {factor['total']} units are above the limit"
+        assert sum(len(t["x"]) for t in circled) == len(hits)
+        assert sorted(y for t in circled for y in t["y"]) == sorted(p["value"] for p in hits)
+        note = (
+            f"{name}: {factor['affected']} of the {factor['total']} {factor['product']} "
+            "units that have it are flagged"
+        )
         assert any(note in c for c in texts(at.caption))
+        if hits:  # the chart with the circled units comes first
+            keys = [c.key for c in at.get("plotly_chart")]
+            assert keys[0] in {f"control-chart-{p['series']}" for p in hits}
     # the first factor is the planted cause: it does flag drawn points
     assert any(set(factors[0]["flagged_units"]).intersection(p["units"]) for p in points)
 
     # back to none: the parameter goes, the highlight too
     at.selectbox[0].select("(none)").run()
     assert "factor" not in at.query_params
-    assert len(figure(at, "control-chart")["data"]) == 2 + len(limits)
+    assert {t["name"] for spec in control_charts(at).values() for t in spec["data"]} == names
+
+
+def test_impurity_out_of_trend_ranks_the_drift_first(drift_env: ServedPlant) -> None:
+    drift = drift_env.meta["synthetic"]["drift"]
+    cause = drift_env.meta["synthetic"]["planted"]
+    analyte = drift["analyte"]
+    # the baseline an investigator picks for a suspected change: the results before it
+    every = drift_env.get("inv-all", f"/analytes/{analyte}/results", params={"limit": 50_000})
+    until = min(
+        p["tested_at"] for p in every["results"] if set(drift["units"]).intersection(p["units"])
+    )[:10]
+    expected, results = impurity_answer(drift_env, "inv-all", analyte, "oot", until)
+
+    at = signed_in_at("inv-all", "impurity", analyte=analyte, flag="oot", baseline_until=until)
+    assert at.radio[0].value == "oot"
+    check_impurity(at, expected, results)
+    ranked = table(at, "rank", "kind", "id", "supplier_lot")
+    top = ranked.iloc[0]
+    assert (top["kind"], top["id"], top["supplier_lot"]) == (
+        "supplier_lot",
+        drift["lot"],
+        drift["supplier_lot"],
+    ), f"seed {drift_env.seed}"
+    assert top["product"] == drift["product"]
+    # every flagged result is out of trend (within specification)
+    assert all(f["reason"].startswith("oot:") for f in expected["flagged"])
+    assert set(table(at, "id", "reason", "series")["reason"]) <= {f"oot:{n}" for n in (1, 2, 3, 4)}
+    # the drift's units are out of trend on their chart, which comes first once its lot
+    # is picked
+    drift_label = f"{drift['product']} / {drift['method']}"
+    [trending] = traces_named(control_charts(at)[drift_label], "out of trend (OOT)")
+    drift_values = [
+        p["value"]
+        for p in drawn_points(results)
+        if p["series"] == drift_label and set(drift["units"]).intersection(p["units"])
+    ]
+    assert drift_values and set(drift_values) <= set(trending["y"])
+    at.selectbox[0].select(f"supplier_lot {drift['lot']}").run()
+    assert at.get("plotly_chart")[0].key == f"control-chart-{drift_label}"
+    [circled] = traces_named(control_charts(at)[drift_label], f"supplier_lot {drift['lot']}")
+    assert sorted(circled["y"]) == sorted(drift_values)
+
+    # the flag is a widget too: out of specification ranks the planted cause first
+    at.radio[0].set_value("oos").run()
+    assert not at.exception
+    assert at.query_params.get("flag") == "oos"
+    expected, results = impurity_answer(drift_env, "inv-all", analyte, "oos", until)
+    check_impurity(at, expected, results)
+    top = table(at, "rank", "kind", "id", "supplier_lot").iloc[0]
+    assert (top["kind"], top["id"]) == ("supplier_lot", cause["lot"]), f"seed {drift_env.seed}"
+
+    # any: the default, which the query string leaves out
+    at.radio[0].set_value("any").run()
+    assert "flag" not in at.query_params
+    check_impurity(at, *impurity_answer(drift_env, "inv-all", analyte, "any", until))
+
+
+def test_impurity_baseline_until_a_date(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    _, results = impurity_answer(api_env, "inv-all", analyte)
+    times = sorted(p["tested_at"] for p in drawn_points(results))
+    until = times[len(times) // 2][:10]  # half-way through the results
+
+    at = signed_in_at("inv-all", "impurity", analyte=analyte)
+    at.date_input[0].set_value(date.fromisoformat(until)).run()
+    assert not at.exception
+    assert at.query_params.get("baseline_until") == until
+    expected, results = impurity_answer(api_env, "inv-all", analyte, "any", until)
+    assert expected["baseline_until"].startswith(until)
+    check_impurity(at, expected, results)
+    evaluated = [s for s in results["series"] if s["evaluated"]]
+    assert evaluated
+    for series in evaluated:
+        assert series["baseline_to"] < until
+    assert any(f"(before {until})" in c for c in texts(at.caption))
+
+    # a link with the date and a flag opens the same question
+    at = signed_in_at("inv-all", "impurity", analyte=analyte, flag="oot", baseline_until=until)
+    assert at.radio[0].value == "oot" and at.date_input[0].value == date.fromisoformat(until)
+    check_impurity(at, *impurity_answer(api_env, "inv-all", analyte, "oot", until))
+
+    # cleared: the parameter goes, the first 20 results are the baseline again
+    at.date_input[0].set_value(None).run()
+    assert "baseline_until" not in at.query_params
+    check_impurity(at, *impurity_answer(api_env, "inv-all", analyte, "oot"))
+
+
+def test_impurity_link_with_a_wrong_flag_or_date(api_env: ServedPlant) -> None:
+    analyte = planted(api_env)["analyte"]
+    at = signed_in_at("inv-all", "impurity", analyte=analyte, flag="high", baseline_until="soon")
+    warnings = texts(at.warning)
+    assert any('flag "high"' in w for w in warnings)
+    assert any('baseline_until "soon"' in w for w in warnings)
+    assert "flag" not in at.query_params and "baseline_until" not in at.query_params
+    check_impurity(at, *impurity_answer(api_env, "inv-all", analyte))
 
 
 def test_impurity_link_with_a_factor_preselects_it(api_env: ServedPlant) -> None:
@@ -498,18 +789,41 @@ def test_impurity_link_with_a_factor_preselects_it(api_env: ServedPlant) -> None
 
 def test_impurity_hides_results_outside_the_callers_sites(api_env: ServedPlant) -> None:
     analyte = planted(api_env)["analyte"]
-    series = api_env.get("inv-a", f"/analytes/{analyte}/results", params={"limit": 5000})
-    hidden = sum(1 for p in series["results"] if p.get("redacted"))
+    expected, results = impurity_answer(api_env, "inv-a", analyte)
+    everything, _ = impurity_answer(api_env, "inv-all", analyte)
+    hidden = sum(1 for p in results["results"] if p.get("redacted"))
+    assert expected["units_hidden"] > 0, "SITE-A has every unit"
+    assert expected["units_tested"] + expected["units_hidden"] == everything["units_tested"]
+
     at = signed_in_at("inv-a", "impurity", analyte=analyte)
-    spec = figure(at, "control-chart")
-    points = drawn_points(series)
-    drawn = sum(len(t["x"]) for t in spec["data"] if t.get("mode") == "markers")
-    assert drawn == len(points)
+    check_impurity(at, expected, results)
+    caption = (
+        f"{expected['units_tested']} visible, {expected['units_hidden']} at sites outside "
+        "your access"
+    )
+    assert caption in texts(at.caption)
+    drawn = sum(
+        len(t["x"])
+        for spec in control_charts(at).values()
+        for t in spec["data"]
+        if t.get("mode") == "markers"
+    )
+    assert drawn == len(drawn_points(results))
     notes = [c for c in texts(at.caption) if "not drawn" in c]
     if hidden:
         assert len(notes) == 1 and f"{hidden} result(s)" in notes[0]
     else:
         assert not notes
+    # a flagged result at another site stays in its table, and says so
+    redacted = [f["id"] for f in expected["flagged"] if f.get("redacted")]
+    flagged = table(at, "id", "reason", "series")
+    if redacted:
+        rows = flagged[flagged["id"].isin(redacted)]
+        assert len(rows) == len(redacted)
+        assert set(rows["reason"]) == {"redacted"} and set(rows["series"]) == {"redacted"}
+        assert list(flagged["redacted"]) == [bool(f.get("redacted")) for f in expected["flagged"]]
+    else:
+        assert "redacted" not in flagged.columns
 
 
 def test_impurity_of_an_unknown_analyte(api_env: ServedPlant) -> None:
