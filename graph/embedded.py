@@ -490,7 +490,13 @@ def _numbers(values: list[Any]) -> list[float | None]:
 
 
 def _makers(text: str | None) -> tuple[tuple[str, str | None], ...]:
-    return tuple(sorted((m, s) for m, s in orjson.loads(text))) if text else ()
+    if not text:
+        return ()
+    pairs = orjson.loads(text)
+    if len(pairs) == 1:  # the usual case: one batch made the lot
+        ((maker, site),) = pairs
+        return ((maker, site),)
+    return tuple(sorted((m, s) for m, s in pairs))
 
 
 def _check_limit(limit: int | None) -> None:

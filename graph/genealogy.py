@@ -77,19 +77,14 @@ class Genealogy:
         }
         ids: dict[str, list[str]] = {label: sorted(set(nodes.get(label, ()))) for label in _LABELS}
         number = {label: {node_id: i for i, node_id in enumerate(ids[label])} for label in ids}
-        missing: dict[str, set[str]] = {label: set() for label in _LABELS}
-        for found, source, target in pairs.values():
-            for side, label in ((0, source), (1, target)):
-                index = number[label]
-                missing[label].update(p[side] for p in found if p[side] not in index)
-        for label, extra in missing.items():  # a relationship to a node not listed
-            if extra:
-                ids[label] = sorted(set(ids[label]) | extra)
-                number[label] = {node_id: i for i, node_id in enumerate(ids[label])}
-        edges = {
-            name: _edges(found, number[source], number[target])
-            for name, (found, source, target) in pairs.items()
-        }
+        edges: dict[str, Edges] = {}
+        for name, (found, source, target) in pairs.items():
+            mapped = _edges(found, number[source], number[target])
+            if mapped is None:  # a relationship to a node not listed: number it, map again
+                for side, label in ((0, source), (1, target)):
+                    ids[label] = sorted(set(ids[label]) | {p[side] for p in found})
+                return cls.from_pairs(version, ids, **{k: v[0] for k, v in pairs.items()})
+            edges[name] = mapped
         return cls(
             version=version,
             lots=tuple(ids["Lot"]),
@@ -106,12 +101,15 @@ class Genealogy:
 _LABELS = ("Lot", "Batch", "Supplier", "Material", "Equipment")
 
 
-def _edges(pairs: list[tuple[str, str]], src: dict[str, int], dst: dict[str, int]) -> Edges:
-    """The pairs as numbers, each pair once (parallel relationships are one link here)."""
+def _edges(pairs: list[tuple[str, str]], src: dict[str, int], dst: dict[str, int]) -> Edges | None:
+    """The pairs as numbers, each pair once (parallel relationships are one link here);
+    None when an end is not numbered."""
     if not pairs:
         return Edges(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    sources = np.fromiter((src[s] for s, _ in pairs), dtype=np.int64, count=len(pairs))
-    targets = np.fromiter((dst[d] for _, d in pairs), dtype=np.int64, count=len(pairs))
+    sources = np.fromiter((src.get(s, -1) for s, _ in pairs), dtype=np.int64, count=len(pairs))
+    targets = np.fromiter((dst.get(d, -1) for _, d in pairs), dtype=np.int64, count=len(pairs))
+    if sources.min() < 0 or targets.min() < 0:
+        return None
     width = max(len(dst), 1)
     keys = np.unique(sources * width + targets)
     return Edges(keys // width, keys % width)

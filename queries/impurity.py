@@ -121,18 +121,18 @@ def impurity(
     if not rows:
         raise NotFound("TestResult", f"analyte {analyte}")
     flags = flag_results(analyte, rows, until)
-    site_of: dict[Unit, str | None] = {}
-    product_of: dict[Unit, str] = {}
+    site_of: dict[tuple[str, str], str | None] = {}  # unit (label, id) -> its site
+    product_of: dict[tuple[str, str], str] = {}
     for label, target, site, product, makers in zip(
         rows.target_label, rows.target_id, rows.target_site, rows.product, rows.makers, strict=True
     ):
         if label == "Lot" and makers:
             for maker, maker_site in makers:
-                unit = Unit("Batch", maker)
+                unit = ("Batch", maker)  # a plain tuple: equal to Unit, made faster
                 site_of[unit] = maker_site
                 product_of.setdefault(unit, product or "")
         else:
-            unit = Unit(label, target)
+            unit = (label, target)
             site_of[unit] = site
             product_of.setdefault(unit, product or "")
     flagged: list[FlaggedResult] = []
@@ -140,7 +140,7 @@ def impurity(
         row = rows.row(i)
         reasons = [r for r in flags.reasons(i) if flag == "any" or r.startswith(flag)]
         flagged.extend(_flagged(row, unit, reasons) for unit in units_of(row))
-    population = sorted(site_of, key=_unit_order)
+    population = sorted(site_of)  # (label, id): batches first, then lots, by id
     number = {unit: i for i, unit in enumerate(population)}
     products = sorted(set(product_of.values()))
     stratum = {p: i for i, p in enumerate(products)}
@@ -152,7 +152,7 @@ def impurity(
         flagged=flagged_units,
     )
     found = _factors(store.genealogy(), units) if flagged_units else []
-    flagged_list = [population[i] for i in flagged_units]
+    flagged_list = [Unit(*population[i]) for i in flagged_units]
     factors = _ranked(store, found, units, flagged_list, top)
     by_site = Counter(site or "" for site in site_of.values())
     return ImpurityResult(
@@ -174,10 +174,6 @@ def units_of(row: ResultRow) -> dict[Unit, str | None]:
     if row.target_label == "Lot" and row.makers:
         return {Unit("Batch", maker): site for maker, site in row.makers}
     return {Unit(row.target_label, row.target_id): row.target_site}
-
-
-def _unit_order(unit: Unit) -> tuple[str, str]:
-    return (unit.label, unit.id)
 
 
 def _flagged(row: ResultRow, unit: Unit, reasons: list[str]) -> FlaggedResult:
@@ -217,7 +213,7 @@ class _Met:
 class _Units:
     """The units tested, numbered, with their strata (products) and the flagged ones."""
 
-    population: list[Unit]
+    population: list[tuple[str, str]]  # (label, id) of each unit
     stratum: list[int]  # per unit of ``population``
     products: list[str]  # per stratum ("" for none)
     flagged: list[int]  # indices into ``population``
@@ -235,11 +231,11 @@ def _factors(g: Genealogy, units: _Units) -> list[_Met]:
     stratum_of_node = np.full(walk.n, -1, dtype=np.int64)
     unit_node: dict[int, int] = {}
     for i, unit in enumerate(units.population):
-        node = _node(walk, g, unit)
+        node = _node(walk, g, unit[0], unit[1])
         if node is not None:
             stratum_of_node[node] = units.stratum[i]
             unit_node[i] = node
-    flagged = [units.population[i] for i in units.flagged]
+    flagged = [Unit(*units.population[i]) for i in units.flagged]
     owners = [k for k, i in enumerate(units.flagged) if i in unit_node]
     starts = np.array([unit_node[units.flagged[k]] for k in owners], dtype=np.int64)
     reached = walk.backward(np.array(owners, dtype=np.int64), starts)
@@ -265,11 +261,11 @@ def _factors(g: Genealogy, units: _Units) -> list[_Met]:
     return found
 
 
-def _node(walk: GenealogyWalk, g: Genealogy, unit: Unit) -> int | None:
-    if unit.label == "Batch":
-        batch = g.batch_index.get(unit.id)
+def _node(walk: GenealogyWalk, g: Genealogy, label: str, unit_id: str) -> int | None:
+    if label == "Batch":
+        batch = g.batch_index.get(unit_id)
         return None if batch is None else walk.batch_node(batch)
-    lot = g.lot_index.get(unit.id)
+    lot = g.lot_index.get(unit_id)
     return None if lot is None else walk.lot_node(lot)
 
 
