@@ -181,8 +181,11 @@ def _describe_answer(answer: Any) -> str:
     if not isinstance(data, dict):
         return type(answer).__name__
     sizes = [f"{k}={len(v):,d}" for k, v in data.items() if isinstance(v, list | dict)]
-    counts = [f"{k}={v:,d}" for k, v in data.items() if k.startswith(("units_", "factors_"))]
-    counts = [c for c in counts if "=" in c and not c.startswith("units_by_site")]
+    counts = [
+        f"{k}={v:,d}"
+        for k, v in data.items()
+        if k.startswith(("units_", "factors_")) and isinstance(v, int)
+    ]
     return "answer " + ", ".join(sizes + counts)
 
 

@@ -63,7 +63,6 @@ from graph.store import (
     NodeRef,
     Props,
     RelRef,
-    ResultRow,
     StoredNode,
     StoreUnavailable,
     T,
@@ -260,28 +259,37 @@ class Neo4jStore:
         return loaded
 
     def analyte_rows(self, analyte: str) -> AnalyteRows:
-        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
-            rows = session.execute_read(
-                lambda tx: [
-                    r.values() for r in tx.run(read_cypher("analyte_rows"), analyte=analyte)
-                ]
-            )
-        return AnalyteRows.from_rows(
-            ResultRow(
-                rid,
-                label,
-                target,
-                site,
-                product,
-                _number(value),
-                _number(lower),
-                _number(upper),
-                unit,
-                method,
-                tested_at,
-                tuple(sorted((m, s) for m, s in makers)),
-            )
-            for rid, label, target, site, product, value, lower, upper, unit, method, tested_at, makers in rows
+        (record,) = self.read(read_cypher("analyte_rows"), analyte=analyte)
+        rows = record["rows"]
+        if not rows:
+            return AnalyteRows.from_rows(())
+        (
+            ids,
+            labels,
+            targets,
+            sites,
+            products,
+            values,
+            lowers,
+            uppers,
+            units,
+            methods,
+            at,
+            makers,
+        ) = (list(column) for column in zip(*rows, strict=True))
+        return AnalyteRows(
+            ids,
+            labels,
+            targets,
+            sites,
+            products,
+            [_number(v) for v in values],
+            [_number(v) for v in lowers],
+            [_number(v) for v in uppers],
+            units,
+            methods,
+            at,
+            [tuple(sorted((m, site) for m, site in found)) for found in makers],
         )
 
     def read_snapshot(self, work: Callable[[], T]) -> T:

@@ -184,7 +184,9 @@ def demo(
             _say(f"  {name:<13} {password}   {role}, sites {','.join(sites)}")
         _say("try:")
         _say(f"  {url}/recall?lot={planted['lot']}")
-        _say(f"  {url}/impurity?analyte={planted['analyte'].replace(' ', '+')}")
+        analyte = planted["analyte"].replace(" ", "+")
+        _say(f"  {url}/impurity?analyte={analyte}&flag=oos   (the planted cause)")
+        _say(f"  {url}/impurity?analyte={analyte}&flag=oot   (a drift inside specification)")
         _say(f"  {url}/impact?supplier={planted['supplier']}")
         if check:
             return

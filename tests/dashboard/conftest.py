@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,12 +86,13 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
-@pytest.fixture(scope="module")
-def served_plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlant]:
-    """A 300-lot plant from a random seed in an embedded store, with the API on loopback."""
-    home = tmp_path_factory.mktemp("served")
+@contextmanager
+def serve_plant(home: Path, lots: int) -> Iterator[ServedPlant]:
+    """A plant of ``lots`` lots from a random seed (printed) in an embedded store, with the
+    test accounts and the API on loopback for as long as the context lasts."""
     seed = random.randrange(1_000_000)
-    plant = generate_plant(lots=300, seed=seed, out=home / "plant")
+    print(f"served plant: {lots} lots, seed {seed}")
+    plant = generate_plant(lots=lots, seed=seed, out=home / "plant")
     store_path = home / "store" / "graph.sqlite"
     store = EmbeddedStore(store_path)
     store.ensure_schema()
@@ -118,3 +120,10 @@ def served_plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPla
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served_plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlant]:
+    """A 300-lot plant from a random seed in an embedded store, with the API on loopback."""
+    with serve_plant(tmp_path_factory.mktemp("served"), 300) as served:
+        yield served

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -20,21 +18,13 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
-from pydantic import SecretStr
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from api.accounts.service import AccountService
-from api.app import create_app
-from api.settings import ApiSettings
 from dashboard import figures
 from dashboard.settings import DashboardSettings
-from graph.embedded import EmbeddedStore
-from ingest.loader import ingest_bundle
-from ingest.synthetic import generate_plant
 from queries.evidence import verify_evidence
-from tests.dashboard.conftest import ACCOUNTS, PASSWORD, ServedPlant, free_port, wait_until_up
+from tests.dashboard.conftest import PASSWORD, ServedPlant, free_port, serve_plant
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = {
@@ -424,34 +414,8 @@ DRIFT_LOTS = 2_000  # the planted drift stands out on a plant of this size (not 
 def drift_plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlant]:
     """A 2,000-lot plant from a random seed, with the API on loopback: its in-specification
     drift has enough tested units to rank first when units are flagged out of trend."""
-    home = tmp_path_factory.mktemp("drift")
-    seed = random.randrange(1_000_000)
-    print(f"drift plant: {DRIFT_LOTS} lots, seed {seed}")
-    plant = generate_plant(lots=DRIFT_LOTS, seed=seed, out=home / "plant")
-    store_path = home / "store" / "graph.sqlite"
-    store = EmbeddedStore(store_path)
-    store.ensure_schema()
-    assert ingest_bundle(store, plant.out, actor="test").total("rejected") == 0
-    for name, (role, sites) in ACCOUNTS.items():
-        AccountService(store).add(name, role, sites, actor="test", password=PASSWORD)
-    store.close()
-    settings = ApiSettings(secret_key=SecretStr("dashboard-drift-secret-" + "z" * 40))
-    app = create_app(lambda: EmbeddedStore(store_path), settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=free_port(), log_level="warning", access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    api_url = f"http://127.0.0.1:{server.config.port}"
-    try:
-        wait_until_up(f"{api_url}/health")
-        meta = json.loads((plant.out / "bundle.json").read_text(encoding="utf-8"))
-        yield ServedPlant(api_url, plant.out, meta, seed, store_path)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_plant(tmp_path_factory.mktemp("drift"), DRIFT_LOTS) as served:
+        yield served
 
 
 @pytest.fixture
