@@ -293,7 +293,8 @@ def _readable(table: pd.DataFrame) -> Any:
         p=-table["score"],
         q=-table["q_score"],
     )
-    return shown.style.format({"lift": _lift_text, "p": _p_text, "q": _p_text})
+    # a factor that is not a supplier lot has no supplier lot number: shown empty
+    return shown.style.format({"lift": _lift_text, "p": _p_text, "q": _p_text}, na_rep="")
 
 
 tables.show(
