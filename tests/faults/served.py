@@ -113,7 +113,8 @@ def serve(env: dict[str, str], workers: int) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=30)
-            print(f"lotgraph serve's log, its end:\n{_tail(log)}")  # shown when a test fails
+            # shown when a test fails (a module-scoped server: with its module's last test)
+            print(f"lotgraph serve's log ({env.get('LOTGRAPH_STORE')}), its end:\n{_tail(log)}")
 
 
 def _tail(log: IO[bytes]) -> str:
