@@ -367,114 +367,99 @@ def _signature_counts(
     return counts
 
 
-@dataclass(frozen=True, slots=True)
-class _Evidence:
-    """A factor's test in the product where its evidence is strongest."""
-
-    log_p: float
-    stratum: int
-    hits: list[int]  # indices into ``found[...].units`` of the flagged units in it
-    having: int
-    flagged_share: float
-    unflagged_share: float
-    lift: float | None
-    tested_in: int
-
-
 def _ranked(
     store: GraphStore, found: list[_Met], units: _Units, flagged: list[Unit], top: int | None
 ) -> list[Factor]:
-    """Every factor tested, strongest first; only the first ``top`` are made answers."""
-    strata = units.strata
+    """Every factor tested, strongest first; only the first ``top`` are made answers.
+
+    Column-wise over all factors (a large plant tests hundreds of thousands): counts per
+    (factor, product), and each distinct (product, having, hits) tested once."""
+    n, strata = len(found), units.strata
+    if n == 0:
+        return []
     size = np.bincount(np.array(units.stratum, dtype=np.int64), minlength=strata)
     flagged_stratum = np.array([units.stratum[i] for i in units.flagged], dtype=np.int64)
     flagged_size = np.bincount(flagged_stratum, minlength=strata)
-    tails = FisherTails(len(units.population))
-    evidence = [_evidence(m, flagged_stratum, size, flagged_size, tails) for m in found]
-    log_q = log10_bh_adjusted([e.log_p for e in evidence])
-    order = sorted(
-        range(len(found)),
-        key=lambda i: (
-            evidence[i].log_p,
-            -_lift_or_infinite(evidence[i].lift),
-            FACTOR_KINDS.index(found[i].kind),
-            _depth_in(found[i], evidence[i]),
-            found[i].id,
-        ),
-    )
+    rows = np.arange(n)
+    # (factor, flagged unit) pairs: the unit's product and its depth to the factor
+    lengths = np.array([len(m.units) for m in found], dtype=np.int64)
+    pair_factor = np.repeat(rows, lengths)
+    pair_stratum = flagged_stratum[np.concatenate([np.asarray(m.units, np.int64) for m in found])]
+    pair_depth = np.concatenate([np.asarray(m.depths, dtype=np.int64) for m in found])
+    hits = np.bincount(pair_factor * strata + pair_stratum, minlength=n * strata)
+    hits = hits.reshape(n, strata)
+    having = np.stack([np.zeros(strata, np.int64) if m.having is None else m.having for m in found])
+    having = np.maximum(having, hits)
+    # a product where every unit has it, or none or every unit is flagged: nothing to test
+    testable = (having > 0) & ((flagged_size > 0) & (flagged_size < size))[None, :]
+    testable &= having < size[None, :]
+    cells = np.flatnonzero(testable)
+    flat_log_p = np.full(n * strata, np.inf)
+    if len(cells):
+        combos = np.stack([cells % strata, having.ravel()[cells], hits.ravel()[cells]], axis=1)
+        distinct, back = np.unique(combos, axis=0, return_inverse=True)
+        tails = FisherTails(len(units.population))
+        tested = np.array(
+            [
+                tails.log10_p(int(size[s]), int(flagged_size[s]), int(t), int(a))
+                for s, t, a in distinct.tolist()
+            ],
+            dtype=np.float64,
+        )
+        flat_log_p[cells] = tested[np.asarray(back).ravel()]
+    log_p_cell = flat_log_p.reshape(n, strata)
+    tested_in = testable.sum(axis=1)
+    # the product where the evidence is strongest (the first of equals); when none can be
+    # tested, the product where most units have it
+    stratum = np.where(tested_in > 0, np.argmin(log_p_cell, axis=1), np.argmax(having, axis=1))
+    bonferroni = np.log10(np.maximum(tested_in, 1))  # over the products it was tested in
+    log_p = np.where(tested_in > 0, np.minimum(0.0, log_p_cell[rows, stratum] + bonferroni), 0.0)
+    hits_in, having_in = hits[rows, stratum], having[rows, stratum]
+    flagged_in = flagged_size[stratum]
+    others_in = size[stratum] - flagged_in
+    flagged_share = np.where(flagged_in > 0, hits_in / np.maximum(flagged_in, 1), 0.0)
+    unflagged_share = np.where(others_in > 0, (having_in - hits_in) / np.maximum(others_in, 1), 0.0)
+    with np.errstate(divide="ignore"):
+        lift = np.where(unflagged_share > 0, flagged_share / unflagged_share, np.inf)
+    # the nearest depth among the flagged units of that product (else among all of them)
+    in_product = pair_stratum == stratum[pair_factor]
+    nearest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(nearest, pair_factor[in_product], pair_depth[in_product])
+    depth = np.where(nearest < np.iinfo(np.int64).max, nearest, np.array([m.depth for m in found]))
+    log_q = log10_bh_adjusted(log_p)
+    kinds = np.array([FACTOR_KINDS.index(m.kind) for m in found], dtype=np.int64)
+    ids = np.array([m.id for m in found], dtype=np.str_)
+    order = np.lexsort((ids, depth, kinds, -lift, log_p)).tolist()
     listed = order if top is None else order[:top]
     supplier_lots = _supplier_lot_numbers(
         store, [found[i].id for i in listed if found[i].kind == "supplier_lot"]
     )
     factors: list[Factor] = []
     for i in listed:
-        m, e = found[i], evidence[i]
+        m, product = found[i], int(stratum[i])
+        in_it = [u for u in m.units if flagged_stratum[u] == product]
         factors.append(
             Factor(
                 kind=m.kind,
                 id=m.id,
                 supplier_lot=supplier_lots.get(m.id) if m.kind == "supplier_lot" else None,
-                product=units.products[e.stratum] or None,
-                products_tested=e.tested_in,
-                depth=_depth_in(m, e),
-                affected=len(e.hits),
-                total=e.having,
-                units_with_it=int(m.having.sum()) if m.having is not None else len(m.units),
-                flagged_share=round(e.flagged_share, 6),
-                unflagged_share=round(e.unflagged_share, 6),
-                lift=None if e.lift is None else round(e.lift, 6),
-                p_value=10.0**e.log_p,
-                q_value=10.0 ** log_q[i],
-                score=round(-e.log_p, 6),
-                q_score=round(-log_q[i], 6),
-                flagged_units=sorted(flagged[m.units[h]].id for h in e.hits),
+                product=units.products[product] or None,
+                products_tested=int(tested_in[i]),
+                depth=int(depth[i]),
+                affected=len(in_it),
+                total=int(having_in[i]),
+                units_with_it=int(having[i].sum()),
+                flagged_share=round(float(flagged_share[i]), 6),
+                unflagged_share=round(float(unflagged_share[i]), 6),
+                lift=None if math.isinf(lift[i]) else round(float(lift[i]), 6),
+                p_value=10.0 ** float(log_p[i]),
+                q_value=10.0 ** float(log_q[i]),
+                score=round(-float(log_p[i]), 6),
+                q_score=round(-float(log_q[i]), 6),
+                flagged_units=sorted(flagged[u].id for u in in_it),
             )
         )
     return factors
-
-
-def _evidence(
-    m: _Met, flagged_stratum: Ids, size: Ids, flagged_size: Ids, tails: FisherTails
-) -> _Evidence:
-    owner_stratum = flagged_stratum[m.units]
-    hits = np.bincount(owner_stratum, minlength=len(size))
-    having = hits if m.having is None else np.maximum(m.having, hits)
-    m.having = having
-    testable = [
-        s
-        for s in np.flatnonzero(having).tolist()
-        if 0 < flagged_size[s] < size[s] and having[s] < size[s]
-    ]
-    if testable:
-        log_p, stratum = min(
-            (tails.log10_p(int(size[s]), int(flagged_size[s]), int(having[s]), int(hits[s])), s)
-            for s in testable
-        )
-        log_p = min(0.0, log_p + math.log10(len(testable)))  # Bonferroni over products
-    else:  # shared by every unit of its products, or no product flagged: nothing to test
-        log_p, stratum = 0.0, int(np.argmax(having))
-    others = int(size[stratum] - flagged_size[stratum])
-    flagged_share = hits[stratum] / flagged_size[stratum] if flagged_size[stratum] else 0.0
-    unflagged_share = (having[stratum] - hits[stratum]) / others if others else 0.0
-    return _Evidence(
-        log_p=log_p,
-        stratum=stratum,
-        hits=np.flatnonzero(owner_stratum == stratum).tolist(),
-        having=int(having[stratum]),
-        flagged_share=float(flagged_share),
-        unflagged_share=float(unflagged_share),
-        lift=float(flagged_share / unflagged_share) if unflagged_share else None,
-        tested_in=len(testable),
-    )
-
-
-def _depth_in(m: _Met, e: _Evidence) -> int:
-    """The nearest depth among the flagged units of the factor's product (else overall)."""
-    return min((m.depths[h] for h in e.hits), default=m.depth)
-
-
-def _lift_or_infinite(lift: float | None) -> float:
-    return math.inf if lift is None else lift
 
 
 def _supplier_lot_numbers(store: GraphStore, lots: list[str]) -> dict[str, str | None]:

@@ -10,7 +10,6 @@ Everything is computed in log10, so p-values far below the smallest float keep a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,17 +38,14 @@ def log10_fisher_tail(population: int, flagged: int, total: int, affected: int) 
     return min(0.0, (log_sum - log_comb(population, total)) / LN10)
 
 
-def log10_bh_adjusted(log10_p: Sequence[float]) -> list[float]:
+def log10_bh_adjusted(log10_p: NDArray[np.float64]) -> NDArray[np.float64]:
     """Benjamini-Hochberg adjusted p-values (log10) for ``log10_p``, in the same order:
-    q_(i) = min over j >= i of p_(j) m / j, at most 1."""
+    q_(i) = min over j >= i of p_(j) m / j, at most 1, with the p-values sorted."""
     m = len(log10_p)
-    order = sorted(range(m), key=lambda i: log10_p[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank in range(m, 0, -1):
-        i = order[rank - 1]
-        running = min(running, log10_p[i] + math.log10(m / rank))
-        adjusted[i] = running
+    order = np.argsort(log10_p, kind="stable")
+    scaled = log10_p[order] + np.log10(m / np.arange(1, m + 1, dtype=np.float64))
+    adjusted = np.empty(m, dtype=np.float64)
+    adjusted[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 0.0)
     return adjusted
 
 
