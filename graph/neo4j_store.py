@@ -555,8 +555,16 @@ class Neo4jStore:
             "at": r.at,
         }
         params = {"key": r.key, "props": props}
-        with self._session() as session:
-            stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
+        try:
+            with self._session() as session:
+                stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
+        except ConstraintError:
+            # Two MERGEs of one new key at once: the one that lost the race under the
+            # uniqueness constraint fails instead of matching. The first record wins.
+            found = self.fetch_idempotency(r.key)
+            if found is None:
+                raise
+            return found
         return _idempotency(stored["record"])
 
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
