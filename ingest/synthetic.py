@@ -40,9 +40,11 @@ Planted facts (recorded under ``synthetic`` in ``bundle.json`` and in :class:`Pl
   ``units`` (the flagged batches: D; for d = 1 R's raised consumers).
 * an **in-specification drift**, at every depth: one purchased lot Q (not R, not a bulk lot
   in more than 40 tested batches, consumed by no batch that has R at depth 1..max(d, 2) nor
-  by a false positive), consumed by batches of stage 0 or 1 only, at least 8 of them tested
-  (12 or more preferred: a long drift stands out of the chance signals of the Nelson rules)
-  and none of those among the first 25 tested batches of that stage. Q's tested consumers, in test order k = 0..n-1, get
+  by a false positive), consumed by batches of stage 0 or 1 only (stage 0 preferred: its
+  batches have no batch upstream, so no intermediate's supplier lot can reach all of the
+  drift's batches through the genealogy), at least 8 of them tested (12 or more preferred:
+  a long drift stands out of the chance signals of the Nelson rules) and none of those
+  among the first 25 tested batches of that stage. Q's tested consumers, in test order k = 0..n-1, get
   Impurity B = 0.095 + 0.035 * k / max(1, n - 1) %: well above the usual N(0.035, 0.012)
   (clipped to 0.003..0.09), rising, and inside the 0.15 % limit. Downstream stages are not
   changed. Q is chosen so that no other raw/reagent lot was consumed by all of Q's consumers
@@ -1784,6 +1786,10 @@ class _Plant:
         if len(eligible) == 0:
             raise ValueError(f"the plant of {self.n_lots} lots has no lot for the planted drift")
         good = eligible[(n_tested[eligible] >= _DRIFT_MIN_UNITS) & (n_early[eligible] == 0)]
+        if (hi[good] == 0).any():
+            # stage 0 first: its batches have no batch upstream, so no intermediate's
+            # supplier lot can share all of the drift's batches through the genealogy
+            good = good[hi[good] == 0]
         if (n_tested[good] >= _DRIFT_WANTED_UNITS).any():
             # a long drift stands out of the chance signals of the Nelson rules
             good = good[n_tested[good] >= _DRIFT_WANTED_UNITS]
