@@ -485,10 +485,6 @@ def _store_errors() -> Iterator[None]:
         raise
 
 
-def _numbers(values: list[Any]) -> list[float | None]:
-    return [None if v is None else float(v) for v in values]
-
-
 def _makers(text: str | None) -> tuple[tuple[str, str | None], ...]:
     if not text:
         return ()
@@ -770,36 +766,7 @@ class EmbeddedStore:
     def analyte_rows(self, analyte: str) -> AnalyteRows:
         with self._reader() as conn:
             rows = conn.execute(_ANALYTE_ROWS, (analyte,)).fetchall()
-        if not rows:
-            return AnalyteRows.from_rows(())
-        (
-            ids,
-            labels,
-            targets,
-            sites,
-            products,
-            values,
-            lowers,
-            uppers,
-            units,
-            methods,
-            at,
-            makers,
-        ) = (list(column) for column in zip(*rows, strict=True))
-        return AnalyteRows(
-            ids,
-            labels,
-            targets,
-            sites,
-            products,
-            _numbers(values),
-            _numbers(lowers),
-            _numbers(uppers),
-            units,
-            methods,
-            at,
-            [_makers(m) for m in makers],
-        )
+        return AnalyteRows.from_tuples(rows, _makers)
 
     def stats(self) -> GraphStats:
         return self.read_snapshot(self._stats)

@@ -165,10 +165,6 @@ _GENEALOGY: Final = {
 }
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 class Neo4jStore:
     """A GraphStore on a Neo4j server (bolt:// or routing neo4j:// URIs)."""
 
@@ -260,36 +256,8 @@ class Neo4jStore:
 
     def analyte_rows(self, analyte: str) -> AnalyteRows:
         (record,) = self.read(read_cypher("analyte_rows"), analyte=analyte)
-        rows = record["rows"]
-        if not rows:
-            return AnalyteRows.from_rows(())
-        (
-            ids,
-            labels,
-            targets,
-            sites,
-            products,
-            values,
-            lowers,
-            uppers,
-            units,
-            methods,
-            at,
-            makers,
-        ) = (list(column) for column in zip(*rows, strict=True))
-        return AnalyteRows(
-            ids,
-            labels,
-            targets,
-            sites,
-            products,
-            [_number(v) for v in values],
-            [_number(v) for v in lowers],
-            [_number(v) for v in uppers],
-            units,
-            methods,
-            at,
-            [tuple(sorted((m, site) for m, site in found)) for found in makers],
+        return AnalyteRows.from_tuples(
+            record["rows"], lambda found: tuple(sorted((m, site) for m, site in found))
         )
 
     def read_snapshot(self, work: Callable[[], T]) -> T:

@@ -244,9 +244,41 @@ class AnalyteRows:
         return ResultRow(*(getattr(self, name)[i] for name in ResultRow._fields))
 
     @classmethod
+    def from_tuples(
+        cls,
+        rows: Sequence[Sequence[Any]],
+        makers: Callable[[Any], tuple[tuple[str, str | None], ...]],
+    ) -> AnalyteRows:
+        """Columns from row tuples in ``ResultRow`` order, numbers as floats and each row's
+        makers read by ``makers`` (how a store returns them)."""
+        if not rows:
+            return cls.from_rows(())
+        ids, labels, targets, sites, products, values, lowers, uppers, units, methods, at, found = (
+            list(column) for column in zip(*rows, strict=True)
+        )
+        return cls(
+            ids,
+            labels,
+            targets,
+            sites,
+            products,
+            _floats(values),
+            _floats(lowers),
+            _floats(uppers),
+            units,
+            methods,
+            at,
+            [makers(m) for m in found],
+        )
+
+    @classmethod
     def from_rows(cls, rows: Iterable[ResultRow]) -> AnalyteRows:
         listed = list(rows)
         return cls(*([getattr(r, name) for r in listed] for name in ResultRow._fields))
+
+
+def _floats(values: list[Any]) -> list[float | None]:
+    return [None if v is None else float(v) for v in values]
 
 
 @dataclass(slots=True)
