@@ -17,6 +17,7 @@ from api.audit.endpoints import router as audit_router
 from api.audit.middleware import AccessAuditMiddleware
 from api.auth.endpoints import router as auth_router
 from api.auth.service import Authenticator
+from api.batches.endpoints import router as batches_router
 from api.documents.endpoints import router as documents_router
 from api.entities.endpoints import router as entities_router
 from api.errors import install_error_handlers
@@ -26,6 +27,7 @@ from api.ingest.child import IngestProcess
 from api.ingest.endpoints import router as ingest_router
 from api.investigations.endpoints import router as investigations_router
 from api.settings import ApiSettings
+from api.work.endpoints import router as work_router
 from graph.store import GraphStore, StoreUnavailable
 
 StoreFactory = Callable[[], GraphStore]
@@ -99,6 +101,8 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
         entities_router,
         documents_router,
         holds_router,
+        batches_router,
+        work_router,
         investigations_router,
         evidence_router,
         ingest_router,

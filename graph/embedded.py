@@ -31,7 +31,7 @@ from graph.audit_chain import (
 )
 from graph.digest import content_digest
 from graph.genealogy import Genealogy
-from graph.model import Label
+from graph.model import Label, RelType
 from graph.records import (
     Account,
     IdempotencyRecord,
@@ -76,6 +76,18 @@ DROP TABLE IF EXISTS analyte_results;
 DROP TRIGGER IF EXISTS analyte_results_insert;
 DROP TRIGGER IF EXISTS analyte_results_update;
 DROP TRIGGER IF EXISTS analyte_results_delete;
+"""
+
+_NODE_IDS = "SELECT id FROM nodes WHERE label = ? ORDER BY id"
+_LINKED_CHUNK = 5_000
+# CROSS JOIN keeps json_each as the outer loop: one index seek per wanted id.
+_LINKED_OUT = """
+SELECT r.src_id, r.dst_id, r.dst_label FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value AND r.type = ?
+"""
+_LINKED_IN = """
+SELECT r.src_id, r.dst_id, r.src_label FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ?
 """
 
 _SCHEMA = """
@@ -744,6 +756,22 @@ class EmbeddedStore:
     def _fetch_rel_column(self, refs: Sequence[RelRef], column: str) -> dict[RelRef, str]:
         with self._reader() as conn:
             return _rel_column(conn, refs, column)
+
+    def node_ids(self, label: Label) -> list[str]:
+        with self._reader() as conn:
+            return [i for (i,) in conn.execute(_NODE_IDS, (str(label),))]
+
+    def linked(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[str, str, str]]:
+        query = _LINKED_OUT if outgoing else _LINKED_IN
+        wanted = sorted(set(ids))
+        found: set[tuple[str, str, str]] = set()
+        with self._reader() as conn:
+            for start in range(0, len(wanted), _LINKED_CHUNK):
+                chunk = json.dumps(wanted[start : start + _LINKED_CHUNK])
+                found.update(conn.execute(query, (chunk, str(label), str(rel_type))))
+        return sorted(found)
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

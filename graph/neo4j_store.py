@@ -393,6 +393,18 @@ class Neo4jStore:
     def fetch_rel_fingerprints(self, refs: Sequence[RelRef]) -> dict[RelRef, str]:
         return self._fetch_rel_values(refs, "fetch_rel_fingerprints")
 
+    def node_ids(self, label: Label) -> list[str]:
+        return sorted(str(i) for i in self._found(render("node_ids", label=label)))
+
+    def linked(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[str, str, str]]:
+        query = render("linked_out" if outgoing else "linked_in", label=label, type=rel_type)
+        found: set[tuple[str, str, str]] = set()
+        for part in _chunks(sorted(set(ids))):
+            found.update((src, dst, other) for src, dst, other in self._found(query, ids=part))
+        return sorted(found)
+
     def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}
         for ref in refs:

@@ -357,6 +357,18 @@ class GraphStore(Protocol):
         """Content fingerprints of the relationships that exist among refs."""
         ...
 
+    def node_ids(self, label: Label) -> list[str]:
+        """Every id of ``label`` (placeholders too), sorted."""
+        ...
+
+    def linked(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[str, str, str]]:
+        """(source id, target id, the other end's label) of each ``rel_type`` relationship
+        at the ``label`` nodes among ``ids``: they are the sources when ``outgoing``, else
+        the targets. Sorted, each once, whatever the label at the other end."""
+        ...
+
     def apply(self, batch: WriteBatch) -> None:
         """Apply one batch in one transaction: all of it or none of it."""
         ...

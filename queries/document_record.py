@@ -89,6 +89,9 @@ class SignatureOut(BaseModel):
     signed_at: str | None
     record_sha256: str | None
     status: SignatureStatus
+    # a release signed over open findings (queries/batch_release.py): why, and which
+    override_reason: str | None = None
+    overridden_findings: list[str] = []
 
 
 class DocumentRecord(BaseModel):
@@ -223,9 +226,25 @@ def _signatures(facts: DocumentFacts) -> list[SignatureOut]:
                 signed_at=props.get("signed_at"),
                 record_sha256=props.get("record_sha256"),
                 status=_signature_status(facts, signature, version),
+                override_reason=_text(props.get("override_reason")),
+                overridden_findings=overridden_findings(props.get("overridden_findings")),
             )
         )
     return sorted(out, key=lambda s: (s.signed_at is None, s.signed_at or "", s.signature_id))
+
+
+OVERRIDE_SEPARATOR = "; "
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def overridden_findings(value: object) -> list[str]:
+    """A release override's findings, stored as ``kind id`` texts joined by ``; ``."""
+    if not isinstance(value, str):
+        return []
+    return [part.strip() for part in value.split(OVERRIDE_SEPARATOR.strip()) if part.strip()]
 
 
 def state_of(facts: DocumentFacts, signatures: list[SignatureOut] | None = None) -> DocumentState:

@@ -254,7 +254,22 @@ class DocumentService:
             raise NotFoundError(f"document {document_id!r} has no version {number}")
         self._check_scope(caller, facts)
         confirm_signer(auth, self._store, caller, password)
-        reservation = once()
+        return self.sign_confirmed(caller, document_id, number, meaning, once())
+
+    def sign_confirmed(
+        self,
+        caller: Caller,
+        document_id: str,
+        number: int,
+        meaning: str,
+        reservation: Reservation | None,
+        extra: Props | None = None,
+        why: str | None = None,
+        answer: Props | None = None,
+    ) -> DocumentSigned:
+        """The signature of a signer whose password was just confirmed; ``extra`` adds to
+        its content (a release override's reason), ``why`` is its audit reason and
+        ``answer`` adds to the answer a retry with the same Idempotency-Key gets."""
         # the signature's derived key settles a race with another request
         facts = self._facts(document_id)  # again: another request may have signed since
         vid, version = facts.version_of(number) or (None, None)
@@ -304,6 +319,7 @@ class DocumentService:
             "meaning": meaning,
             "signed_at": utc_now(),
             "record_sha256": content_sha,
+            **(extra or {}),
         }
         person = NodeRef(Label.PERSON, caller.name)
         signature = NodeRef(Label.SIGNATURE, sig_id)
@@ -326,10 +342,12 @@ class DocumentService:
                     sig_id,
                     {"state": state},
                     {**props, "state": after},
-                    f"{meaning} signature of {vid}",
+                    why or f"{meaning} signature of {vid}",
                 )
             ],
-            answer=_answer(reservation, {"document_id": document_id, "signature_id": sig_id}),
+            answer=_answer(
+                reservation, {**(answer or {}), "document_id": document_id, "signature_id": sig_id}
+            ),
         )
         try:
             self._store.apply(batch)

@@ -1,0 +1,38 @@
+"""The work queue and the KPIs for one caller: their roles decide what they may sign, their
+sites what they see (queries/work.py computes both)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.auth.schemas import Caller, Role
+from graph.store import GraphStore
+from queries.work import Kpis, WorkQueue, kpis, work_queue
+
+EVIDENCE_ROUTE = "/lots/{lot_id}/evidence"
+
+
+def evidence_exports(store: GraphStore) -> list[tuple[str, str]]:
+    """(lot, time) of each evidence package served, from the access audit."""
+    found = []
+    for entry in store.audit_trail():
+        new = entry.get("new") or {}
+        if (
+            entry.get("reason") == "access"
+            and entry.get("entity") == EVIDENCE_ROUTE
+            and new.get("status") == 200
+        ):
+            found.append((str(entry.get("key")), str(entry.get("at"))))
+    return found
+
+
+class WorkService:
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def queue(self, caller: Caller) -> WorkQueue:
+        signer = caller.name if caller.role is Role.QA else None
+        return work_queue(self._store, caller.sees, signer)
+
+    def kpis(self, caller: Caller, since: datetime | None, until: datetime | None) -> Kpis:
+        return kpis(self._store, caller.sees, since, until, evidence_exports(self._store))
