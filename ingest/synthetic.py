@@ -699,6 +699,13 @@ DOC_KINDS = (
 BR, COA, QCR, DR, CAPA, SOP, SCN = range(7)
 DOC_PREFIX = ("DOC-BR", "DOC-COA", "DOC-QC", "DOC-DR", "DOC-CAPA", "DOC-SOP", "DOC-SCN")
 VERSION_STATUS = ("draft", "in_review", "approved", "superseded")
+AWAITING_APPROVED = 0.5  # of batches in review, the share whose batch record QA approved
+OVERRIDE_SHARE = 0.08  # of releases, the share signed as an override of open findings
+OVERRIDE_REASONS = (
+    "risk assessed by QA: no impact on product quality",
+    "deviation investigation concluded; CAPA open; released under QA override",
+    "CoA received by e-mail; upload pending; identity test passed",
+)  # written unquoted: no commas
 DRAFT, IN_REVIEW, APPROVED, SUPERSEDED = range(4)
 MEANINGS = ("authored", "reviewed", "approved", "released", "verified", "rejected")
 AUTHORED, REVIEWED, SIG_APPROVED, RELEASED, VERIFIED, SIG_REJECTED = range(6)
@@ -721,6 +728,7 @@ class PlantSummary:
     planted: dict[str, Any]
     mass_balance_shortfalls: list[str] = field(default_factory=list)
     tampered_signatures: list[str] = field(default_factory=list)
+    release_overrides: list[str] = field(default_factory=list)  # signature ids
     bytes_written: int = 0
     drift: dict[str, Any] = field(default_factory=dict)
 
@@ -2211,6 +2219,9 @@ class _Plant:
         def r(sel: I64, lo: int, hi: int) -> I64:
             return rng.integers(lo, hi, len(sel)).astype(np.int64)
 
+        def r_flow(gen: np.random.Generator, sel: I64, lo: int, hi: int) -> I64:
+            return gen.integers(lo, hi, len(sel)).astype(np.int64)
+
         # batch records
         br = np.flatnonzero(kind == BR)
         b = owner[br]
@@ -2231,8 +2242,21 @@ class _Plant:
             SIG_APPROVED,
             np.maximum(rel[fin] - r(br[fin], 2 * HOUR, 5 * HOUR), at[br][fin] + 6 * HOUR),
         )
+        # batches in review whose record QA approved already: they await release
+        flow = np.random.default_rng([self.seed, 14])  # its own stream: the rest is unchanged
+        waiting = latest[br] & (st == B_REVIEW) & (flow.random(len(br)) < AWAITING_APPROVED)
+        sign(
+            br[waiting],
+            QA,
+            site[waiting],
+            SIG_APPROVED,
+            at[br][waiting] + r_flow(flow, br[waiting], 6 * HOUR, 2 * DAY),
+        )
         ok = fin & (st == B_REL)
+        first_release = sum(len(x) for x in s_ver)
         sign(br[ok], QP, site[ok], RELEASED, np.maximum(rel[ok], at[br][ok] + 7 * HOUR))
+        releases = np.arange(first_release, sum(len(x) for x in s_ver), dtype=np.int64)
+        overrides = releases[flow.random(len(releases)) < OVERRIDE_SHARE]
         ok = fin & (st == B_REJ)
         sign(br[ok], QA, site[ok], SIG_REJECTED, np.maximum(rel[ok], at[br][ok] + 7 * HOUR))
         n_br_sigs = sum(len(x) for x in s_ver)
@@ -2283,6 +2307,37 @@ class _Plant:
         self.sig_meaning = sm[order]
         self.sig_at = sa[order]
         self.sig_tampered = np.sort(rank[tampered])
+        # releases signed over open findings (a signed override): never a tampered one
+        self.sig_override = np.setdiff1d(np.sort(rank[overrides]), self.sig_tampered)
+
+    def _override_columns(
+        self, n_signatures: int, dev_names: list[str], lot_names: list[str]
+    ) -> list[Column]:
+        """override_reason and overridden_findings of each signature: empty but for the
+        release overrides, whose findings are their batch's deviation (else an input lot
+        without a CoA, as QA saw it when signing)."""
+        reason_idx = np.full(n_signatures, -1, dtype=np.int64)
+        finding_idx = np.full(n_signatures, -1, dtype=np.int64)
+        findings: list[str] = []
+        dev_of: dict[int, int] = {}
+        for d, b in enumerate(self.dev_batch.tolist()):
+            if b >= 0:
+                dev_of.setdefault(b, d)
+        first_input: dict[int, int] = {}
+        for b, lot in zip(self.con_batch.tolist(), self.con_lot.tolist(), strict=True):
+            first_input.setdefault(b, lot)
+        for k, i in enumerate(self.sig_override.tolist()):
+            batch = int(self.doc_owner[self.ver_doc[self.sig_ver[i]]])
+            if batch in dev_of:
+                findings.append(f"deviation_open {dev_names[dev_of[batch]]}")
+            else:
+                findings.append(f"input_without_coa {lot_names[first_input.get(batch, 0)]}")
+            reason_idx[i] = k % len(OVERRIDE_REASONS)
+            finding_idx[i] = k
+        return [
+            _col_take(_strings(list(OVERRIDE_REASONS)), reason_idx),
+            _col_take(_strings(findings), finding_idx),
+        ]
 
     # ---------------------------------------------------------------- writing
 
@@ -2659,6 +2714,8 @@ class _Plant:
                 "meaning",
                 "signed_at",
                 "record_sha256",
+                "override_reason",
+                "overridden_findings",
             ],
             [
                 _col_seq("SIG", sig_w),
@@ -2668,6 +2725,7 @@ class _Plant:
                 _col_take(_strings(list(MEANINGS)), self.sig_meaning),
                 ts_col(self.sig_at),
                 record_col,
+                *self._override_columns(nsg, _to_str(dev_ids[:-1]), _to_str(lot_ids[:-1])),
             ],
             nsg,
         )
@@ -2795,6 +2853,7 @@ class _Plant:
             planted=planted,
             mass_balance_shortfalls=shortfalls,
             tampered_signatures=tam_ids,
+            release_overrides=_to_str(_ids("SIG", self.sig_override + 1, sig_w)[:-1]),
             bytes_written=size,
             drift=drift,
         )
