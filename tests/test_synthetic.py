@@ -44,7 +44,7 @@ COLUMNS = {
     "created_by, status",
     "document_links.csv": "document_id, target_kind, target_id",
     "signatures.csv": "signature_id, document_id, document_version, signer_id, meaning, "
-    "signed_at, record_sha256",
+    "signed_at, record_sha256, override_reason?, overridden_findings?",
     "deviations.csv": "deviation_id, severity, category, status, opened_at, closed_at?, "
     "description",
     "deviation_links.csv": "deviation_id, target_kind, target_id",
@@ -691,3 +691,18 @@ def test_impurity_depth_must_be_1_2_or_3(tmp_path: Path) -> None:
         synthetic_main(["--lots", "300", "--out", str(tmp_path / "c"), "--impurity-depth", "0"])
     assert exc.value.code == 2
     assert not any((tmp_path / x).exists() for x in "abc")
+
+
+def test_release_overrides_are_releases_with_a_reason_and_their_findings(plant: Plant) -> None:
+    sigs = plant.t["signatures.csv"]
+    overrides = set(plant.summary.release_overrides)
+    assert overrides, "a plant of this size has release overrides"
+    assert not overrides & set(plant.summary.tampered_signatures)
+    for r in sigs:
+        if r["signature_id"] in overrides:
+            assert r["meaning"] == "released", r
+            assert r["override_reason"] and r["overridden_findings"], r
+            kind, _, target = r["overridden_findings"].partition(" ")
+            assert kind in ("deviation_open", "input_without_coa") and target, r
+        else:
+            assert not r["override_reason"] and not r["overridden_findings"], r
