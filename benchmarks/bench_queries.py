@@ -150,6 +150,9 @@ def measure_investigations(
         "recall": ("queries.recall", "recall", lambda f: f(store, [fan_out])),
         "impurity": ("queries.impurity", "impurity", lambda f: f(store, ANALYTE)),
         "impurity oos": ("queries.impurity", "impurity", lambda f: f(store, ANALYTE, "oos")),
+        # the dashboard's home page (GET /work) and its KPIs, for a qa person of every site
+        "work queue": ("queries.work", "work_queue", lambda f: f(store, _every_site, "qa")),
+        "kpis": ("queries.work", "kpis", lambda f: f(store, _every_site, None, None)),
     }
     found: dict[str, tuple[list[float], str]] = {}
     answers: dict[str, Any] = {}
@@ -174,6 +177,10 @@ def measure_investigations(
         answers[name] = answer
         found[name] = (times, f"first run {first:.2f} s; {_describe_answer(answer)}")
     return found, answers
+
+
+def _every_site(site: str | None) -> bool:
+    return True
 
 
 def _describe_answer(answer: Any) -> str:

@@ -2828,6 +2828,7 @@ class _Plant:
             "units": sorted(_to_str(batch_ids[self.drift_units])),
         }
         shortfalls = sorted(_to_str(lot_ids[self.shortfall_lots]))
+        overrides = _to_str(_ids("SIG", self.sig_override + 1, sig_w)[:-1])
         bundle = {
             "source": f"SYNTH-{self.seed}",
             "timezone": TIMEZONE,
@@ -2839,6 +2840,7 @@ class _Plant:
                 "drift": drift,
                 "mass_balance_shortfalls": shortfalls,
                 "tampered_signatures": tam_ids,
+                "release_overrides": overrides,
             },
         }
         (out / "bundle.json").write_text(
@@ -2853,7 +2855,7 @@ class _Plant:
             planted=planted,
             mass_balance_shortfalls=shortfalls,
             tampered_signatures=tam_ids,
-            release_overrides=_to_str(_ids("SIG", self.sig_override + 1, sig_w)[:-1]),
+            release_overrides=overrides,
             bytes_written=size,
             drift=drift,
         )

@@ -188,6 +188,9 @@ def demo(
         _say(f"  {url}/impurity?analyte={analyte}&flag=oos   (the planted cause)")
         _say(f"  {url}/impurity?analyte={analyte}&flag=oot   (a drift inside specification)")
         _say(f"  {url}/impact?supplier={planted['supplier']}")
+        _say("work queues (the home page of each account):")
+        for name, (_, _, password) in passwords.items():
+            _say(f"  {name:<13} {_work_summary(f'http://{host}:{api_port}', name, password)}")
         if check:
             return
         _say("Ctrl-C stops the API and the dashboard.")
@@ -199,6 +202,28 @@ def demo(
             return
         err.print("[red]error:[/] the API or the dashboard stopped")
         raise typer.Exit(1)
+
+
+def _work_summary(api_url: str, name: str, password: str) -> str:
+    """What waits for the account, as its home page shows it (GET /work)."""
+    try:
+        signed = httpx.post(
+            f"{api_url}/auth/token", data={"username": name, "password": password}, timeout=30
+        )
+        token = signed.json()["access_token"]
+        work = httpx.get(
+            f"{api_url}/work", headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ).json()
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return f"(not read: {exc})"
+    counts = [
+        (len(work["awaiting_signature"]), "to sign"),
+        (len(work["batches_awaiting_release"]), "batches awaiting release"),
+        (len(work["open_deviations"]), "open deviations"),
+        (len(work["active_holds"]), "active holds"),
+        (len(work["hash_mismatches"]), "hash mismatches"),
+    ]
+    return ", ".join(f"{n} {what}" for n, what in counts)
 
 
 def _stop_on_termination() -> None:

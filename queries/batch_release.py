@@ -70,6 +70,9 @@ class ReleaseFinding(BaseModel):
     label: str
     detail: str
     overridable: bool
+    target: str | None = None  # the lot or batch it is about (site scope), if any
+    target_label: str | None = None
+    redacted: bool = False  # about a lot at a site outside the caller's scope: no detail
 
 
 class BatchRecordRef(BaseModel):
@@ -206,9 +209,23 @@ def _record_findings(record: DocumentRecord | None, batch_id: str) -> list[Relea
     return []
 
 
-def _finding(kind: FindingKind, node_id: str, label: str, detail: str) -> ReleaseFinding:
+def _finding(
+    kind: FindingKind,
+    node_id: str,
+    label: str,
+    detail: str,
+    target: tuple[str, str] | None = None,
+) -> ReleaseFinding:
+    if target is None and label in (str(Label.LOT), str(Label.BATCH)):
+        target = (node_id, label)
     return ReleaseFinding(
-        kind=kind, id=node_id, label=label, detail=detail, overridable=kind not in NOT_OVERRIDABLE
+        kind=kind,
+        id=node_id,
+        label=label,
+        detail=detail,
+        overridable=kind not in NOT_OVERRIDABLE,
+        target=target[0] if target else None,
+        target_label=target[1] if target else None,
     )
 
 
@@ -220,6 +237,7 @@ def _result_findings(events: Iterable[object], flags: _Flags) -> list[ReleaseFin
         reasons = flags.reasons(event.analyte, event.id)
         where = f"{event.analyte} = {event.value} {event.unit or ''}".strip()
         on = f"{event.target_kind} {event.target}"
+        about = (event.target, str(Label.BATCH if event.target_kind == "batch" else Label.LOT))
         if "oos" in reasons or event.out_of_limits:
             limits = f"[{event.lower_limit}, {event.upper_limit}]"
             found.append(
@@ -228,6 +246,7 @@ def _result_findings(events: Iterable[object], flags: _Flags) -> list[ReleaseFin
                     event.id,
                     "TestResult",
                     f"{where} on {on} is out of specification {limits}",
+                    about,
                 )
             )
         rules = [r.split(":", 1)[1] for r in reasons if r.startswith("oot:")]
@@ -238,6 +257,7 @@ def _result_findings(events: Iterable[object], flags: _Flags) -> list[ReleaseFin
                     event.id,
                     "TestResult",
                     f"{where} on {on} is out of trend (Nelson rule {', '.join(rules)})",
+                    about,
                 )
             )
     return found
@@ -253,7 +273,9 @@ def _checklist(
     if state == "awaiting_release":
         findings += _record_findings(record, batch_id)
         findings += [
-            _finding(f.kind, f.id, f.label, f.detail)  # type: ignore[arg-type]
+            _finding(f.kind, f.id, f.label, f.detail, (batch_id, str(Label.BATCH)))  # type: ignore[arg-type]
+            if f.label not in (str(Label.LOT), str(Label.BATCH))
+            else _finding(f.kind, f.id, f.label, f.detail)  # type: ignore[arg-type]
             for f in answer.findings
             if f.kind in _FROM_CUSTODY
         ]
@@ -301,3 +323,15 @@ def release_checklists(store: GraphStore, batch_ids: Iterable[str]) -> list[Rele
 def release_checklist(store: GraphStore, batch_id: str) -> ReleaseChecklist:
     (checklist,) = release_checklists(store, [batch_id])
     return checklist
+
+
+def redact_findings(checklist: ReleaseChecklist, hidden: set[str]) -> ReleaseChecklist:
+    """The checklist with the detail of each finding about a ``hidden`` lot or batch
+    replaced: its kind and id stay (the release is blocked all the same), nothing else."""
+    findings = [
+        f.model_copy(update={"detail": "redacted", "redacted": True})
+        if f.target in hidden or f.id in hidden
+        else f
+        for f in checklist.findings
+    ]
+    return checklist.model_copy(update={"findings": findings})

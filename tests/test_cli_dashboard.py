@@ -80,6 +80,16 @@ def test_demo_brings_up_the_api_and_the_dashboard_and_answers_a_recall(tmp_path:
             headers={"Authorization": f"Bearer {token}"},
         )
         assert recall.status_code == 200 and recall.json()["roots"] == [lot.group(1)]
+        # each account's work queue, as printed, is what GET /work answers it
+        for name, password in accounts.items():
+            printed = re.search(
+                rf"^  {name}\s+(\d+) to sign, (\d+) batches awaiting release", text, re.M
+            )
+            assert printed, text
+            bearer = _sign_in(api, name, password).json()["access_token"]
+            work = httpx.get(f"{api}/work", headers={"Authorization": f"Bearer {bearer}"}).json()
+            assert int(printed.group(1)) == len(work["awaiting_signature"])
+            assert int(printed.group(2)) == len(work["batches_awaiting_release"])
         assert httpx.get(f"http://127.0.0.1:{port}/_stcore/health").text == "ok"
         page = httpx.get(f"http://127.0.0.1:{port}/recall?lot={lot.group(1)}")
         assert page.status_code == 200 and "<title>" in page.text

@@ -19,7 +19,7 @@ from api.auth.signing import confirm_signer
 from api.documents.service import DocumentService, Unprocessable
 from api.errors import Conflict
 from api.idempotency import Once, no_key
-from api.investigations.redaction import check_site
+from api.investigations.redaction import check_site, release_checklists_out
 from graph.model import Label
 from graph.store import GraphStore
 from queries.batch_release import (
@@ -42,7 +42,10 @@ class BatchReleaseService:
 
     def checklist(self, caller: Caller, batch_id: str) -> ReleaseChecklist:
         self._check_batch(caller, batch_id)
-        return release_checklist(self._store, batch_id)
+        (found,) = release_checklists_out(
+            caller, self._store, [release_checklist(self._store, batch_id)]
+        )
+        return found
 
     def release(
         self,
@@ -93,7 +96,7 @@ class BatchReleaseService:
             why=why,
             answer={"batch_id": batch_id},
         )
-        return release_checklist(self._store, batch_id)
+        return self.checklist(caller, batch_id)
 
     def _check_batch(self, caller: Caller, batch_id: str) -> None:
         found = self._store.fetch_nodes(Label.BATCH, [batch_id])

@@ -26,6 +26,7 @@ from api.investigations.schemas import (
 from graph.model import Label
 from graph.store import GraphStore
 from queries.analyte import AnalyteResults
+from queries.batch_release import ReleaseChecklist, redact_findings
 from queries.custody import CustodyResult
 from queries.documents import DocumentLots
 from queries.impact import ImpactResult
@@ -170,3 +171,24 @@ def analyte_results_out(caller: Caller, answer: AnalyteResults) -> AnalyteResult
         for p in answer.results
     ]
     return AnalyteResultsOut(**{**dict(answer), "results": results})
+
+
+def release_checklists_out(
+    caller: Caller, store: GraphStore, checklists: list[ReleaseChecklist]
+) -> list[ReleaseChecklist]:
+    """Each checklist with the findings about lots or batches outside the caller's sites
+    reduced to their kind and id."""
+    if caller.all_sites:
+        return checklists
+    targets: dict[str, set[str]] = {}
+    for checklist in checklists:
+        for f in checklist.findings:
+            if f.target is not None and f.target_label is not None:
+                targets.setdefault(f.target_label, set()).add(f.target)
+    hidden = {
+        key
+        for label, ids in targets.items()
+        for key, site in sites_of(store, Label(label), ids).items()
+        if not caller.sees(site)
+    }
+    return [redact_findings(c, hidden) for c in checklists]

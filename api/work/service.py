@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.auth.schemas import Caller, Role
+from api.investigations.redaction import release_checklists_out
 from graph.store import GraphStore
 from queries.work import Kpis, WorkQueue, kpis, work_queue
 
@@ -32,7 +33,9 @@ class WorkService:
 
     def queue(self, caller: Caller) -> WorkQueue:
         signer = caller.name if caller.role is Role.QA else None
-        return work_queue(self._store, caller.sees, signer)
+        queue = work_queue(self._store, caller.sees, signer)
+        batches = release_checklists_out(caller, self._store, queue.batches_awaiting_release)
+        return queue.model_copy(update={"batches_awaiting_release": batches})
 
     def kpis(self, caller: Caller, since: datetime | None, until: datetime | None) -> Kpis:
         return kpis(self._store, caller.sees, since, until, evidence_exports(self._store))

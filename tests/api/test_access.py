@@ -57,6 +57,9 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/batches/{batch}/custody", {}),
         ("GET", "/search", {"params": {"q": lot}}),
         ("GET", f"/analytes/{analyte}/results", {}),
+        ("GET", f"/batches/{batch}/release", {}),
+        ("GET", "/work", {}),
+        ("GET", "/kpis", {"params": {"since": "2025-01-01"}}),
     ]
 
 
@@ -89,6 +92,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
         *_write_calls(lot, "DOC-ANY"),
         ("GET", "/audit", {}),
         ("GET", "/accounts", {}),
+        ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
     ]
     for method, path, kw in calls:
         _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
@@ -362,3 +366,28 @@ def test_impurity_flags_and_units_a_scoped_caller_can_see(api: Api) -> None:
     assert series["baseline_until"] == "2025-03-01T00:00:00.000Z"
     assert {s["product"] for s in series["series"]} >= {drift["product"]}
     assert len(series["results"]) == 10 and series["total"] > 10
+
+
+def test_work_and_kpis_name_nothing_outside_the_callers_sites(api: Api) -> None:
+    lots = api.store.fetch_nodes(Label.LOT, api.store.node_ids(Label.LOT))
+    batches = api.store.fetch_nodes(Label.BATCH, api.store.node_ids(Label.BATCH))
+    hidden = {i for i, n in [*lots.items(), *batches.items()] if n.props.get("site") != "SITE-A"}
+    for account in ("inv-a", "qa-a"):
+        work = api.get(account, "/work").json()
+        kpis = api.get(account, "/kpis").json()
+        for checklist in work["batches_awaiting_release"]:
+            assert checklist["batch"] not in hidden and checklist["site"] == "SITE-A"
+            for finding in checklist["findings"]:
+                if finding["target"] in hidden or finding["id"] in hidden:
+                    assert finding["redacted"] and finding["detail"] == "redacted", finding
+        for hold in work["active_holds"]:
+            assert hold["lot"] not in hidden
+        for figure in ("release_hours", "right_first_time", "overrides"):
+            assert not hidden.intersection(kpis[figure]["records"]), figure
+        assert not hidden.intersection(kpis["right_first_time"]["not_right_first_time"])
+    whole = api.get("inv-all", "/work").json()
+    assert not any(f["redacted"] for c in whole["batches_awaiting_release"] for f in c["findings"])
+    scoped = {c["batch"] for c in api.get("inv-a", "/work").json()["batches_awaiting_release"]}
+    assert scoped == {
+        c["batch"] for c in whole["batches_awaiting_release"] if c["site"] == "SITE-A"
+    }

@@ -44,6 +44,7 @@ from graph.model import Label
 from ingest.mapping import FILES
 from queries.trace import Direction, trace
 from tests.api.conftest import PASSWORD, Api
+from tests.api.test_batch_release import ready_batch
 from tests.bundles import MATERIALS, lot, write_bundle, zip_bundle
 
 CHECKS = [
@@ -156,6 +157,7 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         tmp_path / "fuzz-bundle", {"materials.csv": MATERIALS, "lots.csv": [lot("FUZZ-UP-1")]}
     )
     held, free = _site_a_lots(api)[:2]
+    ready = ready_batch(api, tmp_path)["batch"]  # a SITE-A batch qa-a may release
     for doc_id in ("FUZZ-SEED-VERSIONS", "FUZZ-SEED-SIGN"):
         body = {"id": doc_id, "kind": "sop", "title": doc_id, "content": {"step": 1}}
         assert api.post("inv-all", "/documents", json=body).status_code == 201
@@ -229,6 +231,12 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             }
         ],
         "GET /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": i}} for i in (held, root)],
+        "GET /batches/{batch_id}/release": [{"path_parameters": {"batch_id": batch}}],
+        "POST /batches/{batch_id}/release": [
+            {"path_parameters": {"batch_id": ready}, "body": {"password": PASSWORD}}
+        ],
+        "GET /work": [{}],
+        "GET /kpis": [{}, {"query": {"since": "2025-01-01", "until": "2026-01-01"}}],
         # the evidence package (api/evidence): the auditor sees every site it reaches
         "GET /lots/{lot_id}/evidence": [{"path_parameters": {"lot_id": root}}],
         "POST /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": free}, "body": hold}],
@@ -296,8 +304,10 @@ def _around_real_ids(op: APIOperation, ids: dict[str, list[str]]) -> Any:
 def _account(op: APIOperation) -> str:
     """An account whose role may call the operation."""
     path = op.path
-    if op.method.upper() == "POST" and (path.startswith("/documents") or "/holds" in path):
-        return "qa-a"  # documents, signatures and holds: a qa person of SITE-A
+    if op.method.upper() == "POST" and (
+        path.startswith("/documents") or "/holds" in path or path.endswith("/release")
+    ):
+        return "qa-a"  # documents, signatures, holds and releases: a qa person of SITE-A
     if path.startswith("/ingest"):
         return "integrator"
     if path.startswith("/accounts"):
