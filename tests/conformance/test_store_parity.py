@@ -5,20 +5,24 @@ from __future__ import annotations
 import csv
 import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.model import Label
 from graph.neo4j_store import Neo4jStore
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from queries.analyte import analyte_results
+from queries.batch_release import release_checklists
 from queries.impact import impact
 from queries.impurity import impurity
 from queries.recall import recall
 from queries.search import find_by_id
 from queries.trace import Direction, trace
+from queries.work import kpis, work_queue
 
 pytestmark = pytest.mark.neo4j
 
@@ -87,6 +91,26 @@ def _assert_same_investigations(
         top = impurity(store, drift["analyte"], "oot").factors[0]
         assert (top.kind, top.id) == ("supplier_lot", drift["lot"]), store.kind
     _assert_same_series_and_search(planted, sample, embedded_store, neo4j_store)
+    _assert_same_workflow(embedded_store, neo4j_store)
+
+
+def _assert_same_workflow(embedded_store: EmbeddedStore, neo4j_store: Neo4jStore) -> None:
+    """Release checklists, the work queue and the KPIs, for every site and for one."""
+    batches = embedded_store.node_ids(Label.BATCH)
+    assert batches == neo4j_store.node_ids(Label.BATCH)
+    some = random.Random(len(batches)).sample(batches, 40)
+    assert release_checklists(embedded_store, some) == release_checklists(neo4j_store, some)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    since = datetime(2025, 6, 1, tzinfo=UTC)
+    for sees in (lambda site: True, lambda site: site in (None, "SITE-A")):
+        for signer in (None, "U-001"):
+            embedded = work_queue(embedded_store, sees, signer, now)
+            assert embedded == work_queue(neo4j_store, sees, signer, now)
+        exports = [("L-X", "2026-01-02T00:00:00.000Z")]
+        assert kpis(embedded_store, sees, since, None, exports, now) == kpis(
+            neo4j_store, sees, since, None, exports, now
+        )
+    assert embedded.batches_awaiting_release, "the generator leaves batches awaiting release"
 
 
 def _assert_same_series_and_search(
