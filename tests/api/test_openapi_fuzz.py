@@ -59,7 +59,13 @@ NEGATIVE_EXAMPLES = max(1, EXAMPLES * 2 // 5)  # made invalid on purpose: a 4xx,
 UNAUTHENTICATED_EXAMPLES = max(1, EXAMPLES // 5)  # per secured operation: only its 401
 # Fewer for the operations that hash or verify an argon2 secret on every call (~0.1-0.7 s
 # each here, by design: a sign-in with an unknown name costs what a known one does).
-SLOW_EXAMPLES = {"POST /auth/token": max(1, EXAMPLES // 3), "POST /accounts": max(1, EXAMPLES // 2)}
+# And for the reads of the whole plant's workflow (GET /work takes no parameter at all).
+SLOW_EXAMPLES = {
+    "POST /auth/token": max(1, EXAMPLES // 3),
+    "POST /accounts": max(1, EXAMPLES // 2),
+    "GET /work": max(1, EXAMPLES // 10),
+    "GET /kpis": max(1, EXAMPLES // 2),
+}
 
 # Operations fuzzed but with no hand-made 2xx case, and why. An operation of the schema in
 # neither this table nor _seeds() fails the test: nothing is left out silently.
