@@ -27,7 +27,7 @@ def history(holds: dict[str, Any], key: str) -> None:
     active = holds.get("active")
     if active:
         st.warning(
-            f"Lot {holds['lot']} is on hold since {active['placed_at']} "
+            f"Lot {holds['lot']} is on hold ({active['id']}) since {active['placed_at']} "
             f"(placed by {active['placed_by']}): {active['reason']}"
         )
     else:
@@ -50,14 +50,14 @@ def form(lot: str, active: dict[str, Any] | None, key: str) -> None:
     statement = f"I, {session.username()}, {action.format(lot=lot)}."
     with st.form(f"hold-{key}-{lot}", clear_on_submit=True):
         st.markdown(f"**{'Release the hold' if release else 'Place a hold'}** (qa only)")
-        reason = st.text_area("Reason", key=f"hold-reason-{key}")
+        reason = st.text_area("Reason", key=f"hold-{key}-reason")
         password = st.text_input(
             "Your password, entered again to sign",
             type="password",
             autocomplete="current-password",
-            key=f"hold-password-{key}",
+            key=f"hold-{key}-password",
         )
-        confirmed = st.checkbox(statement, key=f"hold-confirm-{key}")
+        confirmed = st.checkbox(statement, key=f"hold-{key}-confirm")
         submitted = st.form_submit_button(
             "Release hold" if release else "Place hold", type="primary"
         )

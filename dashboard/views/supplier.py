@@ -101,19 +101,19 @@ change = next(c for c in changes if c["id"] == picked)
 
 st.subheader(f"Impact of change {picked}")
 st.caption(
-    "The supplier's lots made from the notice's effective date, of the material it concerns, "
-    "and everything downstream of them (as `lotgraph impact --change` answers). Narrow it "
-    "with a later date or another material; blank keeps the notice's own."
+    "The supplier's lots made from the notice's effective date "
+    f"({change['effective_at'] or 'not given'}), of the material it concerns "
+    f"({change['material_id'] or 'any'}), and everything downstream of them (as "
+    "`lotgraph impact --change` answers). Narrow it with a later date or another material; "
+    "blank keeps the notice's own."
 )
+# the fields start from the link's filters; keyed, so what is typed survives the rerun that
+# the link's change causes
+for name in ("since", "material"):
+    st.session_state.setdefault(f"impact-{name}", params.one(name))
 with st.form("impact-filters"):
-    since_text = st.text_input(
-        "Since (ISO date or time)",
-        value=params.one("since"),
-        placeholder=change["effective_at"] or "",
-    )
-    material_text = st.text_input(
-        "Material", value=params.one("material"), placeholder=change["material_id"] or ""
-    )
+    since_text = st.text_input("Since (ISO date or time)", key="impact-since")
+    material_text = st.text_input("Material", key="impact-material")
     if st.form_submit_button("Show impact", type="primary"):
         session.forget_answers()
         for name, value in (("since", since_text.strip()), ("material", material_text.strip())):
