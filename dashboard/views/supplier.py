@@ -32,8 +32,9 @@ visible = [lot for lot in record["lots"] if not lot.get("redacted")]
 cols = st.columns(4)
 cols[0].metric("Status", record["status"] or "unknown")
 cols[1].metric("Country", record["country"] or "unknown")
-cols[2].metric("Lots", f"{len(visible)} visible, {record['lots_hidden']} hidden")
+cols[2].metric("Lots", len(record["lots"]))
 cols[3].metric("Change notices", len(record["changes"]))
+st.caption(f"Lots: {len(visible)} visible, {record['lots_hidden']} hidden.")
 
 st.subheader("Lots")
 if record["lots_hidden"]:
@@ -155,8 +156,12 @@ if impact is not None:
         },
     )
     affected = tables.frame(
-        [{"id": i, "open": f"/lot?id={i}"} for i in impact["lots"] + impact["downstream_lots"]],
-        ["id", "open"],
+        [{"id": i, "open": f"/lot?id={i}", "kind": "supplier lot"} for i in impact["lots"]]
+        + [
+            {"id": i, "open": f"/lot?id={i}", "kind": "downstream lot"}
+            for i in impact["downstream_lots"]
+        ],
+        ["id", "open", "kind"],
     )
     tables.show(
         affected,

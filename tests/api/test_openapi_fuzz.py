@@ -229,6 +229,17 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             }
         ],
         "GET /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": i}} for i in (held, root)],
+        "GET /suppliers/{supplier_id}": [
+            {"path_parameters": {"supplier_id": s}} for s in (supplier, change_of)
+        ],
+        # decisions are appended: the second supersedes the first
+        "POST /suppliers/{supplier_id}/changes/{change_id}/decisions": [
+            {
+                "path_parameters": {"supplier_id": change_of, "change_id": change},
+                "body": {"decision": d, "reason": "fuzz seed", "password": PASSWORD},
+            }
+            for d in ("extra_testing", "accepted")
+        ],
         # the evidence package (api/evidence): the auditor sees every site it reaches
         "GET /lots/{lot_id}/evidence": [{"path_parameters": {"lot_id": root}}],
         "POST /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": free}, "body": hold}],
@@ -296,8 +307,10 @@ def _around_real_ids(op: APIOperation, ids: dict[str, list[str]]) -> Any:
 def _account(op: APIOperation) -> str:
     """An account whose role may call the operation."""
     path = op.path
-    if op.method.upper() == "POST" and (path.startswith("/documents") or "/holds" in path):
-        return "qa-a"  # documents, signatures and holds: a qa person of SITE-A
+    if op.method.upper() == "POST" and (
+        path.startswith("/documents") or "/holds" in path or path.endswith("/decisions")
+    ):
+        return "qa-a"  # documents, signatures, holds and decisions: a qa person of SITE-A
     if path.startswith("/ingest"):
         return "integrator"
     if path.startswith("/accounts"):
