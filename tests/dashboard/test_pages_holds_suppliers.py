@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import PASSWORD, ServedPlant
@@ -237,3 +238,29 @@ def test_qa_records_and_supersedes_a_supplier_change_decision(api_env: ServedPla
     assert any(e.startswith("Refused by the API (403 forbidden)") for e in texts(at.error))
     after = api_env.get("auditor", f"/suppliers/{supplier}")["changes"]
     assert len(next(c for c in after if c["id"] == change)["decisions"]) == 2
+
+
+def test_a_retry_after_a_lost_answer_places_no_second_hold(api_env: ServedPlant) -> None:
+    """The first attempt reached the API and placed the hold, but its answer was lost: the
+    page kept the intent's key, so sending again answers with that hold, never a second."""
+    lot = _lot_at(api_env, 9)
+    at = at_page(QA, "lot", id=lot)  # the page as the user sees it: not on hold
+    assert any("is not on hold" in c for c in texts(at.caption))
+    key = f"lost-answer-{lot}"
+    reason = "answer lost on the way"
+    headers = {"Authorization": f"Bearer {api_env.token(QA)}", "Idempotency-Key": key}
+    first = httpx.post(
+        f"{api_env.api_url}/lots/{lot}/holds",
+        json={"reason": reason, "password": PASSWORD},
+        headers=headers,
+    )
+    assert first.status_code == 201, first.text
+    at.session_state["lg_intent_keys"] = {f"place-hold-{lot}": key}  # kept: no answer came
+
+    _sign(at, "hold-lot", reason)
+    button(at, "Place hold").click().run()
+    assert not at.error, texts(at.error)
+    hold = first.json()
+    assert f"Lot {lot} placed on hold ({hold['id']})." in texts(at.success)
+    assert [h["id"] for h in _holds(api_env, lot)["holds"]] == [hold["id"]]
+    assert at.session_state["lg_intent_keys"] == {}
