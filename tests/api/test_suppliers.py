@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+from graph.audit_chain import verify_store
+from graph.digest import coverage
 from graph.model import Label
 from queries.impact import impact
 from tests.api.conftest import PASSWORD, Api
@@ -147,6 +149,10 @@ def test_qa_decides_and_a_later_decision_supersedes_the_earlier_kept_in_history(
     assert len(entries) == 2 and entries[1]["old"]["id"] == one["id"]
     assert entries[1]["old"]["decision"] == "extra_testing"
     assert entries[1]["new"]["supersedes"] == one["id"]
+    # the chain holds, and covers every node and relationship the decisions stored
+    write_ids: set[str] = set()
+    assert verify_store(api.store, write_ids=write_ids).ok
+    assert coverage(api.store, write_ids).uncovered == 0
 
 
 def test_refused_decisions_write_nothing(api: Api) -> None:
