@@ -229,5 +229,10 @@ if traces:
                 label=f"Open lot {node_id} and its documents",
                 query_params={"q": node_id},
             )
+            st.page_link(
+                "views/lot.py",
+                label=f"Open lot {node_id}: holds and trace",
+                query_params={"id": node_id},
+            )
         else:
             st.write(f"{label} {node_id}")
