@@ -8,9 +8,12 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+from api.documents.service import node
+from api.suppliers.service import decision_id
 from graph.audit_chain import verify_store
 from graph.digest import coverage
 from graph.model import Label
+from graph.store import AuditEntry, WriteBatch
 from queries.impact import impact
 from tests.api.conftest import PASSWORD, Api
 
@@ -210,3 +213,23 @@ def test_the_impact_of_a_change_with_filters_is_the_investigations(api: Api) -> 
     assert (answer["material"] or "") == notice["material_id"]
     narrower = api.get("inv-all", path, params={"change": change, "since": "2100-01-01"}).json()
     assert narrower["lots"] == [] and narrower["since"].startswith("2100-01-01")
+
+
+def test_a_decision_number_taken_meanwhile_is_refused_409_and_writes_nothing(api: Api) -> None:
+    """Two requests deciding at once both number their decision n: the store creates the
+    n-th only once. Here the n-th is stored before the request writes (as a concurrent one
+    would be), without its link, so the request reads no decision and numbers 1."""
+    supplier, change = _change(api)
+    taken = decision_id(change, 1)
+    api.store.apply(
+        WriteBatch(
+            nodes=[node(Label.SUPPLIER_CHANGE_DECISION, taken, {"decision": "accepted"})],
+            audit=[
+                AuditEntry("test", "race", "SupplierChange", change, None, {"id": taken}, "r", "t")
+            ],
+        )
+    )
+    before = len(api.store.audit_entries())
+    _refused(_decide(api, "qa-a", supplier, change), 409, "meanwhile")
+    assert len(api.store.audit_entries()) == before and _decided_entries(api) == []
+    assert api.store.stats().relationships.get("DECIDES", 0) == 0
