@@ -27,6 +27,7 @@ from api.ingest.child import IngestProcess
 from api.ingest.endpoints import router as ingest_router
 from api.investigations.endpoints import router as investigations_router
 from api.settings import ApiSettings
+from api.suppliers.endpoints import router as suppliers_router
 from api.work.endpoints import router as work_router
 from graph.store import GraphStore, StoreUnavailable
 
@@ -108,6 +109,7 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
         ingest_router,
         audit_router,
         accounts_router,
+        suppliers_router,
     ):
         app.include_router(router)
     return app

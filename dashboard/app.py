@@ -35,6 +35,8 @@ pages = [
     st.Page(_VIEWS / "impact.py", title="Supplier impact", url_path="impact"),
     st.Page(_VIEWS / "impurity.py", title="Impurity", url_path="impurity"),
     st.Page(_VIEWS / "custody.py", title="Chain of custody", url_path="custody"),
+    st.Page(_VIEWS / "lot.py", title="Lot", url_path="lot"),
+    st.Page(_VIEWS / "supplier.py", title="Supplier", url_path="supplier"),
 ]
 
 if not session.signed_in():

@@ -46,6 +46,7 @@ class ApiClient:
 
     def _reply(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        headers.update(kwargs.pop("headers", None) or {})  # an Idempotency-Key, say
         try:
             reply = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
@@ -77,8 +78,15 @@ class ApiClient:
     def recall(self, lots: list[str]) -> dict[str, Any]:
         return self._send("POST", "/investigations/recall", json={"lot_ids": lots})
 
-    def impact(self, supplier: str, since: str | None = None) -> dict[str, Any]:
-        params = {"since": since} if since else {}
+    def impact(
+        self,
+        supplier: str,
+        since: str | None = None,
+        material: str | None = None,
+        change: str | None = None,
+    ) -> dict[str, Any]:
+        wanted = {"since": since, "material": material, "change": change}
+        params = {name: value for name, value in wanted.items() if value}
         path = f"/suppliers/{_segment(supplier)}/impact"
         return self._send("GET", path, params=params)
 
@@ -119,3 +127,39 @@ class ApiClient:
     def evidence(self, lot: str) -> bytes:
         """The lot's evidence package (a zip), as the API builds it."""
         return self._reply("GET", f"/lots/{_segment(lot)}/evidence").content
+
+    # -- lots, holds and suppliers (the signed writes take the intent's Idempotency-Key) --
+    def lot(self, lot: str) -> dict[str, Any]:
+        return self._send("GET", f"/lots/{_segment(lot)}")
+
+    def lot_holds(self, lot: str) -> dict[str, Any]:
+        return self._send("GET", f"/lots/{_segment(lot)}/holds")
+
+    def place_hold(self, lot: str, reason: str, password: str, key: str) -> dict[str, Any]:
+        return self._send(
+            "POST",
+            f"/lots/{_segment(lot)}/holds",
+            json={"reason": reason, "password": password},
+            headers={"Idempotency-Key": key},
+        )
+
+    def release_hold(self, lot: str, reason: str, password: str, key: str) -> dict[str, Any]:
+        return self._send(
+            "POST",
+            f"/lots/{_segment(lot)}/holds/release",
+            json={"reason": reason, "password": password},
+            headers={"Idempotency-Key": key},
+        )
+
+    def supplier(self, supplier: str) -> dict[str, Any]:
+        return self._send("GET", f"/suppliers/{_segment(supplier)}")
+
+    def decide_supplier_change(
+        self, supplier: str, change: str, decision: str, reason: str, password: str, key: str
+    ) -> dict[str, Any]:
+        return self._send(
+            "POST",
+            f"/suppliers/{_segment(supplier)}/changes/{_segment(change)}/decisions",
+            json={"decision": decision, "reason": reason, "password": password},
+            headers={"Idempotency-Key": key},
+        )

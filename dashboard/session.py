@@ -136,3 +136,8 @@ def ask(
     while len(answers) > KEPT_ANSWERS:
         answers.pop(next(iter(answers)))
     return answer
+
+
+def client() -> ApiClient:
+    """The signed-in caller's client, for a signed write (which :func:`ask` must not keep)."""
+    return _client(st.session_state.get(_TOKEN))

@@ -23,6 +23,9 @@ class Label(StrEnum):
     SUPPLIER_CHANGE = "SupplierChange"
     SITE = "Site"
     HOLD = "Hold"  # a QA hold on a lot (api/holds): its own node, so no lots.csv ingest wipes it
+    # a qa decision on a supplier change notice (api/suppliers): one node per decision, a
+    # later one superseding the earlier, so the notice's history is kept
+    SUPPLIER_CHANGE_DECISION = "SupplierChangeDecision"
 
 
 class RelType(StrEnum):
@@ -43,6 +46,7 @@ class RelType(StrEnum):
     REPORTED_IN = "REPORTED_IN"
     BY = "BY"
     HOLDS = "HOLDS"  # (Hold)-[:HOLDS]->(Lot)
+    DECIDES = "DECIDES"  # (SupplierChangeDecision)-[:DECIDES]->(SupplierChange)
 
 
 LABELS: Final = tuple(Label)
@@ -77,6 +81,7 @@ DeviationStatus = Literal["open", "investigating", "closed"]
 DocumentTargetKind = Literal["lot", "batch", "supplier", "material", "deviation", "equipment"]
 DeviationTargetKind = Literal["batch", "lot", "equipment", "supplier"]
 TestTargetKind = Literal["lot", "batch"]
+SupplierChangeDecisionKind = Literal["accepted", "extra_testing", "requalification_required"]
 
 SUPPLIER_STATUSES: Final = get_args(SupplierStatus)
 MATERIAL_KINDS: Final = get_args(MaterialKind)
@@ -86,6 +91,7 @@ DOCUMENT_KINDS: Final = get_args(DocumentKind)
 SIGNATURE_MEANINGS: Final = get_args(SignatureMeaning)
 DEVIATION_SEVERITIES: Final = get_args(DeviationSeverity)
 DEVIATION_STATUSES: Final = get_args(DeviationStatus)
+SUPPLIER_CHANGE_DECISIONS: Final = get_args(SupplierChangeDecisionKind)
 
 DOCUMENT_TARGETS: Final = {
     "lot": Label.LOT,

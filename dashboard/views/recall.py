@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, params, session, tables
+from dashboard import figures, holds, params, session, tables
 from dashboard.client import ApiClient
 
 st.title("Recall")
@@ -107,6 +107,36 @@ tables.show(
     empty="No lots are affected.",
 )
 
+st.subheader("Holds")
+# the roots first, then every affected lot the caller can see (qa places and releases)
+holdable = sorted(visible_lots, key=lambda lot: (not lot.get("root"), lot["id"]))
+on_hold = [lot["id"] for lot in holdable if lot.get("hold")]
+st.caption(
+    f"{len(on_hold)} of {len(holdable)} visible affected lot(s) on hold"
+    + (": " + ", ".join(on_hold[:20]) + (" ..." if len(on_hold) > 20 else "") if on_hold else ".")
+)
+if holdable:
+    by_id = {lot["id"]: lot for lot in holdable}
+    chosen = st.selectbox(
+        "Lot to place on hold or release",
+        list(by_id),
+        format_func=lambda i: (
+            f"{i}"
+            + (" (root)" if by_id[i].get("root") else "")
+            + (" - on hold" if by_id[i].get("hold") else "")
+        ),
+        key="hold-lot",
+    )
+    held = by_id[chosen].get("hold")
+    if held:
+        st.warning(
+            f"Lot {chosen} is on hold since {held['at']} (placed by {held['by']}): {held['reason']}"
+        )
+    st.page_link(
+        "views/lot.py", label=f"Open lot {chosen} and its holds", query_params={"id": chosen}
+    )
+    holds.form(chosen, held, "recall")
+
 st.subheader("Customers")
 customer_rows = [
     {**c, "quantity": c["quantity"] if c["quantity"] is not None else "partial: lots redacted"}
@@ -198,6 +228,11 @@ if traces:
                 "views/search.py",
                 label=f"Open lot {node_id} and its documents",
                 query_params={"q": node_id},
+            )
+            st.page_link(
+                "views/lot.py",
+                label=f"Open lot {node_id}: holds and trace",
+                query_params={"id": node_id},
             )
         else:
             st.write(f"{label} {node_id}")

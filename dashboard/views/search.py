@@ -50,6 +50,7 @@ def _properties(match: dict[str, Any]) -> None:
 def _lot(match: dict[str, Any]) -> None:
     lot = match["id"]
     st.page_link("views/recall.py", label=f"Recall of lot {lot}", query_params={"lot": lot})
+    st.page_link("views/lot.py", label=f"Lot {lot}: holds and trace", query_params={"id": lot})
     docs = session.ask(f"Finding the documents of {lot}...", ApiClient.lot_documents, lot)
     if docs is None:
         return
@@ -100,6 +101,11 @@ def _supplier(match: dict[str, Any]) -> None:
         "views/impact.py",
         label=f"Impact of supplier {supplier}",
         query_params={"supplier": supplier},
+    )
+    st.page_link(
+        "views/supplier.py",
+        label=f"Supplier {supplier}: lots and change notices",
+        query_params={"id": supplier},
     )
 
 

@@ -53,6 +53,7 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/lots/{lot}/documents", {}),
         ("POST", "/investigations/recall", {"json": {"lot_ids": [lot]}}),
         ("GET", f"/suppliers/{supplier}/impact", {"params": {"since": "2025-01-01"}}),
+        ("GET", f"/suppliers/{supplier}", {}),
         ("POST", "/investigations/impurity", {"json": {"analyte": analyte}}),
         ("GET", f"/batches/{batch}/custody", {}),
         ("GET", "/search", {"params": {"q": lot}}),
@@ -90,6 +91,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
     calls = [
         *_read_calls(api, lot),
         *_write_calls(lot, "DOC-ANY"),
+        _decision_call(api),
         ("GET", "/audit", {}),
         ("GET", "/accounts", {}),
         ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
@@ -199,6 +201,29 @@ def test_each_role_reaches_only_its_write_endpoints(api: Api) -> None:
     assert api.get("auditor", f"/lots/{lot}/holds").json()["active"] is None
 
 
+def _decision_call(api: Api) -> tuple[str, str, dict[str, Any]]:
+    """A signed decision on a change notice of the plant."""
+    with open(api.meta_path("supplier_changes.csv"), encoding="utf-8") as fh:
+        notice = next(csv.DictReader(fh))
+    body = {"decision": "accepted", "reason": "r", "password": PASSWORD}
+    path = f"/suppliers/{notice['supplier_id']}/changes/{notice['change_id']}/decisions"
+    return ("POST", path, {"json": body})
+
+
+def test_only_qa_decides_on_supplier_changes_whatever_its_sites(api: Api) -> None:
+    """Suppliers carry no site: a qa person of any site decides; nobody else does."""
+    method, path, kw = _decision_call(api)
+    decided = []
+    for account in EVERYONE:
+        reply = _call(api, account, method, path, kw)
+        if account in ("qa-a", "qa-b"):
+            assert reply.status_code == 201, (account, reply.text)
+            decided.append(reply.json()["decided_by"])
+        else:
+            _assert_error(reply, 403, "forbidden")
+    assert decided == ["qa-a", "qa-b"]
+
+
 def test_a_root_outside_the_callers_sites_is_403_and_inside_is_200(api: Api) -> None:
     by_site = _lots_by_site(api)
     outside = [lot for site, lots in by_site.items() if site != "SITE-A" for lot in lots[:2]]
@@ -283,6 +308,7 @@ def test_no_answer_carries_properties_of_an_out_of_scope_node(api: Api) -> None:
     site_a_batches = [b for b, site in batch_sites.items() if site == "SITE-A"][:5]
     bodies = [
         api.get("inv-a", f"/suppliers/{planted['supplier']}/impact").json(),
+        api.get("inv-a", f"/suppliers/{planted['supplier']}").json(),
         api.post("inv-a", "/investigations/impurity", json={"analyte": planted["analyte"]}).json(),
         *(api.get("inv-a", f"/documents/{d}/lots").json() for d in documents),
         *(api.get("inv-a", f"/batches/{b}/custody").json() for b in site_a_batches),

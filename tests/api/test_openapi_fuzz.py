@@ -243,6 +243,17 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         ],
         "GET /work": [{}],
         "GET /kpis": [{}, {"query": {"since": "2025-01-01", "until": "2026-01-01"}}],
+        "GET /suppliers/{supplier_id}": [
+            {"path_parameters": {"supplier_id": s}} for s in (supplier, change_of)
+        ],
+        # decisions are appended: the second supersedes the first
+        "POST /suppliers/{supplier_id}/changes/{change_id}/decisions": [
+            {
+                "path_parameters": {"supplier_id": change_of, "change_id": change},
+                "body": {"decision": d, "reason": "fuzz seed", "password": PASSWORD},
+            }
+            for d in ("extra_testing", "accepted")
+        ],
         # the evidence package (api/evidence): the auditor sees every site it reaches
         "GET /lots/{lot_id}/evidence": [{"path_parameters": {"lot_id": root}}],
         "POST /lots/{lot_id}/holds": [{"path_parameters": {"lot_id": free}, "body": hold}],
@@ -311,9 +322,12 @@ def _account(op: APIOperation) -> str:
     """An account whose role may call the operation."""
     path = op.path
     if op.method.upper() == "POST" and (
-        path.startswith("/documents") or "/holds" in path or path.endswith("/release")
+        path.startswith("/documents")
+        or "/holds" in path
+        or path.endswith("/release")
+        or path.endswith("/decisions")
     ):
-        return "qa-a"  # documents, signatures, holds and releases: a qa person of SITE-A
+        return "qa-a"  # documents, signatures, holds, releases, decisions: a qa person of SITE-A
     if path.startswith("/ingest"):
         return "integrator"
     if path.startswith("/accounts"):

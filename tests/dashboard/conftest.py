@@ -31,6 +31,7 @@ ACCOUNTS: dict[str, tuple[Role, list[str]]] = {
     "inv-all": (Role.INVESTIGATOR, ["*"]),
     "inv-a": (Role.INVESTIGATOR, ["SITE-A"]),
     "auditor": (Role.AUDITOR, ["*"]),
+    "qa-all": (Role.QA, ["*"]),  # holds and supplier-change decisions from the screen
 }
 
 
