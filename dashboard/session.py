@@ -136,3 +136,10 @@ def ask(
     while len(answers) > KEPT_ANSWERS:
         answers.pop(next(iter(answers)))
     return answer
+
+
+def deferred(work: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """``work`` as the signed-in user, to run later and outside the page (a download's
+    data, made when it is clicked): no spinner, no message, an ApiFailure raised."""
+    client = _client(st.session_state[_TOKEN])
+    return lambda: work(client, *args)
