@@ -154,7 +154,7 @@ table = pd.DataFrame(
             "class": e["class"],
             "entity": e["entity"],
             "key": e["key"],
-            "open": entity_link(e["entity"], e["key"]),
+            "open": entity_link(e["entity"], e["key"]) or "",  # no page: an empty cell
             "status": (e.get("new") or {}).get("status") if e["reason"] == "access" else None,
             "reason": e["reason"],
             "details": _details(e),
@@ -183,7 +183,9 @@ else:
         hide_index=True,
         key="table-audit",
         column_config={
-            "open": st.column_config.LinkColumn("open", display_text=r"id=(.*)$"),
+            "open": st.column_config.LinkColumn(
+                "open", display_text=r"id=(.*)$", width="medium", help="the entity's page"
+            ),
             "details": st.column_config.TextColumn("details", width="large"),
         },
     )
