@@ -9,7 +9,8 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard.entity_links import entity_link
-from tests.dashboard.conftest import ServedPlant
+from dashboard.settings import DashboardSettings
+from tests.dashboard.conftest import ServedPlant, free_port
 from tests.dashboard.test_pages import api_env, app, button, sign_in, texts  # noqa: F401
 
 PAGE = "views/audit.py"
@@ -98,4 +99,15 @@ def test_bad_filters_and_other_roles_get_the_apis_answer(api_env: ServedPlant) -
     assert not [d for d in at.dataframe if "seq" in d.value.columns]
     at = audit_page("inv-all")
     assert any("may not read the audit trail" in w for w in texts(at.warning)), texts(at.warning)
+    assert not at.dataframe and not at.success
+
+
+def test_a_dead_api_is_an_error_message_on_the_audit_page(api_env: ServedPlant) -> None:  # noqa: F811
+    at = sign_in(app(), "auditor")
+    dead = f"http://127.0.0.1:{free_port()}"
+    at.session_state["lg_settings"] = DashboardSettings(api_url=dead)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    errors = texts(at.error)
+    assert len(errors) == 1 and "cannot reach the API" in errors[0] and dead in errors[0], errors
     assert not at.dataframe and not at.success
