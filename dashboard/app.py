@@ -37,6 +37,7 @@ pages = [
     st.Page(_VIEWS / "custody.py", title="Chain of custody", url_path="custody"),
     st.Page(_VIEWS / "lot.py", title="Lot", url_path="lot"),
     st.Page(_VIEWS / "supplier.py", title="Supplier", url_path="supplier"),
+    st.Page(_VIEWS / "audit.py", title="Audit trail", url_path="audit"),
 ]
 
 if not session.signed_in():

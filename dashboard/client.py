@@ -163,3 +163,22 @@ class ApiClient:
             json={"decision": decision, "reason": reason, "password": password},
             headers={"Idempotency-Key": key},
         )
+
+    # -- the audit trail (auditor) ----------------------------------------------------------
+    def audit(
+        self, filters: dict[str, str], cursor: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """One page of the entries ``filters`` select (actor, entity_id, kind, class,
+        since, until; GET /audit), after ``cursor``."""
+        params: dict[str, Any] = {**filters, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return self._send("GET", "/audit", params=params)
+
+    def audit_csv(self, filters: dict[str, str]) -> bytes:
+        """Every entry ``filters`` select, as the API's CSV (GET /audit.csv)."""
+        return self._reply("GET", "/audit.csv", params=filters).content
+
+    def audit_verify(self) -> dict[str, Any]:
+        """The hash chain's verification (GET /audit/verify)."""
+        return self._send("GET", "/audit/verify")

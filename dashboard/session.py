@@ -141,3 +141,10 @@ def ask(
 def client() -> ApiClient:
     """The signed-in caller's client, for a signed write (which :func:`ask` must not keep)."""
     return _client(st.session_state.get(_TOKEN))
+
+
+def deferred(work: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """``work`` as the signed-in user, to run later and outside the page (a download's
+    data, made when it is clicked): no spinner, no message, an ApiFailure raised."""
+    client = _client(st.session_state[_TOKEN])
+    return lambda: work(client, *args)

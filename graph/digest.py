@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from graph.audit_chain import verify_store
+
 NodeRecord = tuple[str, str, bool, Mapping[str, Any]]  # label, id, unresolved, content
 RelRecord = tuple[str, str, str, str, str, str, Mapping[str, Any]]
 # type, src_label, src_id, dst_label, dst_id, key, content
@@ -81,3 +83,17 @@ def coverage(store: Any, chain_write_ids: set[str], limit: int = 100) -> Coverag
     if missing:
         result.uncovered_rows = store.written_by(missing, limit)
     return result
+
+
+def verify_audit(store: Any) -> dict[str, Any]:
+    """What ``lotgraph audit verify --json`` and ``GET /audit/verify`` report: the hash
+    chain walked against the head (graph/audit_chain.py) and the coverage of every stored
+    row by an entry of it; ``ok`` only when both hold."""
+    write_ids: set[str] = set()
+    result = verify_store(store, write_ids=write_ids)
+    covered = coverage(store, write_ids)
+    report = result.as_dict()
+    report["coverage"] = covered.as_dict()
+    report["chain_ok"] = result.ok
+    report["ok"] = result.ok and covered.uncovered == 0
+    return report

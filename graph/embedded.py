@@ -48,6 +48,7 @@ from graph.store import (
     AlreadyExists,
     AnalyteRows,
     AuditEntry,
+    AuditQuery,
     GraphStats,
     NodeRef,
     NodeWrite,
@@ -177,6 +178,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
 -- audit_for_keys: entries by key; an entry whose key lists several ids ("A,B", an access
 -- to several lots) is also found by each of them through audit_keys.
 CREATE INDEX IF NOT EXISTS audit_by_key ON audit (key);
+-- audit_page: the auditor's filters by who, what and when, each read in seq order.
+CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, seq);
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit (action, seq);
+CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at);
 CREATE TABLE IF NOT EXISTS audit_keys (
     key TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -299,6 +304,20 @@ FROM audit WHERE seq IN (
 ORDER BY seq LIMIT ?
 """
 _AUDIT_KEY = "INSERT OR IGNORE INTO audit_keys (key, seq) VALUES (?, ?)"
+# audit_page: one fixed condition per filter given, each with its parameters.
+_AUDIT_FILTERED = """
+SELECT seq, at, actor, action, entity, key, old, new, reason, source, prev_hash, hash, write_id
+FROM audit WHERE seq > ?{conditions}
+ORDER BY seq LIMIT ?
+"""
+_AUDIT_BY_ACTOR = " AND actor = ?"
+_AUDIT_BY_ACTION = " AND action = ?"
+_AUDIT_IN_ACTIONS = " AND action IN (SELECT value FROM json_each(?))"
+_AUDIT_NOT_IN_ACTIONS = " AND action NOT IN (SELECT value FROM json_each(?))"
+_AUDIT_SINCE = " AND at >= ?"
+_AUDIT_UNTIL = " AND at < ?"
+_AUDIT_BY_KEY = " AND seq IN (SELECT seq FROM audit WHERE key = ? UNION SELECT seq FROM audit_keys WHERE key = ?)"
+
 _SET_AUDIT_HEAD = "INSERT OR REPLACE INTO audit_head (id, seq, hash) VALUES (1, ?, ?)"
 
 # An upsert on the name only: INSERT OR REPLACE would also replace (delete) another
@@ -852,6 +871,39 @@ class EmbeddedStore:
         with self._reader() as conn:
             cur = conn.execute(_AUDIT_PAGE, (after, -1 if limit is None else limit))
             names = [c[0] for c in cur.description]  # LIMIT -1: no limit
+            rows = cur.fetchall()
+        return [_audit_dict(names, row) for row in rows]
+
+    def audit_page(self, query: AuditQuery, after: int, limit: int) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        conditions: list[str] = []
+        params: list[Any] = [after]
+        if query.actor is not None:
+            conditions.append(_AUDIT_BY_ACTOR)
+            params.append(query.actor)
+        if query.action is not None:
+            conditions.append(_AUDIT_BY_ACTION)
+            params.append(query.action)
+        among, not_among = query.class_actions()
+        if among is not None:
+            conditions.append(_AUDIT_IN_ACTIONS)
+            params.append(json.dumps(among))
+        if not_among is not None:
+            conditions.append(_AUDIT_NOT_IN_ACTIONS)
+            params.append(json.dumps(not_among))
+        if query.since is not None:
+            conditions.append(_AUDIT_SINCE)
+            params.append(query.since)
+        if query.until is not None:
+            conditions.append(_AUDIT_UNTIL)
+            params.append(query.until)
+        if query.key is not None:
+            conditions.append(_AUDIT_BY_KEY)
+            params += [query.key, query.key]
+        sql = _AUDIT_FILTERED.format(conditions="".join(conditions))
+        with self._reader() as conn:
+            cur = conn.execute(sql, (*params, limit))
+            names = [c[0] for c in cur.description]
             rows = cur.fetchall()
         return [_audit_dict(names, row) for row in rows]
 

@@ -59,6 +59,7 @@ from graph.store import (
     AlreadyExists,
     AnalyteRows,
     AuditEntry,
+    AuditQuery,
     GraphStats,
     NodeRef,
     Props,
@@ -444,6 +445,23 @@ class Neo4jStore:
     def audit_entries(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         _check_limit(limit)
         rows = self.read(read_cypher("audit_page"), after=after, limit=limit)
+        return [_parse_audit(r["entry"]) for r in rows]
+
+    def audit_page(self, query: AuditQuery, after: int, limit: int) -> list[dict[str, Any]]:
+        _check_limit(limit)
+        among, not_among = query.class_actions()
+        rows = self.read(
+            read_cypher("audit_page_filtered" if query.key is None else "audit_page_for_key"),
+            after=after,
+            limit=limit,
+            key=query.key,
+            actor=query.actor,
+            action=query.action,
+            among=None if among is None else list(among),
+            not_among=None if not_among is None else list(not_among),
+            since=query.since,
+            until=query.until,
+        )
         return [_parse_audit(r["entry"]) for r in rows]
 
     def audit_trail(self, page_size: int = 10_000) -> Iterator[dict[str, Any]]:

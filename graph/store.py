@@ -151,6 +151,58 @@ class AuditEntry:
     source: str
 
 
+# The classes of audit entries (``AuditQuery.entry_class``), each a set of actions, so
+# that a store filters a class by the entry's hashed ``action``: the access audit's reads
+# (a GET, or a question posted as a body), sign-ins and their refusals (the access record
+# of ``POST /auth/token`` and the sign-in counter's entries), and every other action, a
+# write (ingest, document, signature, hold and account changes, a write request's access
+# record, refused or not).
+READ_ACTIONS: Final = ("read",)
+SIGN_IN_ACTIONS: Final = ("sign_in", "sign_in_refused", "sign_in_failed", "account_locked")
+AUDIT_CLASSES: Final = ("read", "write", "sign_in")
+
+
+def audit_class(action: str) -> str:
+    """The class (``AUDIT_CLASSES``) of an entry's action."""
+    if action in READ_ACTIONS:
+        return "read"
+    if action in SIGN_IN_ACTIONS:
+        return "sign_in"
+    return "write"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit entries to read (``GraphStore.audit_page``); None: no condition.
+
+    ``key`` matches an entry keyed exactly by it, or whose comma-separated key lists it;
+    ``since`` and ``until`` bound ``at`` (``format_utc`` text): ``since <= at < until``.
+    """
+
+    actor: str | None = None
+    key: str | None = None
+    action: str | None = None
+    entry_class: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.entry_class is not None and self.entry_class not in AUDIT_CLASSES:
+            raise ValueError(
+                f"entry_class must be one of {AUDIT_CLASSES}, not {self.entry_class!r}"
+            )
+
+    def class_actions(self) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """(actions an entry must have, actions it must not have) for ``entry_class``."""
+        if self.entry_class == "read":
+            return READ_ACTIONS, None
+        if self.entry_class == "sign_in":
+            return SIGN_IN_ACTIONS, None
+        if self.entry_class == "write":
+            return None, READ_ACTIONS + SIGN_IN_ACTIONS
+        return None, None
+
+
 WRITE_ID: Final = "write_id"
 """The provenance property naming the write (and so the audit entries) that stored a row."""
 
@@ -405,6 +457,14 @@ class GraphStore(Protocol):
 
         Each: seq, at, actor, action, entity, key, old, new, reason, source, and the hash
         chain's prev_hash and hash (graph/audit_chain.py).
+        """
+        ...
+
+    def audit_page(self, query: AuditQuery, after: int, limit: int) -> list[dict[str, Any]]:
+        """The entries ``query`` selects with ``seq > after``, in seq order, at most ``limit``.
+
+        Filtered by the store (parameters in SQL/Cypher), never by reading the trail here;
+        each entry as ``audit_entries`` gives it.
         """
         ...
 

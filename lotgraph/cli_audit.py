@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from graph.audit_chain import verify_store
-from graph.digest import coverage
+from graph.digest import verify_audit
 from lotgraph.cli_support import JsonFlag, open_cli_store, out, print_json
 
 audit_app = typer.Typer(
@@ -26,31 +25,28 @@ audit_app = typer.Typer(
 @audit_app.command()
 def verify(as_json: JsonFlag = False) -> None:
     """Check every entry of the audit trail: no edit, deletion, reordering or insertion."""
-    write_ids: set[str] = set()
     with open_cli_store() as store:
-        result = verify_store(store, write_ids=write_ids)
-        covered = coverage(store, write_ids)
-    data = result.as_dict()
-    data["coverage"] = covered.as_dict()
-    ok = result.ok and covered.uncovered == 0
-    data["ok"] = ok
+        data = verify_audit(store)
+    ok = bool(data["ok"])
     if as_json:
         print_json(data)
         raise typer.Exit(0 if ok else 1)
-    if result.ok:
-        head = f"; last entry {result.head.seq}, hash {result.head.hash}" if result.head else ""
-        out.print(f"[green]audit trail intact[/]: {result.entries} entries{head}")
+    head = data["head"]
+    if data["chain_ok"]:
+        last = f"; last entry {head['seq']}, hash {head['hash']}" if head else ""
+        out.print(f"[green]audit trail intact[/]: {data['entries']} entries{last}")
     else:
         out.print(
-            f"[red]audit trail broken[/] at seq {result.first_bad}: {result.reason} "
-            f"({result.entries} entries read)"
+            f"[red]audit trail broken[/] at seq {data['first_bad']}: {data['reason']} "
+            f"({data['entries']} entries read)"
         )
-    rows = f"{covered.nodes} nodes and {covered.relationships} relationships"
-    if covered.uncovered == 0:
+    covered = data["coverage"]
+    rows = f"{covered['nodes']} nodes and {covered['relationships']} relationships"
+    if covered["uncovered"] == 0:
         out.print(f"[green]every stored row is covered[/] by an entry of the chain: {rows}")
     else:
         out.print(
-            f"[red]{covered.uncovered} stored rows are covered by no audit entry[/] "
-            f"(covered: {rows}); first: {', '.join(covered.uncovered_rows[:10])}"
+            f"[red]{covered['uncovered']} stored rows are covered by no audit entry[/] "
+            f"(covered: {rows}); first: {', '.join(covered['uncovered_rows'][:10])}"
         )
     raise typer.Exit(0 if ok else 1)

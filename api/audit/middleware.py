@@ -48,7 +48,52 @@ class AccessAuditMiddleware:
             access_log.record(_entry(scope, status))
 
 
+SIGN_IN_ROUTE = "/auth/token"
+# Questions posted as a body (their answer changes nothing): their access is a read.
+READ_POSTS = frozenset({"/investigations/recall", "/investigations/impurity"})
+# The entity a route is about, by the name of its path parameter; a parameter ``x_id`` not
+# listed names ``X``. A route with none names the entity its body's ids are (``access_keys``).
+_PARAM_ENTITIES = {
+    "lot_id": "Lot",
+    "batch_id": "Batch",
+    "document_id": "Document",
+    "supplier_id": "Supplier",
+    "deviation_id": "Deviation",
+    "change_id": "SupplierChange",
+    "analyte": "Analyte",
+    "name": "Account",
+}
+_ROUTE_ENTITIES = {
+    "/investigations/recall": "Lot",
+    "/investigations/impurity": "Analyte",
+    "/documents": "Document",
+    SIGN_IN_ROUTE: "Account",
+}
+
+
+def access_action(route: str, method: str, status: int) -> str:
+    """``read``, ``write``, or for sign-in ``sign_in`` (a token issued) or
+    ``sign_in_refused`` (any refusal: wrong password, locked, unknown name, bad form)."""
+    if route == SIGN_IN_ROUTE and method == "POST":
+        return "sign_in" if 200 <= status < 300 else "sign_in_refused"
+    if method in ("GET", "HEAD") or (method == "POST" and route in READ_POSTS):
+        return "read"
+    return "write"
+
+
+def access_entity(route: str, params: dict[str, Any]) -> str:
+    """The kind of entity the request is about (``Batch``), else its route (``/audit``)."""
+    for name in params:
+        if name in _PARAM_ENTITIES:
+            return _PARAM_ENTITIES[name]
+        if name.endswith("_id"):
+            return "".join(part.title() for part in name[: -len("_id")].split("_"))
+    return _ROUTE_ENTITIES.get(route, route)
+
+
 def _entry(scope: Scope, status: int) -> AuditEntry:
+    """The access record: the entity by kind and concrete id(s) (``Batch``,
+    ``B-2026-0001``), never the route template, which stays in ``new.route``."""
     state: dict[str, Any] = scope.get("state", {})
     caller = state.get("caller")
     route = scope.get("route")
@@ -56,15 +101,19 @@ def _entry(scope: Scope, status: int) -> AuditEntry:
     params: dict[str, Any] = scope.get("path_params", {})
     keys = [str(v) for v in params.values()] + [str(k) for k in state.get("access_keys", ())]
     method = scope["method"]
+    actor = caller.name if caller else state.get("actor", "anonymous")
+    if template == SIGN_IN_ROUTE and not keys and "actor" in state:
+        keys = [str(state["actor"])]  # the account the sign-in is for
     return AuditEntry(
-        actor=caller.name if caller else state.get("actor", "anonymous"),
-        action="read" if method in ("GET", "HEAD") else "write",
-        entity=template,
+        actor=actor,
+        action=access_action(template, method, status),
+        entity=access_entity(template, params),
         key=",".join(keys),
         old=None,
         new={
             "method": method,
             "path": scope["path"],
+            "route": template,
             "query": scope.get("query_string", b"").decode("latin-1"),
             "status": status,
         },

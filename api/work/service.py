@@ -7,23 +7,23 @@ from datetime import datetime
 
 from api.auth.schemas import Caller, Role
 from api.investigations.redaction import release_checklists_out
-from graph.store import GraphStore
+from graph.store import AuditQuery, GraphStore
 from queries.work import Kpis, WorkQueue, kpis, work_queue
 
 EVIDENCE_ROUTE = "/lots/{lot_id}/evidence"
+EXPORT_PAGE = 10_000
 
 
 def evidence_exports(store: GraphStore) -> list[tuple[str, str]]:
-    """(lot, time) of each evidence package served, from the access audit."""
+    """(lot, time) of each evidence package served, from the access audit's reads."""
     found = []
-    for entry in store.audit_trail():
-        new = entry.get("new") or {}
-        if (
-            entry.get("reason") == "access"
-            and entry.get("entity") == EVIDENCE_ROUTE
-            and new.get("status") == 200
-        ):
-            found.append((str(entry.get("key")), str(entry.get("at"))))
+    after = 0
+    while page := store.audit_page(AuditQuery(action="read"), after, EXPORT_PAGE):
+        for entry in page:
+            new = entry.get("new") or {}
+            if new.get("route") == EVIDENCE_ROUTE and new.get("status") == 200:
+                found.append((str(entry.get("key")), str(entry.get("at"))))
+        after = page[-1]["seq"]
     return found
 
 

@@ -18,6 +18,8 @@ from tests.api.conftest import PASSWORD, SECRET, Api
 READERS = ("inv-all", "qa-b", "auditor")
 NOT_READERS = ("integrator", "admin")
 EVERYONE = ("inv-a", "inv-all", "qa-a", "qa-b", "auditor", "integrator", "admin")
+# the audit trail's reads, the auditor's only
+AUDIT_PATHS = ("/audit", "/audit.csv", "/audit/verify")
 
 
 def _lots_by_site(api: Api) -> dict[str, list[str]]:
@@ -92,7 +94,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
         *_read_calls(api, lot),
         *_write_calls(lot, "DOC-ANY"),
         _decision_call(api),
-        ("GET", "/audit", {}),
+        *[("GET", path, {}) for path in AUDIT_PATHS],
         ("GET", "/accounts", {}),
         ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
     ]
@@ -127,9 +129,10 @@ def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
             assert reply.status_code == 200, (account, path, reply.text)
         for account in NOT_READERS:
             _assert_error(_call(api, account, method, path, kw), 403, "forbidden")
-    assert api.get("auditor", "/audit").status_code == 200
-    for account in ("inv-all", "qa-b", "integrator", "admin"):
-        _assert_error(api.get(account, "/audit"), 403, "forbidden")
+    for path in AUDIT_PATHS:
+        assert api.get("auditor", path).status_code == 200, path
+        for account in ("inv-a", "inv-all", "qa-a", "qa-b", "integrator", "admin"):
+            _assert_error(api.get(account, path), 403, "forbidden")
     assert api.get("admin", "/accounts").status_code == 200
     for account in ("inv-all", "qa-b", "auditor", "integrator"):
         _assert_error(api.get(account, "/accounts"), 403, "forbidden")

@@ -154,16 +154,24 @@ def test_every_request_to_lot_data_is_in_the_access_audit(api: Api) -> None:
         entries += page["entries"]
         cursor = page["next_cursor"]
     access = [e for e in entries if e["reason"] == "access"]
-    seen = [(e["actor"], e["entity"], e["key"], e["new"]["status"]) for e in access]
+    seen = [(e["actor"], e["action"], e["entity"], e["key"], e["new"]["status"]) for e in access]
     inv_a_status = 200 if _site_a(api, lot) else 403
     assert seen[:6] == [
-        ("auditor", "/audit", "", 200),  # the request that read `before`, recorded after it
-        ("inv-a", "/lots/{lot_id}/trace", lot, inv_a_status),
-        ("integrator", "/lots/{lot_id}", lot, 403),
-        ("inv-all", "/investigations/recall", lot, 200),
-        ("anonymous", "/lots/{lot_id}", "L-NOPE", 401),
-        ("auditor", "/audit", "", 200),
+        # the request that read `before`, recorded after it
+        ("auditor", "read", "/audit", "", 200),
+        ("inv-a", "read", "Lot", lot, inv_a_status),
+        ("integrator", "read", "Lot", lot, 403),
+        ("inv-all", "read", "Lot", lot, 200),  # a question posted as a body is a read
+        ("anonymous", "read", "Lot", "L-NOPE", 401),
+        ("auditor", "read", "/audit", "", 200),
     ], seen
+    routes = [(e["new"]["route"], e["new"]["path"]) for e in access[1:5]]
+    assert routes == [
+        ("/lots/{lot_id}/trace", f"/lots/{lot}/trace"),
+        ("/lots/{lot_id}", f"/lots/{lot}"),
+        ("/investigations/recall", "/investigations/recall"),
+        ("/lots/{lot_id}", "/lots/L-NOPE"),
+    ]
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
     assert all(e["action"] == "read" for e in access if e["new"]["method"] == "GET")
 

@@ -267,7 +267,14 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             {"body": events, "headers": {"Idempotency-Key": "fuzz-1"}},  # the answer again
         ],
         "GET /ingest/rejections": [{}, {"query": {"limit": 1}}],
-        "GET /audit": [{}, {"query": {"limit": 2, "cursor": "1"}}],
+        "GET /audit": [
+            {},
+            {"query": {"limit": 2, "cursor": "1"}},
+            {"query": {"actor": "test", "class": "write", "since": "2020-01-01", "limit": 3}},
+            {"query": {"entity_id": root, "kind": "read", "until": "2999-01-01T00:00:00Z"}},
+        ],
+        "GET /audit.csv": [{}, {"query": {"actor": "auditor", "class": "read"}}],
+        "GET /audit/verify": [{}],
         "GET /accounts": [{}],
         "POST /accounts": [
             {"body": {"name": "fuzz-key", "role": "integrator", "api_key": True}},
