@@ -136,3 +136,11 @@ def ask(
     while len(answers) > KEPT_ANSWERS:
         answers.pop(next(iter(answers)))
     return answer
+
+
+def client() -> ApiClient:
+    """The signed-in caller's client, for a write the page makes itself (a write is never
+    answered from the kept answers, and its refusal is the page's to show)."""
+    if not signed_in():
+        st.rerun()
+    return _client(st.session_state[_TOKEN])
