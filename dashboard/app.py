@@ -35,6 +35,7 @@ pages = [
     st.Page(_VIEWS / "impact.py", title="Supplier impact", url_path="impact"),
     st.Page(_VIEWS / "impurity.py", title="Impurity", url_path="impurity"),
     st.Page(_VIEWS / "custody.py", title="Chain of custody", url_path="custody"),
+    st.Page(_VIEWS / "document.py", title="Document", url_path="document"),
 ]
 
 if not session.signed_in():

@@ -1,17 +1,10 @@
 """One document: its state, versions, signatures with their signers, what it concerns, the
-diff of two versions, its verification; and signing it or adding a version, on screen.
-
-Writes are never retried blindly: each intended signature or version gets one
-Idempotency-Key, kept in this session until the API has answered it, so pressing the
-button again after a lost connection repeats the same request and the API signs once.
-"""
+diff of two versions, its verification; and signing it or adding a version, on screen
+(dashboard/signing.py: the statement, and one Idempotency-Key per intended write)."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -20,75 +13,11 @@ import streamlit as st
 
 from dashboard import params, session, tables
 from dashboard.client import ApiClient, ApiFailure
+from dashboard.signing import readable, statement, write
 
 _STATUS_COLOURS = {"hash_mismatch": "#ffd6d6", "superseded": "#fff1c2"}  # as on custody
 _LINKED = {"lot": "/lot?id=", "batch": "/batch?id=", "supplier": "/supplier?id="}
-_NOTICE, _INTENTS, _VERIFIED = "lg_document_notice", "lg_write_intents", "lg_document_verified"
-
-
-def readable(at: str | None) -> str:
-    """An ISO time as people read it, with its timezone ('2026-01-05 09:00:00 UTC')."""
-    if not at:
-        return "-"
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        return at
-    if when.tzinfo is None:
-        return f"{when:%Y-%m-%d %H:%M:%S} (no timezone given)"
-    return f"{when:%Y-%m-%d %H:%M:%S} {when.tzname()}"
-
-
-def statement(name: str, meaning: str, version: int, document: str, sha: str | None) -> str:
-    """What the signer declares, spelled out before the signature is made."""
-    return f"I, {name}, {meaning} version {version} of {document} — sha256 {sha or '(none)'}"
-
-
-def _key_for(intent: tuple[Any, ...]) -> str:
-    """The Idempotency-Key of this intended write: the same until it is answered; another
-    intent (another meaning, version, content) abandons the one before."""
-    slot = intent[:2]  # one write of each kind per document at a time
-    kept = st.session_state.get(_INTENTS, {}).get(slot)
-    if kept is None or kept[0] != intent:
-        kept = (intent, str(uuid.uuid4()))
-        st.session_state.setdefault(_INTENTS, {})[slot] = kept
-    key: str = kept[1]
-    return key
-
-
-def _unknown_outcome(exc: ApiFailure) -> bool:
-    """No answer, a server failure or a request still being carried out: the write may
-    yet happen, so a retry must carry the same key."""
-    return (
-        exc.status is None
-        or exc.status >= 500
-        or (exc.status == 409 and "still being carried out" in exc.detail)
-    )
-
-
-def _write(
-    what: str, intent: tuple[Any, ...], work: Callable[..., dict[str, Any]], *args: Any
-) -> dict[str, Any] | None:
-    """One write under its intent's key; on refusal the API's answer is shown as it is."""
-    key = _key_for(intent)
-    try:
-        with st.spinner(what):
-            answer = work(session.client(), *args, key)
-    except ApiFailure as exc:
-        if not _unknown_outcome(exc) and exc.status != 401:
-            # answered: a retry would only repeat the refusal, so the key is spent
-            st.session_state[_INTENTS].pop(intent[:2], None)
-        if exc.status is None:
-            st.error(
-                f"No answer from the API ({exc.detail}). Press the button again: the "
-                "same request is sent, and it is carried out at most once."
-            )
-        else:
-            st.error(f"Refused by the API ({exc.status} {exc.code}): {exc.detail}")
-        return None
-    st.session_state[_INTENTS].pop(intent[:2], None)
-    session.forget_answers()
-    return answer
+_NOTICE, _VERIFIED = "lg_document_notice", "lg_document_verified"
 
 
 st.title("Document")
@@ -313,7 +242,7 @@ else:
             st.error("Enter your password again to sign: nothing was signed.")
         else:
             intent: tuple[Any, ...] = ("sign", document, latest["version"], meaning)
-            answer = _write(
+            answer = write(
                 f"Signing {document}...",
                 intent,
                 ApiClient.sign_document,
@@ -366,7 +295,7 @@ else:
         else:
             canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
             intent = ("version", document, current, canonical, reason.strip())
-            answer = _write(
+            answer = write(
                 f"Adding a version to {document}...",
                 intent,
                 ApiClient.add_document_version,
