@@ -246,3 +246,15 @@ def test_a_new_version_from_the_screen_needs_a_reason(api_env: ServedPlant) -> N
     assert latest["content"] == {"title": "CoA", "results": [], "lot": "S-2"}
     assert any(f"Version 2 of {doc_id} added" in s for s in texts(at.success))
     assert metrics(at)["Current version"] == "2"
+
+
+def test_search_links_a_document_to_its_page(api_env: ServedPlant) -> None:
+    doc_id = api_env.csv_rows("documents.csv")[0]["document_id"]
+    at = sign_in(app(), "inv-all")
+    at.query_params.clear()
+    at.query_params["q"] = doc_id
+    at.switch_page("views/search.py").run()
+    assert not at.exception, at.exception
+    (link,) = [x for x in at.get("page_link") if "versions, signatures, state" in x.proto.label]
+    assert link.proto.label == f"Document {doc_id}: versions, signatures, state"
+    assert link.proto.page.endswith("document") and f"id={doc_id}" in link.proto.query_string
