@@ -19,6 +19,15 @@ from dashboard import session
 from dashboard.client import ApiFailure
 
 INTENTS = "lg_write_intents"
+_REFUSAL = "lg_write_refusal"
+
+
+def show_refusal() -> None:
+    """The API's refusal of the last write, as it is (kept over the rerun that reads the
+    page again)."""
+    refusal = st.session_state.pop(_REFUSAL, None)
+    if refusal:
+        st.error(refusal)
 
 
 def readable(at: str | None) -> str:
@@ -70,17 +79,20 @@ def write(
         with st.spinner(what):
             answer = work(session.client(), *args, key)
     except ApiFailure as exc:
-        if not unknown_outcome(exc) and exc.status != 401:
-            # answered: a retry would only repeat the refusal, so the key is spent
-            st.session_state[INTENTS].pop(intent[:2], None)
         if exc.status is None:
             st.error(
                 f"No answer from the API ({exc.detail}). Press the button again: the "
                 "same request is sent, and it is carried out at most once."
             )
-        else:
-            st.error(f"Refused by the API ({exc.status} {exc.code}): {exc.detail}")
-        return None
+            return None
+        if not unknown_outcome(exc) and exc.status != 401:
+            # answered: a retry would only repeat the refusal, so the key is spent
+            st.session_state[INTENTS].pop(intent[:2], None)
+        # the refusal may say the document changed meanwhile (409): the page is read again
+        # and shows it as it is now, with the refusal on top
+        st.session_state[_REFUSAL] = f"Refused by the API ({exc.status} {exc.code}): {exc.detail}"
+        session.forget_answers()
+        st.rerun()
     st.session_state[INTENTS].pop(intent[:2], None)
     session.forget_answers()
     return answer

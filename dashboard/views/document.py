@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import params, session, tables
 from dashboard.client import ApiClient, ApiFailure
-from dashboard.signing import readable, statement, write
+from dashboard.signing import readable, show_refusal, statement, write
 
 _STATUS_COLOURS = {"hash_mismatch": "#ffd6d6", "superseded": "#fff1c2"}  # as on custody
 _LINKED = {"lot": "/lot?id=", "batch": "/batch?id=", "supplier": "/supplier?id="}
@@ -32,6 +32,7 @@ if record is None:
 notice = st.session_state.pop(_NOTICE, None)
 if notice:
     st.success(notice)
+show_refusal()
 
 st.subheader(f"{(record.get('kind') or 'document').replace('_', ' ')} {record['id']}")
 st.markdown(f"**{record.get('title') or '(no title)'}**")

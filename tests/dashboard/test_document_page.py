@@ -217,6 +217,29 @@ def test_signing_on_screen_with_statement_password_and_confirmation(
     )
     assert record_of(api_env, doc_id)["state"] == "in_review"
 
+    # another qa approves while the page still shows in_review: the API's 409 names the
+    # state, and the page shows it over the document as it is now
+    add_qa_accounts(api_env, "qa-third")
+    api_env.post(
+        "qa-third",
+        f"/documents/{doc_id}/versions/1/signatures",
+        {"meaning": "approved", "password": PASSWORD},
+    )
+    sign(at, "approved")
+    assert any(
+        e.startswith("Refused by the API (409 conflict)") and f"{doc_id} is approved" in e
+        for e in texts(at.error)
+    ), texts(at.error)
+    assert [s["meaning"] for s in record_of(api_env, doc_id)["signatures"]] == [
+        "reviewed",
+        "approved",
+    ]
+    assert "lg_write_intents" not in at.session_state or not at.session_state["lg_write_intents"]
+    assert metrics(at)["State"] == "approved"  # read again after the refusal
+    assert [r.options for r in at.radio if r.label == "Meaning"] == [
+        ["released", "rejected", "verified"]
+    ]
+
 
 def test_a_new_version_from_the_screen_needs_a_reason(api_env: ServedPlant) -> None:
     doc_id = "DOC-PAGE-VERSION"
