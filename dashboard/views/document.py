@@ -71,14 +71,14 @@ version_rows = [
 tables.show(
     tables.frame(
         version_rows,
-        [
+        [  # the long hash last, so that a narrow screen cuts it, not the short columns
             "version",
-            "content_sha256",
             "created_by",
             "created_at",
             "reason",
             "content",
             "source_status",
+            "content_sha256",
         ],
     ),
     "document-versions",

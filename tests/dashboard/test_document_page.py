@@ -110,7 +110,7 @@ def test_the_page_shows_the_record_as_the_api_gives_it(api_env: ServedPlant) -> 
         url = prefix[concern["target_kind"]] + concern["target_id"]
         assert f"[{concern['target_id']}]({url})" in links
 
-    versions = table(at, "version", "content_sha256", "created_by", "created_at", "reason")
+    versions = table(at, "version", "created_by", "created_at", "reason", "content")
     assert list(versions["content_sha256"]) == [v["content_sha256"] for v in record["versions"]]
     assert list(versions["reason"]) == [v["reason"] for v in record["versions"]]
     assert list(versions["created_at"]) == [readable(v["created_at"]) for v in record["versions"]]
