@@ -38,6 +38,7 @@ pages = [
     st.Page(_VIEWS / "lot.py", title="Lot", url_path="lot"),
     st.Page(_VIEWS / "supplier.py", title="Supplier", url_path="supplier"),
     st.Page(_VIEWS / "audit.py", title="Audit trail", url_path="audit"),
+    st.Page(_VIEWS / "document.py", title="Document", url_path="document"),
 ]
 
 if not session.signed_in():

@@ -182,3 +182,43 @@ class ApiClient:
     def audit_verify(self) -> dict[str, Any]:
         """The hash chain's verification (GET /audit/verify)."""
         return self._send("GET", "/audit/verify")
+
+    # -- documents: the record, its verification, diffs and the signed writes ----------
+    def document(self, document: str) -> dict[str, Any]:
+        """The document's record: state, versions, signatures with their signers."""
+        return self._send("GET", f"/documents/{_segment(document)}")
+
+    def verify_document(self, document: str) -> dict[str, Any]:
+        return self._send("GET", f"/documents/{_segment(document)}/verify")
+
+    def document_diff(self, document: str, from_version: int, to_version: int) -> dict[str, Any]:
+        path = f"/documents/{_segment(document)}/diff"
+        return self._send("GET", path, params={"from": from_version, "to": to_version})
+
+    def sign_document(
+        self,
+        document: str,
+        version: int,
+        meaning: str,
+        password: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """An e-signature on the version; a retry with the same key signs nothing more."""
+        path = f"/documents/{_segment(document)}/versions/{version}/signatures"
+        return self._send(
+            "POST",
+            path,
+            json={"meaning": meaning, "password": password},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    def add_document_version(
+        self, document: str, content: dict[str, Any], reason: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        """The document's next version; a retry with the same key adds nothing more."""
+        return self._send(
+            "POST",
+            f"/documents/{_segment(document)}/versions",
+            json={"content": content, "reason": reason},
+            headers={"Idempotency-Key": idempotency_key},
+        )

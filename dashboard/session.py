@@ -139,8 +139,11 @@ def ask(
 
 
 def client() -> ApiClient:
-    """The signed-in caller's client, for a signed write (which :func:`ask` must not keep)."""
-    return _client(st.session_state.get(_TOKEN))
+    """The signed-in caller's client, for a write the page makes itself (a write is never
+    answered from the kept answers, and its refusal is the page's to show)."""
+    if not signed_in():
+        st.rerun()
+    return _client(st.session_state[_TOKEN])
 
 
 def deferred(work: Callable[..., T], *args: Any) -> Callable[[], T]:

@@ -20,6 +20,12 @@ Decisions:
   the machine's state; for ingested signatures it is what the source recorded last.
 - Both stores fetch the same raw facts (the version, signature, signer and target ids);
   one function builds the answer from them and the nodes' content.
+- A signer is named as a person reads it: ``signer_name`` and ``signer_role`` from the
+  Person node whose id is the signer id (people.csv, or the one the API writes when an
+  account signs), else from the API account of that name (its name and role), else null.
+- ``allowed_meanings`` are the meanings whose transition the current state allows
+  (``TRANSITIONS``), for everyone alike: the author rules (``NOT_BY_AUTHOR``,
+  ``ONLY_BY_AUTHOR``) depend on the caller and are the API's to enforce (403).
 """
 
 from __future__ import annotations
@@ -89,6 +95,8 @@ class SignatureOut(BaseModel):
     signed_at: str | None
     record_sha256: str | None
     status: SignatureStatus
+    signer_name: str | None = None
+    signer_role: str | None = None
     # a release signed over open findings (queries/batch_release.py): why, and which
     override_reason: str | None = None
     overridden_findings: list[str] = []
@@ -106,6 +114,7 @@ class DocumentRecord(BaseModel):
     concerns: list[Concern]
     versions: list[VersionOut]
     signatures: list[SignatureOut]
+    allowed_meanings: list[str] = []  # meanings the current state allows (TRANSITIONS)
 
 
 class VersionCheck(BaseModel):
@@ -145,6 +154,8 @@ class DocumentFacts:
     signatures: dict[str, StoredNode] = field(default_factory=dict)
     signers: dict[str, list[str]] = field(default_factory=dict)  # signature -> people
     concerns: list[tuple[str, str]] = field(default_factory=list)  # target label, target id
+    # signer id -> (name, role), from its Person node or else its API account
+    signer_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def number(self, version_id: str) -> int:
         props = self.versions[version_id].props
@@ -188,7 +199,35 @@ def document_facts(store: GraphStore, document_id: str) -> DocumentFacts:
     for person, signature in sorted(set(signed)):
         facts.signers.setdefault(signature, []).append(person)
     facts.concerns = sorted(set(concerns))
+    facts.signer_names = _signer_names(store, facts)
     return facts
+
+
+def _signer_id(facts: DocumentFacts, signature: str) -> str | None:
+    people = facts.signers.get(signature, [])
+    signer = people[0] if people else facts.signatures[signature].props.get("signer_id")
+    return signer if isinstance(signer, str) else None
+
+
+def _signer_names(
+    store: GraphStore, facts: DocumentFacts
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each signer's name and role: its Person node's, else its API account's."""
+    ids = sorted({i for s, _ in facts.signs if (i := _signer_id(facts, s)) is not None})
+    people = store.fetch_nodes(Label.PERSON, ids)
+    names: dict[str, tuple[str | None, str | None]] = {}
+    for signer in ids:
+        props = people[signer].props if signer in people else {}
+        name, role = props.get("name"), props.get("role")
+        if name is None or role is None:
+            account = store.get_account(signer)
+            if account is not None:
+                name, role = name or account.name, role or account.role
+        names[signer] = (
+            name if isinstance(name, str) else None,
+            role if isinstance(role, str) else None,
+        )
+    return names
 
 
 _CONCERNS_SQL = """
@@ -216,16 +255,19 @@ def _signatures(facts: DocumentFacts) -> list[SignatureOut]:
     out = []
     for signature, version in facts.signs:
         props = facts.signatures[signature].props
-        people = facts.signers.get(signature, [])
+        signer = _signer_id(facts, signature)
+        name, role = facts.signer_names.get(signer, (None, None)) if signer else (None, None)
         out.append(
             SignatureOut(
                 signature_id=signature,
                 version=facts.number(version),
-                signer_id=people[0] if people else props.get("signer_id"),
+                signer_id=signer,
                 meaning=props.get("meaning"),
                 signed_at=props.get("signed_at"),
                 record_sha256=props.get("record_sha256"),
                 status=_signature_status(facts, signature, version),
+                signer_name=name,
+                signer_role=role,
                 override_reason=_text(props.get("override_reason")),
                 overridden_findings=overridden_findings(props.get("overridden_findings")),
             )
@@ -259,6 +301,13 @@ def state_of(facts: DocumentFacts, signatures: list[SignatureOut] | None = None)
     return state
 
 
+def allowed_meanings(state: DocumentState, current_version: int | None) -> list[str]:
+    """The meanings a signature on the latest version may have in ``state``."""
+    if current_version is None:
+        return []
+    return [meaning for meaning, (states, _) in TRANSITIONS.items() if state in states]
+
+
 def _content(props: Props) -> Any:
     text = props.get("content")
     if not isinstance(text, str):
@@ -277,6 +326,7 @@ def document_record(store: GraphStore, document_id: str) -> DocumentRecord:
 def record_of(facts: DocumentFacts) -> DocumentRecord:
     props = facts.node.props
     signatures = _signatures(facts)
+    state = state_of(facts, signatures)
     versions = []
     for vid, node in facts.versions.items():
         p = node.props
@@ -301,7 +351,7 @@ def record_of(facts: DocumentFacts) -> DocumentRecord:
         unresolved=facts.node.unresolved,
         created_by=props.get("created_by"),
         created_at=props.get("created_at"),
-        state=state_of(facts, signatures),
+        state=state,
         current_version=facts.current(),
         concerns=[
             Concern(target_kind=_TARGET_KINDS.get(label, label.lower()), target_id=t)
@@ -309,6 +359,7 @@ def record_of(facts: DocumentFacts) -> DocumentRecord:
         ],
         versions=sorted(versions, key=lambda v: v.version),
         signatures=signatures,
+        allowed_meanings=allowed_meanings(state, facts.current()),
     )
 
 

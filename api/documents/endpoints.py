@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth.schemas import Caller, Role
 from api.deps import AuthenticatorDep, Reader, StoreDep, in_store, require
 from api.documents.schemas import DocumentCreate, DocumentSigned, SignatureCreate, VersionCreate
 from api.documents.service import DocumentService
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, Conflict
 from api.idempotency import IdempotencyKey, run_once
+from graph.store import GraphStore
+from queries.document_diff import ContentNotStored, DocumentDiff, version_diff
 from queries.document_record import DocumentRecord, DocumentVerification, verify
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
@@ -115,3 +117,27 @@ async def verify_document(
 ) -> DocumentVerification:
     """Each version's hash recomputed from its stored content; each signature's binding."""
     return await in_store(store, verify, store, document_id)
+
+
+def _diff(store: GraphStore, document_id: str, from_version: int, to_version: int) -> DocumentDiff:
+    try:
+        return version_diff(store, document_id, from_version, to_version)
+    except ContentNotStored as exc:
+        raise Conflict(str(exc)) from None
+
+
+@router.get("/{document_id}/diff", response_model=DocumentDiff)
+async def diff_versions(
+    document_id: str,
+    caller: Reader,
+    store: StoreDep,
+    from_version: Annotated[
+        int, Query(alias="from", ge=1, le=1_000_000, description="the older version's number")
+    ],
+    to_version: Annotated[
+        int, Query(alias="to", ge=1, le=1_000_000, description="the newer version's number")
+    ],
+) -> DocumentDiff:
+    """What changed from one version's content to another's, field by field (409 when a
+    version has no stored content: versions from ingest keep only their hash)."""
+    return await in_store(store, _diff, store, document_id, from_version, to_version)

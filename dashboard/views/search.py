@@ -66,6 +66,11 @@ def _lot(match: dict[str, Any]) -> None:
 
 def _document(match: dict[str, Any]) -> None:
     document = match["id"]
+    st.page_link(
+        "views/document.py",
+        label=f"Document {document}: versions, signatures, state",
+        query_params={"id": document},
+    )
     answer = session.ask(f"Finding the lots of {document}...", ApiClient.document_lots, document)
     if answer is None:
         return

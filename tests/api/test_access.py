@@ -95,6 +95,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
         *_write_calls(lot, "DOC-ANY"),
         _decision_call(api),
         *[("GET", path, {}) for path in AUDIT_PATHS],
+        ("GET", "/documents/DOC-ANY/diff", {"params": {"from": 1, "to": 2}}),
         ("GET", "/accounts", {}),
         ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
     ]
@@ -420,3 +421,28 @@ def test_work_and_kpis_name_nothing_outside_the_callers_sites(api: Api) -> None:
     assert scoped == {
         c["batch"] for c in whole["batches_awaiting_release"] if c["site"] == "SITE-A"
     }
+
+
+def test_every_reader_and_only_readers_diff_a_documents_versions(api: Api) -> None:
+    """A document is shared reference data to read: its diff as its record (any reader,
+    whatever the sites of what it concerns); the roles that read nothing are refused."""
+    lot = _lots_by_site(api)["SITE-A"][0]
+    body = {
+        "id": "DOC-ACCESS-DIFF",
+        "kind": "qc_report",
+        "title": "diff access",
+        "content": {"value": 1},
+        "concerns": [{"target_kind": "lot", "target_id": lot}],
+    }
+    assert api.post("qa-a", "/documents", json=body).status_code == 201
+    version = {"content": {"value": 2}, "reason": "retest"}
+    assert api.post("qa-a", "/documents/DOC-ACCESS-DIFF/versions", json=version).status_code == 201
+    path, query = "/documents/DOC-ACCESS-DIFF/diff", {"params": {"from": 1, "to": 2}}
+    for account in (*READERS, "inv-a", "qa-a"):
+        reply = api.get(account, path, **query)
+        assert reply.status_code == 200, (account, reply.text)
+        assert reply.json()["changes"] == [
+            {"path": "value", "change": "changed", "old": 1, "new": 2}
+        ]
+    for account in NOT_READERS:
+        _assert_error(api.get(account, path, **query), 403, "forbidden")

@@ -467,3 +467,156 @@ def test_who_may_write_documents_and_that_an_api_key_never_signs(api: Api) -> No
     )
     _refused(reply, 403, "API key")
     assert _ok(api.get("auditor", "/documents/DOC-W-1"), 200)["signatures"] == []
+
+
+# -- signer names, allowed meanings, the version diff (issue 14) ------------------------
+def _people(api: Api) -> dict[str, dict[str, str]]:
+    with open(api.meta_path("people.csv"), encoding="utf-8") as fh:
+        return {row["person_id"]: row for row in csv.DictReader(fh)}
+
+
+def test_each_signature_names_its_signer_and_role(api: Api) -> None:
+    # signed over the API: the person the API writes for the account
+    _ok(_create(api, "qa-a", "DOC-NAMES-1"))
+    _ok(_sign(api, "qa-a", "DOC-NAMES-1", 1, "authored"))
+    _ok(_sign(api, "qa-a2", "DOC-NAMES-1", 1, "reviewed"))
+    record = _ok(api.get("auditor", "/documents/DOC-NAMES-1"), 200)
+    assert [(s["signer_id"], s["signer_name"], s["signer_role"]) for s in record["signatures"]] == [
+        ("qa-a", "qa-a", "qa"),
+        ("qa-a2", "qa-a2", "qa"),
+    ]
+    # ingested: people.csv names the signer
+    people = _people(api)
+    with open(api.meta_path("signatures.csv"), encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["signer_id"] in people)
+    ingested = _ok(api.get("inv-all", f"/documents/{row['document_id']}"), 200)
+    named = [s for s in ingested["signatures"] if s["signer_id"] in people]
+    assert named
+    for s in named:
+        person = people[s["signer_id"]]
+        assert (s["signer_name"], s["signer_role"]) == (person["name"], person["role"])
+    # a signer with no person of that id: the API account of that name, else nothing
+    version = {
+        "document_id": "DOC-NAMES-2",
+        "version": 1,
+        "kind": "sop",
+        "title": "An SOP from the source",
+        "content_sha256": "a" * 64,
+        "created_at": "2026-01-05T08:00:00",
+        "created_by": "someone",
+        "status": "effective",
+    }
+    signature = {
+        "document_id": "DOC-NAMES-2",
+        "document_version": 1,
+        "meaning": "reviewed",
+        "signed_at": "2026-01-05T09:00:00",
+        "record_sha256": "a" * 64,
+    }
+    events = {
+        "source": "EDMS",
+        "timezone": "UTC",
+        "records": {
+            "documents": [version],
+            "signatures": [
+                {**signature, "signature_id": "SIG-NAMES-1", "signer_id": "qa-b"},
+                {**signature, "signature_id": "SIG-NAMES-2", "signer_id": "NOBODY-1"},
+            ],
+        },
+    }
+    report = _ok(api.post("integrator", "/ingest/events", json=events), 200)
+    assert report["rejected"] == 0, report
+    signers = {
+        s["signer_id"]: (s["signer_name"], s["signer_role"])
+        for s in _ok(api.get("auditor", "/documents/DOC-NAMES-2"), 200)["signatures"]
+    }
+    assert signers == {"qa-b": ("qa-b", "qa"), "NOBODY-1": (None, None)}
+
+
+def test_allowed_meanings_are_those_the_state_machine_accepts(api: Api) -> None:
+    """At each state of a walk through the machine, every meaning the record does not list
+    is refused with 409 naming the state, and the listed one taken next is accepted."""
+    _ok(_create(api, "qa-a", "DOC-ALLOWED-1"))
+    walk = [
+        ("qa-a", "authored"),
+        ("qa-a2", "reviewed"),
+        ("qa-a2", "approved"),
+        ("qa-b", "verified"),
+        ("qa-b", "released"),
+    ]
+    meanings = ("authored", "reviewed", "approved", "released", "rejected", "verified")
+    for signer, meaning in [*walk, (None, None)]:
+        record = _ok(api.get("inv-all", "/documents/DOC-ALLOWED-1"), 200)
+        allowed = record["allowed_meanings"]
+        assert set(allowed) <= set(meanings)
+        for refused in sorted(set(meanings) - set(allowed)):
+            # the author probes authored (only the author may), another qa the rest
+            prober = "qa-a" if refused == "authored" else "qa-b"
+            detail = _refused(_sign(api, prober, "DOC-ALLOWED-1", 1, refused), 409)
+            assert f"is {record['state']}" in detail or "already" in detail, detail
+        if meaning is None:
+            break
+        assert meaning in allowed, (record["state"], allowed)
+        _ok(_sign(api, str(signer), "DOC-ALLOWED-1", 1, meaning))
+    assert record["state"] == "released" and record["allowed_meanings"] == ["verified"]
+    # a rejection ends the machine for the version until a new one
+    _ok(_version(api, "qa-a", "DOC-ALLOWED-1", CONTENT_2, "rework"))
+    assert _ok(api.get("inv-all", "/documents/DOC-ALLOWED-1"), 200)["allowed_meanings"] == [
+        "authored",
+        "reviewed",
+        "rejected",
+        "verified",
+    ]
+    _ok(_sign(api, "qa-a2", "DOC-ALLOWED-1", 2, "rejected"))
+    assert _ok(api.get("inv-all", "/documents/DOC-ALLOWED-1"), 200)["allowed_meanings"] == []
+
+
+def test_the_diff_of_two_versions_field_by_field(api: Api) -> None:
+    first = {"title": "CoA", "results": [{"analyte": "Assay", "value": 99.5}], "lot": "S-1"}
+    second = {
+        "title": "CoA",
+        "results": [{"analyte": "Assay", "value": 99.1}, {"analyte": "Water", "value": 0.1}],
+        "remark": "retested",
+    }
+    _ok(_create(api, "inv-a", "DOC-DIFF-1", content=first))
+    record = _ok(_version(api, "inv-a", "DOC-DIFF-1", second, "retest"))
+    sha = {v["version"]: v["content_sha256"] for v in record["versions"]}
+    diff = _ok(api.get("qa-b", "/documents/DOC-DIFF-1/diff", params={"from": 1, "to": 2}), 200)
+    assert (diff["document"], diff["from_version"], diff["to_version"]) == ("DOC-DIFF-1", 1, 2)
+    assert (diff["from_sha256"], diff["to_sha256"]) == (sha[1], sha[2])
+    assert diff["changes"] == [
+        {"path": "lot", "change": "removed", "old": "S-1", "new": None},
+        {"path": "remark", "change": "added", "old": None, "new": "retested"},
+        {"path": "results[0].value", "change": "changed", "old": 99.5, "new": 99.1},
+        {
+            "path": "results[1]",
+            "change": "added",
+            "old": None,
+            "new": {"analyte": "Water", "value": 0.1},
+        },
+    ]
+    back = _ok(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=2&to=1"), 200)
+    assert [(c["path"], c["change"]) for c in back["changes"]] == [
+        ("lot", "added"),
+        ("remark", "removed"),
+        ("results[0].value", "changed"),
+        ("results[1]", "removed"),
+    ]
+    same = _ok(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=2&to=2"), 200)
+    assert same["changes"] == []
+
+    # refusals name what is wrong
+    _refused(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=1&to=3"), 404, "DOC-DIFF-1@3")
+    _refused(api.get("auditor", "/documents/NO-SUCH-DOC/diff?from=1&to=2"), 404, "NO-SUCH-DOC")
+    _refused(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=1"), 422, "to")
+    _refused(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=0&to=1"), 422, "from")
+    _refused(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=x&to=1"), 422, "from")
+    # an ingested version keeps only its hash: nothing to compare
+    with open(api.meta_path("documents.csv"), encoding="utf-8") as fh:
+        ingested = next(csv.DictReader(fh))["document_id"]
+    path = f"/documents/{ingested}/diff?from=1&to=1"
+    _refused(api.get("auditor", path), 409, "no stored content", ingested)
+    # the diff works from the stored content: an altered one is refused, not compared
+    _tamper(api.store, Label.DOCUMENT_VERSION, "DOC-DIFF-1@1", "content", "{not json")
+    _refused(api.get("auditor", "/documents/DOC-DIFF-1/diff?from=1&to=2"), 409, "altered")
+    assert api.get("integrator", "/documents/DOC-DIFF-1/diff?from=1&to=2").status_code == 403

@@ -167,6 +167,8 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     for doc_id in ("FUZZ-SEED-VERSIONS", "FUZZ-SEED-SIGN"):
         body = {"id": doc_id, "kind": "sop", "title": doc_id, "content": {"step": 1}}
         assert api.post("inv-all", "/documents", json=body).status_code == 201
+    diffed = {"content": {"step": 2, "note": "é"}, "reason": "fuzz seed"}
+    assert api.post("inv-all", "/documents/FUZZ-SEED-SIGN/versions", json=diffed).status_code == 201
     hold = {"reason": "fuzz seed", "password": PASSWORD}
     assert api.post("qa-a", f"/lots/{held}/holds", json=hold).status_code == 201
     events = {
@@ -212,6 +214,10 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         "GET /documents/{document_id}/verify": [
             {"path_parameters": {"document_id": d}} for d in [*documents[:2], "FUZZ-SEED-VERSIONS"]
         ],
+        "GET /documents/{document_id}/diff": [
+            {"path_parameters": {"document_id": "FUZZ-SEED-SIGN"}, "query": q}
+            for q in ({"from": 1, "to": 2}, {"from": 2, "to": 1}, {"from": 2, "to": 2})
+        ],
         "POST /documents": [
             {
                 "body": {
@@ -232,7 +238,7 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         ],
         "POST /documents/{document_id}/versions/{version}/signatures": [
             {
-                "path_parameters": {"document_id": "FUZZ-SEED-SIGN", "version": 1},
+                "path_parameters": {"document_id": "FUZZ-SEED-SIGN", "version": 2},
                 "body": {"meaning": "reviewed", "password": PASSWORD},
             }
         ],

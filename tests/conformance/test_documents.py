@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 
+from api.auth.schemas import Caller, Role
+from api.documents.schemas import DocumentCreate
+from api.documents.service import DocumentService
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
+from graph.records import Account
+from graph.store import GraphStore, utc_now
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
+from queries.document_diff import ContentNotStored, version_diff
+from queries.document_record import document_record, verify
 from queries.documents import documents_for_lot, lots_for_document
 from queries.errors import NotFound
 from tests.bundles import MATERIALS, batch, consumption, lot, output, write_bundle
@@ -406,3 +412,79 @@ def test_generated_plant_answers_match_on_both_stores(
         if doc_id in records:
             assert outputs[records[doc_id]] <= {x.lot_id for x in answer.lots}, doc_id
     assert all(lots_for_document(embedded_store, d).lots for d in reports)
+
+
+# -- the document record, its signers and the version diff (issue 14) --------------------
+@pytest.mark.neo4j
+def test_document_records_signers_and_diffs_match_on_both_stores(
+    tmp_path: Path, embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    """Ingested documents (signers from people.csv, from an account, from neither) and one
+    written over the service with two versions: the same record, verification and diff."""
+    seed = random.randrange(1_000_000)
+    print(f"plant seed {seed}")
+    plant = tmp_path / "plant"
+    generate_plant(lots=200, seed=seed, out=plant)
+    signed = _rows_of(plant / "signatures.csv")
+    first = signed[0]
+    extra = write_bundle(
+        tmp_path / "extra",
+        {
+            "signatures.csv": [
+                {**first, "signature_id": "SIG-PARITY-1", "signer_id": "acct-signer"},
+                {**first, "signature_id": "SIG-PARITY-2", "signer_id": "NOBODY-9"},
+            ]
+        },
+        timezone="UTC",
+    )
+    caller = Caller("qa-parity", Role.QA, frozenset({"*"}))
+    content_1 = {"results": [{"analyte": "Assay", "value": 99.5}], "lot": "S-1"}
+    content_2 = {"results": [{"analyte": "Assay", "value": 99.1}, {"n": 2}], "note": "re"}
+    now = utc_now()
+    for store in (embedded_store, neo4j_store):
+        assert ingest_bundle(store, plant, actor="test").total("rejected") == 0
+        assert ingest_bundle(store, extra, actor="test").total("rejected") == 0
+        store.save_account(
+            Account("acct-signer", "qa", ["*"], "password", "x", False, now, now), None
+        )
+        service = DocumentService(store)
+        body = DocumentCreate(id="DOC-PARITY-1", kind="sop", title="Parity", content=content_1)
+        service.create(caller, body)
+        service.add_version(caller, "DOC-PARITY-1", content_2, "retest")
+
+    documents = sorted({row["document_id"] for row in signed})
+    sample = random.Random(seed).sample(documents, min(12, len(documents)))
+    for doc_id in dict.fromkeys([first["document_id"], *sample]):
+        record = document_record(embedded_store, doc_id)
+        assert record == document_record(neo4j_store, doc_id), doc_id
+        assert verify(embedded_store, doc_id) == verify(neo4j_store, doc_id), doc_id
+        unnamed = [s for s in record.signatures if s.signer_name is None]
+        assert [s.signer_id for s in unnamed] in ([], ["NOBODY-9"]), doc_id
+    named = {
+        s.signature_id: (s.signer_name, s.signer_role)
+        for s in document_record(neo4j_store, first["document_id"]).signatures
+    }
+    assert named["SIG-PARITY-1"] == ("acct-signer", "qa")
+    assert named["SIG-PARITY-2"] == (None, None)
+
+    def timeless(store: GraphStore) -> dict[str, Any]:
+        answer = document_record(store, "DOC-PARITY-1").model_dump()
+        for version in answer["versions"]:
+            version.pop("created_at")  # the time each store was written at
+        answer.pop("created_at")
+        return answer
+
+    assert timeless(embedded_store) == timeless(neo4j_store)
+    diff = version_diff(embedded_store, "DOC-PARITY-1", 1, 2)
+    assert diff == version_diff(neo4j_store, "DOC-PARITY-1", 1, 2)
+    assert [c.path for c in diff.changes] == ["lot", "note", "results[0].value", "results[1]"]
+    for store in (embedded_store, neo4j_store):
+        with pytest.raises(ContentNotStored):
+            version_diff(store, first["document_id"], *[int(first["document_version"])] * 2)
+        with pytest.raises(NotFound):
+            version_diff(store, "DOC-PARITY-1", 1, 3)
+
+
+def _rows_of(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
