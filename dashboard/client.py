@@ -44,8 +44,15 @@ class ApiClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._reply(method, path, **kwargs).json()
 
-    def _reply(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _reply(
+        self,
+        method: str,
+        path: str,
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        headers.update(extra_headers or {})
         try:
             reply = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
@@ -119,3 +126,37 @@ class ApiClient:
     def evidence(self, lot: str) -> bytes:
         """The lot's evidence package (a zip), as the API builds it."""
         return self._reply("GET", f"/lots/{_segment(lot)}/evidence").content
+
+    def release_checklist(self, batch: str) -> dict[str, Any]:
+        """The batch's release state, batch record, release signature and blocking findings."""
+        return self._send("GET", f"/batches/{_segment(batch)}/release")
+
+    def release_batch(
+        self,
+        batch: str,
+        password: str,
+        idempotency_key: str,
+        reason: str | None = None,
+        override: bool = False,
+    ) -> dict[str, Any]:
+        """Sign the batch record released (over its overridable findings with ``override``);
+        the same ``idempotency_key`` on a retry gets the first answer, never a second
+        signature."""
+        body: dict[str, Any] = {"password": password, "override": override}
+        if reason:
+            body["reason"] = reason
+        reply = self._reply(
+            "POST",
+            f"/batches/{_segment(batch)}/release",
+            json=body,
+            extra_headers={"Idempotency-Key": idempotency_key},
+        )
+        found: dict[str, Any] = reply.json()
+        return found
+
+    def work(self) -> dict[str, Any]:
+        return self._send("GET", "/work")
+
+    def kpis(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in (("since", since), ("until", until)) if v}
+        return self._send("GET", "/kpis", params=params)

@@ -136,3 +136,15 @@ def ask(
     while len(answers) > KEPT_ANSWERS:
         answers.pop(next(iter(answers)))
     return answer
+
+
+def act(what: str, work: Callable[..., T], *args: Any) -> T:
+    """Carry out a signed action now (never a kept answer); the page shows a refusal as the
+    API gave it. A 401 here may be the password entered again, not the session: the
+    session ends only when a later read is refused."""
+    if not signed_in():
+        st.rerun()
+    with st.spinner(what):
+        answer = work(_client(st.session_state[_TOKEN]), *args)
+    forget_answers()  # what was read before the action is out of date
+    return answer

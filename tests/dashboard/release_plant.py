@@ -1,0 +1,134 @@
+"""Batches of a served plant made ready for release tests, through the API only.
+
+A generated plant has a handful of batches awaiting release, most of them with findings.
+The qa test account does what a QA person would to clear them: approves a batch record
+that is in review (the record is then releasable) and records a CoA for an input lot
+that has none. What is left are findings nobody clears on the spot (out-of-trend results,
+open deviations): those batches are released, if at all, by override.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from api.accounts.service import AccountService
+from api.auth.schemas import Role
+from graph.embedded import EmbeddedStore
+from tests.dashboard.conftest import PASSWORD, ServedPlant
+
+QA = "qa-release"
+FIXABLE = frozenset({"batch_record_not_approved", "input_without_coa"})
+
+
+def add_account(plant: ServedPlant, name: str, role: Role = Role.QA) -> str:
+    """An account on the served plant's store (the API reads accounts from the store)."""
+    store = EmbeddedStore(plant.store_path)
+    try:
+        if store.get_account(name) is None:
+            AccountService(store).add(name, role, ["*"], actor="test", password=PASSWORD)
+    finally:
+        store.close()
+    return name
+
+
+def segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def send(
+    plant: ServedPlant, account: str, path: str, body: Any, key: str | None = None
+) -> httpx.Response:
+    """A POST as ``account``, its answer whatever the status."""
+    headers = {"Authorization": f"Bearer {plant.token(account)}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return httpx.post(f"{plant.api_url}{path}", headers=headers, json=body, timeout=60)
+
+
+def checklist(plant: ServedPlant, batch: str) -> dict[str, Any]:
+    found: dict[str, Any] = plant.get(QA, f"/batches/{segment(batch)}/release")
+    return found
+
+
+def input_lots(plant: ServedPlant, batch: str) -> list[str]:
+    events = plant.get(QA, f"/batches/{segment(batch)}/custody")["events"]
+    return sorted({e["lot"] for e in events if e["kind"] == "consumed"})
+
+
+def _fix(plant: ServedPlant, found: dict[str, Any]) -> None:
+    for finding in found["findings"]:
+        if finding["kind"] == "batch_record_not_approved":
+            _approve(plant, found["batch_record"])
+        elif finding["kind"] == "input_without_coa":
+            body = {
+                "id": f"DOC-COA-TEST-{uuid.uuid4().hex[:10]}",
+                "kind": "coa",
+                "title": f"certificate of analysis of {finding['id']}",
+                "content": {"lot": finding["id"], "result": "conforms"},
+                "concerns": [{"target_kind": "lot", "target_id": finding["id"]}],
+            }
+            answer = send(plant, QA, "/documents", body)
+            assert answer.status_code == 201, answer.text
+
+
+def _approve(plant: ServedPlant, record: dict[str, Any]) -> None:
+    """The batch record's version through review to approval: a draft is signed authored
+    by its author (an account of that name), then reviewed; then the qa account approves."""
+    path = f"/documents/{segment(record['id'])}/versions/{record['current_version']}/signatures"
+    steps = [("approved", QA)]
+    if record["state"] == "draft":
+        author = add_account(plant, record["version_author"])
+        steps = [("authored", author), ("reviewed", QA), *steps]
+    for meaning, account in steps:
+        answer = send(plant, account, path, {"meaning": meaning, "password": PASSWORD})
+        if meaning == "authored" and answer.status_code == 409 and "already" in answer.text:
+            continue  # the author had finished it: it waited for review
+        assert answer.status_code == 201, answer.text
+
+
+@dataclass
+class Candidates:
+    clean: list[dict[str, Any]]  # awaiting release, nothing blocks it
+    overridable: list[dict[str, Any]]  # awaiting release, only overridable findings
+
+    def __repr__(self) -> str:
+        return (
+            f"clean {[c['batch'] for c in self.clean]}, "
+            f"overridable {[c['batch'] for c in self.overridable]}"
+        )
+
+
+def release_candidates(plant: ServedPlant) -> Candidates:
+    """Every batch awaiting release after the qa account cleared what it could."""
+    add_account(plant, QA)
+    for found in plant.get(QA, "/work")["batches_awaiting_release"]:
+        if any(f["kind"] in FIXABLE for f in found["findings"]):
+            _fix(plant, found)
+    now = [checklist(plant, b["batch"]) for b in plant.get(QA, "/work")["batches_awaiting_release"]]
+    return Candidates(
+        clean=[c for c in now if c["can_release"]],
+        overridable=[c for c in now if c["can_override"]],
+    )
+
+
+def place_hold(plant: ServedPlant, lot: str, reason: str) -> dict[str, Any]:
+    answer = send(
+        plant, QA, f"/lots/{segment(lot)}/holds", {"reason": reason, "password": PASSWORD}
+    )
+    assert answer.status_code == 201, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def release_hold(plant: ServedPlant, lot: str, reason: str) -> dict[str, Any]:
+    answer = send(
+        plant, QA, f"/lots/{segment(lot)}/holds/release", {"reason": reason, "password": PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
