@@ -9,8 +9,14 @@ open deviations): those batches are released, if at all, by override.
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +25,7 @@ import httpx
 from api.accounts.service import AccountService
 from api.auth.schemas import Role
 from graph.embedded import EmbeddedStore
-from tests.dashboard.conftest import PASSWORD, ServedPlant
+from tests.dashboard.conftest import PASSWORD, ServedPlant, serve_plant
 
 QA = "qa-release"
 FIXABLE = frozenset({"batch_record_not_approved", "input_without_coa"})
@@ -132,3 +138,57 @@ def release_hold(plant: ServedPlant, lot: str, reason: str) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
     return found
+
+
+@contextmanager
+def plant_to_release(home: Path, tries: int = 6) -> Iterator[tuple[ServedPlant, Candidates]]:
+    """A served plant with a batch awaiting release that nothing blocks, and another that
+    only overridable findings block (or nothing): plants from new seeds until one has them
+    (a plant has only a handful of batches awaiting release)."""
+    for attempt in range(tries):
+        with serve_plant(home / f"plant-{attempt}", 300) as plant:
+            found = release_candidates(plant)
+            print(f"release candidates: {found}")
+            if found.clean and len(found.clean) + len(found.overridable) >= 2:
+                yield plant, found
+                return
+    raise AssertionError(f"no plant of {tries} had two batches to release")
+
+
+@contextmanager
+def answers_lost_on_post(api_url: str) -> Iterator[str]:
+    """A loopback proxy to the API that forwards every request but loses the answer to a
+    POST: the API does the work, the caller sees the connection drop."""
+
+    class Proxy(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host",)}
+            reply = httpx.request(
+                self.command, f"{api_url}{self.path}", headers=headers, content=body, timeout=60
+            )
+            if self.command == "POST":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(reply.status_code)
+            for name, value in reply.headers.items():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.content)))
+            self.end_headers()
+            self.wfile.write(reply.content)
+
+        do_GET = do_POST = _forward
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
