@@ -54,12 +54,14 @@ if done:
 
 state = checklist["release_state"]
 findings: list[dict[str, Any]] = checklist["findings"]
-cols = st.columns(5)
-cols[0].metric("Release state", _readable(state))
-cols[1].metric("Status", checklist.get("status") or "-")
-cols[2].metric("Product", checklist.get("product_material_id") or "-")
-cols[3].metric("Site", checklist.get("site") or "-")
-cols[4].metric("Completed", checklist.get("completed_at") or "-")
+cols = st.columns(4)
+cols[0].metric("Status", checklist.get("status") or "-")
+cols[1].metric("Product", checklist.get("product_material_id") or "-")
+cols[2].metric("Site", checklist.get("site") or "-")
+cols[3].metric("Findings", len(findings))
+st.markdown(
+    f"Release state: **{_readable(state)}** · completed at {checklist.get('completed_at') or '-'}"
+)
 st.markdown(f"[Chain of custody of batch {batch}]({links.custody(batch)})")
 
 st.subheader("Batch record")
@@ -147,7 +149,7 @@ def _release_form(record: dict[str, Any]) -> None:
         "Only a qa person may release a batch, and never the author of the batch record's "
         "version: the API refuses anyone else (403) and nothing is signed."
     )
-    with st.form("release"):
+    with st.form("release", clear_on_submit=True):  # each signature typed afresh
         st.markdown(f"> {statement}")
         override = False
         if checklist["can_override"]:

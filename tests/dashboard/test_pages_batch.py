@@ -26,7 +26,7 @@ from tests.dashboard.release_plant import (
     segment,
     send,
 )
-from tests.dashboard.test_pages import button, metrics, signed_in_at, texts
+from tests.dashboard.test_pages import button, is_signed_in, metrics, signed_in_at, texts
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,12 @@ def fill_release_form(
     return at
 
 
+def release_state(at: AppTest) -> str:
+    found = [m for m in texts(at.markdown) if m.startswith("Release state: **")]
+    assert len(found) == 1, texts(at.markdown)
+    return found[0].split("**")[1]
+
+
 def findings_shown(at: AppTest) -> list[tuple[str, str]]:
     tables = [d.value for d in at.dataframe if list(d.value.columns)[:2] == ["kind", "id"]]
     if not tables:
@@ -87,7 +93,8 @@ def test_the_checklist_as_the_api_gives_it(plant: ServedPlant, candidates: Candi
         expected = checklist(plant, batch)
         at = signed_in_at(QA, "batch", id=batch)
         shown = metrics(at)
-        assert shown["Release state"] == "awaiting release"
+        assert release_state(at) == "awaiting release"
+        assert shown["Findings"] == str(len(expected["findings"]))
         assert shown["Site"] == expected["site"]
         assert shown["Product"] == expected["product_material_id"]
         assert findings_shown(at) == [(f["kind"], f["id"]) for f in expected["findings"]]
@@ -114,7 +121,7 @@ def test_a_released_batch_shows_its_signature_and_override(plant: ServedPlant) -
     assert plain, "a dull plant: no batch released"
     expected = checklist(plant, plain[0])
     at = signed_in_at(QA, "batch", id=plain[0])
-    assert metrics(at)["Release state"] == "released"
+    assert release_state(at) == "released"
     signed = expected["release"]
     assert any(signed["signature_id"] in s and signed["signer_id"] in s for s in texts(at.success))
     assert not any("override" in w for w in texts(at.warning))
@@ -138,6 +145,9 @@ def test_refused_while_a_hold_blocks_then_released(
 
     fill_release_form(at, confirm=False)
     assert any("Tick the confirmation" in e for e in texts(at.error))
+    fill_release_form(at, password=PASSWORD + "x")  # a wrong password does not sign out
+    assert any(e.startswith("Release refused (401") for e in texts(at.error)), texts(at.error)
+    assert is_signed_in(at)
     fill_release_form(at)
     refused = [e for e in texts(at.error) if e.startswith("Release refused (409")]
     assert len(refused) == 1 and f"lot_on_hold {lot}" in refused[0], texts(at.error)
@@ -150,7 +160,7 @@ def test_refused_while_a_hold_blocks_then_released(
     after = checklist(plant, batch)
     assert after["release_state"] == "released"
     assert after["release"]["signer_id"] == QA and not after["release"]["override"]
-    assert metrics(at)["Release state"] == "released"
+    assert release_state(at) == "released"
     assert any(after["release"]["signature_id"] in s for s in texts(at.success))
     assert not at.session_state["lg_release_keys"].get(batch)  # a new release, a new key
 
