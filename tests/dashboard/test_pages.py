@@ -983,6 +983,8 @@ def test_a_dead_api_is_an_error_message_on_every_page(api_env: ServedPlant) -> N
         "impact": {"supplier": planted(api_env)["supplier"]},
         "impurity": {"analyte": planted(api_env)["analyte"]},
         "custody": {"batch": api_env.csv_rows("batches.csv")[0]["batch_id"]},
+        "batch": {"id": api_env.csv_rows("batches.csv")[0]["batch_id"]},
+        "work": {},
     }
     for page, params in asks.items():
         open_page(at, page, **params)
