@@ -2,8 +2,8 @@
 
 Every page has its own path and reads its question from the query string, so a link can
 be shared: /recall?lot=L-1&lot=L-2, /impact?supplier=S, /impurity?analyte=A,
-/custody?batch=B, /search?q=ID. A link opened while signed out asks for sign-in first,
-then opens the page it names.
+/custody?batch=B, /search?q=ID, /batch?id=B, /work (the home page). A link opened while
+signed out asks for sign-in first, then opens the page it names.
 """
 
 from __future__ import annotations
@@ -19,17 +19,21 @@ _VIEWS = Path(__file__).parent / "views"
 st.set_page_config(page_title="lotgraph", layout="wide")
 
 search = st.Page(_VIEWS / "search.py", title="Search", url_path="search")
+work = st.Page(_VIEWS / "work.py", title="Work", url_path="work")
 
 
 def _home() -> None:
-    """The root URL: the search page, at /search, with the query string the link had.
-    (Streamlit serves the default page at / only, so Search itself cannot be the default
-    and still answer the /search?q= links.)"""
-    st.switch_page(search, query_params={k: st.query_params.get_all(k) for k in st.query_params})
+    """The root URL: the work queue, at /work; a /?q= link (from before the work queue was
+    the home page) still opens the search page, at /search, with the query string it had.
+    (Streamlit serves the default page at / only, so a page that is the default cannot
+    also answer links to its own path.)"""
+    target = search if "q" in st.query_params else work
+    st.switch_page(target, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
 
 pages = [
     st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"),
+    work,
     search,
     st.Page(_VIEWS / "recall.py", title="Recall", url_path="recall"),
     st.Page(_VIEWS / "impact.py", title="Supplier impact", url_path="impact"),
@@ -39,6 +43,7 @@ pages = [
     st.Page(_VIEWS / "supplier.py", title="Supplier", url_path="supplier"),
     st.Page(_VIEWS / "audit.py", title="Audit trail", url_path="audit"),
     st.Page(_VIEWS / "document.py", title="Document", url_path="document"),
+    st.Page(_VIEWS / "batch.py", title="Batch release", url_path="batch"),
 ]
 
 if not session.signed_in():

@@ -222,3 +222,38 @@ class ApiClient:
             json={"content": content, "reason": reason},
             headers={"Idempotency-Key": idempotency_key},
         )
+
+    # -- batch release, the work queue and the KPIs --------------------------------
+    def release_checklist(self, batch: str) -> dict[str, Any]:
+        """The batch's release state, batch record, release signature and blocking findings."""
+        return self._send("GET", f"/batches/{_segment(batch)}/release")
+
+    def release_batch(
+        self,
+        batch: str,
+        password: str,
+        idempotency_key: str,
+        reason: str | None = None,
+        override: bool = False,
+    ) -> dict[str, Any]:
+        """Sign the batch record released (over its overridable findings with ``override``);
+        the same ``idempotency_key`` on a retry gets the first answer, never a second
+        signature."""
+        body: dict[str, Any] = {"password": password, "override": override}
+        if reason:
+            body["reason"] = reason
+        reply = self._reply(
+            "POST",
+            f"/batches/{_segment(batch)}/release",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        found: dict[str, Any] = reply.json()
+        return found
+
+    def work(self) -> dict[str, Any]:
+        return self._send("GET", "/work")
+
+    def kpis(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in (("since", since), ("until", until)) if v}
+        return self._send("GET", "/kpis", params=params)

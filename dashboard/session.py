@@ -151,3 +151,15 @@ def deferred(work: Callable[..., T], *args: Any) -> Callable[[], T]:
     data, made when it is clicked): no spinner, no message, an ApiFailure raised."""
     client = _client(st.session_state[_TOKEN])
     return lambda: work(client, *args)
+
+
+def act(what: str, work: Callable[..., T], *args: Any) -> T:
+    """Carry out a signed action now (never a kept answer); the page shows a refusal as the
+    API gave it. A 401 here may be the password entered again, not the session: the
+    session ends only when a later read is refused."""
+    if not signed_in():
+        st.rerun()
+    with st.spinner(what):
+        answer = work(_client(st.session_state[_TOKEN]), *args)
+    forget_answers()  # what was read before the action is out of date
+    return answer

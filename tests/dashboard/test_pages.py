@@ -33,6 +33,8 @@ PAGES = {
     "impact": "views/impact.py",
     "impurity": "views/impurity.py",
     "custody": "views/custody.py",
+    "work": "views/work.py",
+    "batch": "views/batch.py",
 }
 
 # --------------------------------------------------------------------------- helpers
@@ -177,7 +179,7 @@ def test_sign_in_then_sign_out(api_env: ServedPlant) -> None:
     assert not at.error
     assert at.session_state["lg_username"] == "inv-all"
     assert any("inv-all" in c for c in texts(at.caption))
-    assert "Search" in texts(at.title)  # the default page
+    assert "Work" in texts(at.title)  # the default page
 
     button(at, "Sign out").click().run()
     assert not at.exception
@@ -981,6 +983,8 @@ def test_a_dead_api_is_an_error_message_on_every_page(api_env: ServedPlant) -> N
         "impact": {"supplier": planted(api_env)["supplier"]},
         "impurity": {"analyte": planted(api_env)["analyte"]},
         "custody": {"batch": api_env.csv_rows("batches.csv")[0]["batch_id"]},
+        "batch": {"id": api_env.csv_rows("batches.csv")[0]["batch_id"]},
+        "work": {},
     }
     for page, params in asks.items():
         open_page(at, page, **params)
@@ -1051,3 +1055,138 @@ def test_recall_prepares_an_evidence_package_that_verifies(api_env: ServedPlant)
     assert (manifest["lot"], manifest["created_by"]) == (lot, "auditor")
     labels = [b.proto.label for b in at.get("download_button")]
     assert f"Download evidence-{lot}.zip" in labels
+
+
+# --------------------------------------------------------------------------- work queue
+
+
+def expander_records(at: AppTest, title: str) -> list[str]:
+    """The record ids listed under the KPI expander whose label starts with ``title:``."""
+    found = [e for e in at.expander if str(e.label).startswith(f"{title}:")]
+    assert len(found) == 1, [e.label for e in at.expander]
+    tables_in = found[0].dataframe
+    if not len(tables_in):
+        return []
+    return [str(r) for r in tables_in[0].value["record"]]
+
+
+def _figure(number: float | None, unit: str) -> str:
+    return "-" if number is None else f"{number:g}{unit}"
+
+
+def check_kpis(at: AppTest, expected: dict[str, Any]) -> None:
+    shown = metrics(at)
+    hours, rft = expected["release_hours"], expected["right_first_time"]
+    closure = expected["deviation_closure_days"]
+    assert shown["Release time, median"] == _figure(hours["median"], " h")
+    assert shown["Release time, p90"] == _figure(hours["p90"], " h")
+    assert shown["Right first time"] == _figure(rft["percent"], " %")
+    assert shown["Overrides"] == str(expected["overrides"]["count"])
+    assert shown["Deviation closure, median"] == _figure(closure["median"], " d")
+    assert shown["Deviation closure, p90"] == _figure(closure["p90"], " d")
+    assert shown["Evidence exports"] == str(expected["evidence_exports"]["count"])
+    records = {
+        "Release time (completion to release)": hours["records"],
+        "Released right first time": rft["records"],
+        "Released, not right first time": rft["not_right_first_time"],
+        "Released by override": expected["overrides"]["records"],
+        "Deviations closed": closure["records"],
+        "Evidence packages exported (lots)": expected["evidence_exports"]["records"],
+    }
+    for band in expected["approvals_outstanding"]:
+        assert shown[f"In review {band['band']}"] == str(band["count"])
+        records[f"In review {band['band']}"] = band["records"]
+    for title, ids in records.items():
+        assert expander_records(at, title) == ids, title
+
+
+def test_the_work_queue_is_the_home_page(api_env: ServedPlant) -> None:
+    expected = api_env.get("inv-all", "/work")
+    kpis = api_env.get("inv-all", "/kpis")
+    assert expected["batches_awaiting_release"] and kpis["release_hours"]["count"], "a dull plant"
+    at = sign_in(app(), "inv-all")  # the page a sign-in without a link opens
+    assert texts(at.title)[0] == "Work"
+    shown = metrics(at)
+    assert shown["Batches awaiting release"] == str(len(expected["batches_awaiting_release"]))
+    assert shown["Open deviations"] == str(len(expected["open_deviations"]))
+    assert shown["Active holds"] == str(len(expected["active_holds"]))
+    assert shown["Hash mismatches"] == str(len(expected["hash_mismatches"]))
+    assert shown["Awaiting your signature"] == "0"  # an investigator signs nothing
+
+    batches = table(at, "batch", "completed_at", "findings", "blocking")
+    assert list(batches["batch"]) == [b["batch"] for b in expected["batches_awaiting_release"]]
+    assert list(batches["findings"]) == [
+        len(b["findings"]) for b in expected["batches_awaiting_release"]
+    ]
+    assert list(batches["open"]) == [
+        f"/batch?id={b['batch']}" for b in expected["batches_awaiting_release"]
+    ]
+    deviations = expected["open_deviations"]
+    if deviations:
+        shown_devs = table(at, "deviation_id", "age_days")
+        assert list(shown_devs["deviation_id"]) == [d["deviation_id"] for d in deviations]
+        assert list(shown_devs["open"]) == [f"/search?q={d['deviation_id']}" for d in deviations]
+    mismatches = expected["hash_mismatches"]
+    if mismatches:
+        shown_sigs = table(at, "signature_id", "document_id")
+        assert list(shown_sigs["signature_id"]) == [m["signature_id"] for m in mismatches]
+        assert list(shown_sigs["open"]) == [f"/document?id={m['document_id']}" for m in mismatches]
+    check_kpis(at, kpis)
+
+
+def test_the_work_queue_of_a_qa_person_lists_what_awaits_their_signature(
+    api_env: ServedPlant,
+) -> None:
+    from tests.dashboard.release_plant import add_account
+
+    account = add_account(api_env, "qa-work")
+    expected = api_env.get(account, "/work")["awaiting_signature"]
+    assert expected, "a dull plant: nothing awaits a qa signature"
+    at = signed_in_at(account, "work")
+    assert metrics(at)["Awaiting your signature"] == str(len(expected))
+    shown = table(at, "document_id", "meaning", "age_days")
+    by_meaning = sorted(expected, key=lambda a: (a["meaning"], -(a["age_days"] or 0.0)))
+    assert list(shown["document_id"]) == [a["document_id"] for a in by_meaning]
+    assert list(shown["meaning"]) == [a["meaning"] for a in by_meaning]
+    assert list(shown["open"]) == [f"/document?id={a['document_id']}" for a in by_meaning]
+
+
+def test_the_kpis_over_a_period_from_the_form(api_env: ServedPlant) -> None:
+    everything = api_env.get("inv-all", "/kpis")
+    released = sorted(everything["release_hours"]["records"])
+    assert released, "a dull plant: no batch released"
+    # a period that holds some releases: from the median completion date of the plant
+    days = sorted(
+        r["completed_at"][:10] for r in api_env.csv_rows("batches.csv") if r["completed_at"]
+    )
+    since, until = date.fromisoformat(days[len(days) // 2]), date.fromisoformat(days[-1])
+    expected = api_env.get(
+        "inv-all", "/kpis", params={"since": since.isoformat(), "until": until.isoformat()}
+    )
+
+    at = signed_in_at("inv-all", "work")
+    fields = {str(d.label): d for d in at.date_input}
+    fields["Since (inclusive)"].set_value(since)
+    fields["Until (not inclusive)"].set_value(until)
+    button(at, "Show KPIs").click().run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("since") == since.isoformat()
+    assert at.query_params.get("until") == until.isoformat()
+    check_kpis(at, expected)
+    assert expected["release_hours"]["count"] < everything["release_hours"]["count"]
+
+    # a link with the period opens the same figures
+    at = signed_in_at("inv-all", "work", since=since.isoformat(), until=until.isoformat())
+    check_kpis(at, expected)
+
+
+def test_the_root_url_opens_the_work_queue_or_a_search(api_env: ServedPlant) -> None:
+    """A /?q= link from before the work queue was the home page still searches."""
+    lot = planted(api_env)["lot"]
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["q"] = lot
+    at.run()
+    sign_in(at, "inv-all")
+    assert texts(at.title)[0] == "Search"
+    assert f"Lot {lot}" in subheaders(at)
+    assert at.query_params.get("q") == lot
