@@ -1023,7 +1023,7 @@ def impurity_asks(plant: ServedPlant, account: str, analyte: str) -> int:
         1
         for e in entries
         if e["actor"] == account
-        and e["entity"] == "/investigations/impurity"
+        and (e["new"] or {}).get("route") == "/investigations/impurity"
         and e["key"] == analyte
     )
 
