@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard import params, session
 from dashboard.client import ApiClient
-from dashboard.entity_links import entity_link
+from dashboard.links import entity_link
 
 PAGE_SIZE = 50
 # query parameter -> the form's label (the API's filter of the same name)

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from dashboard.entity_links import entity_link
+from dashboard.links import entity_link
 from dashboard.settings import DashboardSettings
 from tests.dashboard.conftest import ServedPlant, free_port
 from tests.dashboard.test_pages import api_env, app, button, sign_in, texts  # noqa: F401
