@@ -58,14 +58,23 @@ NEGATIVE_EXAMPLES = max(1, EXAMPLES * 2 // 5)  # made invalid on purpose: a 4xx,
 UNAUTHENTICATED_EXAMPLES = max(1, EXAMPLES // 5)  # per secured operation: only its 401
 # Fewer for the operations that hash or verify an argon2 secret on every call (~0.1-0.7 s
 # each here, by design: a sign-in with an unknown name costs what a known one does).
-SLOW_EXAMPLES = {"POST /auth/token": max(1, EXAMPLES // 3), "POST /accounts": max(1, EXAMPLES // 2)}
+SLOW_EXAMPLES = {
+    "POST /auth/token": max(1, EXAMPLES // 3),
+    "POST /auth/sessions": max(1, EXAMPLES // 3),
+    "POST /accounts": max(1, EXAMPLES // 2),
+}
 
 # Operations fuzzed but with no hand-made 2xx case, and why. An operation of the schema in
 # neither this table nor _seeds() fails the test: nothing is left out silently.
 NO_SEED: dict[str, str] = {}
 
 # Fuzzed last, in this order: they add, lock and disable accounts.
-LAST = ("POST /accounts", "POST /auth/token", "POST /accounts/{name}/disable")
+LAST = (
+    "POST /accounts",
+    "POST /auth/token",
+    "POST /auth/sessions",
+    "POST /accounts/{name}/disable",
+)
 
 _ZIP = "application/zip"
 
@@ -161,6 +170,12 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         assert api.post("inv-all", "/documents", json=body).status_code == 201
     hold = {"reason": "fuzz seed", "password": PASSWORD}
     assert api.post("qa-a", f"/lots/{held}/holds", json=hold).status_code == 201
+    sessions = [
+        api.client.post(
+            "/auth/sessions", data={"username": "auditor", "password": PASSWORD}
+        ).json()["session_id"]
+        for _ in range(2)
+    ]
     events = {
         "source": "FUZZ",
         "timezone": "UTC",
@@ -169,6 +184,9 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     return {
         "GET /health": [{}],
         "POST /auth/token": [{"body": {"username": "auditor", "password": PASSWORD}}],
+        "POST /auth/sessions": [{"body": {"username": "auditor", "password": PASSWORD}}],
+        "POST /auth/sessions/token": [{"body": {"session_id": sessions[0]}}],
+        "POST /auth/sessions/end": [{"body": {"session_id": sessions[1]}}],
         "GET /lots/{lot_id}": [{"path_parameters": {"lot_id": i}} for i in [root, *other_lots]],
         "GET /batches/{batch_id}": [{"path_parameters": {"batch_id": batch}}],
         "GET /documents/{document_id}": [
