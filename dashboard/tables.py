@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -57,10 +57,15 @@ def show(
         st.caption(empty)
         return
     kwargs.setdefault("width", "stretch")
-    # long text (details, paths) is cut to a wide column, not left to push the columns
-    # after it out of view; the cell's full text shows on hover and in the CSV
-    config = {c: st.column_config.TextColumn(c, width="large") for c in long_text_columns(table)}
+    # Long text (details, lists of ids, paths) goes last and is cut to a fixed width, so it
+    # cannot push the columns after it out of view; the full text shows on hover and in
+    # the CSV, which keeps the table's own column order.
+    long = long_text_columns(table)
+    width: Literal["large", "medium"] = "large" if len(long) == 1 else "medium"
+    config = {c: st.column_config.TextColumn(c, width=width) for c in long}
     kwargs["column_config"] = {**config, **kwargs.get("column_config", {})}
+    if long and "column_order" not in kwargs:
+        kwargs["column_order"] = [c for c in table.columns if c not in long] + long
     st.dataframe(styled(table) if styled else table, hide_index=True, key=f"table-{key}", **kwargs)
     st.download_button(
         f"Download {name}.csv",

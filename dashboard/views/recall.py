@@ -110,7 +110,11 @@ tables.show(
 
 st.subheader("Customers")
 customer_rows = [
-    {**c, "quantity": c["quantity"] if c["quantity"] is not None else "partial: lots redacted"}
+    {
+        **c,
+        "quantity": c["quantity"] if c["quantity"] is not None else "partial: lots redacted",
+        "redacted_lots": c.get("redacted_lots") or "none",
+    }
     for c in answer["customers"]
 ]
 tables.show(

@@ -23,9 +23,9 @@ from tests.dashboard.test_browser import (  # noqa: F401 - fixtures used by name
     WIDTH,
     Board,
     _browser_present,
+    _output_dir,
     browser,
     dashboard_url,
-    screenshots,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +37,14 @@ except ImportError:  # _browser_present skips (locally) or fails (in CI)
     expect = None
 
 pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    """The browser test's folder, kept as it is: that module empties it when it starts."""
+    folder = _output_dir() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _session_cookie(context: BrowserContext) -> dict[str, Any]:
@@ -69,7 +77,7 @@ def test_a_session_survives_refresh_and_new_tabs_and_sign_out_ends_it_everywhere
     browser: Browser,  # noqa: F811
     dashboard_url: str,  # noqa: F811
     served_plant: ServedPlant,
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     assert expect is not None
     lot = served_plant.meta["synthetic"]["planted"]["lot"]

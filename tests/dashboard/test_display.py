@@ -110,6 +110,11 @@ def test_recall_for_a_site_scoped_user_says_redacted_and_counts_what_is_hidden(
     # a visible row shows its own values, never the word
     seen = lots[~lots["id"].isin(hidden)]
     assert "redacted" not in set(seen["status"])
+    if answer["customers"]:  # which of a customer's lots are hidden, or "none"; never empty
+        customers = table(at, "id", "name", "lots", "shipments")
+        assert list(customers["redacted_lots"]) == [
+            ", ".join(c["redacted_lots"]) or "none" for c in answer["customers"]
+        ]
 
 
 def test_custody_times_in_the_chosen_timezone_signers_and_wide_columns(
@@ -173,3 +178,45 @@ def test_the_trace_of_a_small_graph_is_labelled_and_shows_direction(
     edges = {(where[source], where[target]) for source, _, target in trace["edges"]}
     assert arrows == edges  # one arrow per link, pointing from its source to its target
     assert any("along the arrows" in c.value for c in at.caption)
+
+
+def test_search_shows_a_lots_times_in_the_chosen_timezone(
+    api_env: ServedPlant,  # noqa: F811
+) -> None:
+    lot = api_env.meta["synthetic"]["planted"]["lot"]
+    found = _As(api_env, "inv-all").get("/search", params={"q": lot})
+    properties = found["matches"][0]["properties"]
+    assert properties.get("created_at"), properties
+    at = signed_in_at("inv-all", "search")
+    _with_zone(at, api_env)
+    open_page(at, "search", q=lot)
+    shown = dict(
+        zip(*(table(at, "property", "value")[c] for c in ("property", "value")), strict=True)
+    )
+    assert shown["created_at"] == _local(properties["created_at"])
+    assert shown["quantity"] == str(properties["quantity"])  # other values as they are
+
+
+def _wide_table() -> None:
+    import pandas as pd
+
+    from dashboard import tables
+
+    ids = ", ".join(f"L-2026-{n:06d}" for n in range(40))
+    table = pd.DataFrame(
+        [{"id": "CUST-01", "lots": ids, "shipments": ids, "quantity": 12.5, "unit": "kg"}]
+    )
+    tables.show(table, "wide", key="wide", empty="")
+
+
+def test_long_text_columns_go_last_at_a_fixed_width_and_the_csv_keeps_its_order() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_wide_table).run()
+    assert not at.exception
+    (shown,) = at.dataframe
+    assert list(shown.proto.column_order) == ["id", "quantity", "unit", "lots", "shipments"]
+    config = json.loads(shown.proto.columns)
+    assert config["lots"]["width"] == config["shipments"]["width"] == "medium", config
+    assert "quantity" not in config  # short columns keep their natural width
+    assert list(shown.value.columns) == ["id", "lots", "shipments", "quantity", "unit"]
