@@ -138,7 +138,13 @@ def test_custody_times_in_the_chosen_timezone_signers_and_wide_columns(
     assert all(" CET" in t or " CEST" in t for t in events["at"] if t)
     signatures = table(at, "signature_id", "status", "meaning", "signer", "signed_at")
     assert list(signatures["signed_at"]) == [_local(s["signed_at"]) for s in expected["signatures"]]
-    assert list(signatures["signer"]) == [s["signer_id"] for s in expected["signatures"]]
+    assert list(signatures["signer"]) == [
+        f"{s['signer_name']} ({s['signer_role']}, {s['signer_id']})"
+        if s["signer_name"]
+        else s["signer_id"]
+        for s in expected["signatures"]
+    ]
+    assert any(s["signer_name"] for s in expected["signatures"])  # people by name and role
 
     # the long details column is given a fixed wide width, so it cannot push others away
     (events_table,) = [d for d in at.dataframe if list(d.value.columns)[:2] == ["at", "kind"]]
