@@ -4,9 +4,10 @@ Signing in starts a session in the API (POST /auth/sessions): its opaque id goes
 cookie of this browser, and the token into this tab's Streamlit state only. A refresh or
 a link opened in another tab starts a new Streamlit session, which finds the cookie
 (``st.context.cookies``) and asks the API for a token for it; no token or id is ever
-put in a URL. Signing out ends the session in the API and deletes the cookie; other tabs
-find their token refused at their next question (docs/DASHBOARD.md, Sessions). API
-errors become messages on the page, never tracebacks.
+put in a URL. Signing out ends the session in the API and deletes the cookie; the other
+tabs see the cookie go and reload (a page script), and any question they ask meanwhile is
+refused by the API (docs/DASHBOARD.md, Sessions). API errors become messages on the page,
+never tracebacks.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def signed_in() -> bool:
     st.session_state.pop(_TOKEN, None)
     if _resume():
         return True
-    if token is not None:
+    # (a session the API could not be asked about is kept, to be asked again next run)
+    if token is not None and _SESSION not in st.session_state:
         end_session(_ENDED)
     return False
 

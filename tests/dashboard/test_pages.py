@@ -238,6 +238,26 @@ def test_a_token_the_api_refuses_ends_the_session(api_env: ServedPlant) -> None:
     assert "lg_token" not in at.session_state
 
 
+def test_a_session_the_api_cannot_be_asked_about_is_kept_for_later(
+    api_env: ServedPlant,
+) -> None:
+    lot = planted(api_env)["lot"]
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    session_id = at.session_state["lg_session_id"]
+    at.session_state["lg_settings"] = DashboardSettings(api_url=f"http://127.0.0.1:{free_port()}")
+    at.session_state["lg_expires_at"] = time.time() - 1  # a new token is needed: no answer
+    at.run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert any("Cannot resume your session now" in i for i in texts(at.info))
+    assert at.session_state["lg_session_id"] == session_id
+    # the API answers again: the same session, signed in, without the password
+    at.session_state["lg_settings"] = DashboardSettings(api_url=api_env.api_url)
+    at.run()
+    assert not at.exception
+    assert is_signed_in(at) and metrics(at)
+
+
 def test_a_link_opened_signed_out_opens_its_page_after_sign_in(api_env: ServedPlant) -> None:
     lot = planted(api_env)["lot"]
     expected = api_env.post("inv-all", "/investigations/recall", {"lot_ids": [lot]})
