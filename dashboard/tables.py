@@ -77,7 +77,7 @@ def show(
     )
 
 
-LONG_TEXT = 48  # characters: a column whose cells run longer is given a fixed wide width
+LONG_TEXT = 32  # characters: a column whose cells run longer is given a fixed wide width
 
 
 def long_text_columns(table: pd.DataFrame) -> list[str]:
