@@ -23,6 +23,8 @@ class ApiSettings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     demo: bool = False  # a demo may run with the default secret; nothing else may
     token_minutes: int = 15
+    # a dashboard session (POST /auth/sessions): how long its cookie lets a browser back in
+    session_minutes: int = Field(default=15, ge=1)
     sign_in_attempts: int = 5  # consecutive failures before the account is locked
     lockout_minutes: int = 15
     max_bundle_mb: int = 100  # the upload as sent (compressed)

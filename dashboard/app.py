@@ -3,7 +3,8 @@
 Every page has its own path and reads its question from the query string, so a link can
 be shared: /recall?lot=L-1&lot=L-2, /impact?supplier=S, /impurity?analyte=A,
 /custody?batch=B, /search?q=ID, /batch?id=B, /work (the home page). A link opened while
-signed out asks for sign-in first, then opens the page it names.
+signed out asks for sign-in first, then opens the page it names; one opened in a browser
+already signed in (a session cookie, dashboard/session.py) opens at once.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ if not session.signed_in():
 page = st.navigation(pages)
 with st.sidebar:
     st.caption(f"Signed in as **{session.username()}**")
+    session.sync_cookie()
     if st.button("Sign out"):
-        session.end_session("You have signed out.")
+        session.sign_out()
         st.rerun()
 page.run()

@@ -30,6 +30,17 @@ class Token:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class SessionStart:
+    """A new dashboard session: its id (for the browser's cookie), its lifetime in seconds
+    and a first token."""
+
+    session_id: str
+    expires_in: int
+    token: Token
+    username: str
+
+
 def _segment(value: str) -> str:
     return quote(value, safe="")
 
@@ -67,6 +78,26 @@ class ApiClient:
     def sign_in(self, username: str, password: str) -> Token:
         body = self._send("POST", "/auth/token", data={"username": username, "password": password})
         return Token(access_token=body["access_token"], expires_in=int(body["expires_in"]))
+
+    # dashboard sessions (docs/API.md, Sessions): the id is sent in a body, never in a URL
+    def start_session(self, username: str, password: str) -> SessionStart:
+        body = self._send(
+            "POST", "/auth/sessions", data={"username": username, "password": password}
+        )
+        return SessionStart(
+            session_id=str(body["session_id"]),
+            expires_in=int(body["session_expires_in"]),
+            token=Token(body["access_token"], int(body["expires_in"])),
+            username=str(body["username"]),
+        )
+
+    def session_token(self, session_id: str) -> tuple[Token, str]:
+        """A fresh token for a live session and whose it is (401 once it has ended)."""
+        body = self._send("POST", "/auth/sessions/token", json={"session_id": session_id})
+        return Token(body["access_token"], int(body["expires_in"])), str(body["username"])
+
+    def end_session(self, session_id: str) -> None:
+        self._reply("POST", "/auth/sessions/end", json={"session_id": session_id})
 
     def search(self, query: str) -> dict[str, Any]:
         return self._send("GET", "/search", params={"q": query})

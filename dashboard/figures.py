@@ -37,6 +37,10 @@ STATUS_SYMBOLS = {
 }
 
 
+LABEL_LIMIT = 60  # nodes: a graph this small has each node's id written beside it
+ARROW_LIMIT = 400  # edges: up to this many each has its arrow; beyond, the flow reads left to right
+
+
 def trace_graph(
     traces: Iterable[Mapping[str, Any]], statuses: Mapping[str, str | None]
 ) -> tuple[go.Figure, list[dict[str, Any]]]:
@@ -70,10 +74,31 @@ def trace_graph(
     figure = go.Figure()
     edge_x: list[float | None] = []
     edge_y: list[float | None] = []
-    for source, target in graph.edges:
+    arrows = graph.number_of_edges() <= ARROW_LIMIT
+    for source, target in sorted(graph.edges):
         (x0, y0), (x1, y1) = positions[source], positions[target]
         edge_x += [float(x0), float(x1), None]
         edge_y += [float(y0), float(y1), None]
+        if arrows:  # the direction of each edge (the flow of material), head at the target
+            figure.add_annotation(
+                x=float(x1),
+                y=float(y1),
+                ax=float(x0),
+                ay=float(y0),
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                text="",
+                showarrow=True,
+                arrowhead=2,
+                arrowsize=1.2,
+                arrowwidth=1,
+                arrowcolor="#888888",
+                standoff=8,  # stop at the marker's edge, not under it
+                startstandoff=8,
+                captureevents=False,
+            )
     figure.add_trace(
         go.Scatter(
             x=edge_x,
@@ -100,7 +125,7 @@ def trace_graph(
             go.Scatter(
                 x=[float(positions[i][0]) for i in ids],
                 y=[float(positions[i][1]) for i in ids],
-                mode="markers+text" if len(graph) <= 60 else "markers",
+                mode="markers+text" if len(graph) <= LABEL_LIMIT else "markers",
                 text=ids,
                 textposition="top center",
                 textfont={"size": 9},

@@ -34,8 +34,10 @@ from graph.genealogy import Genealogy
 from graph.model import Label, RelType
 from graph.records import (
     Account,
+    BrowserSession,
     IdempotencyRecord,
     KeyIdInUse,
+    SessionExists,
     SignInFailure,
     reservation_body,
 )
@@ -215,6 +217,15 @@ CREATE TABLE IF NOT EXISTS accounts (
     locked_until TEXT,
     key_id TEXT UNIQUE
 );
+-- Dashboard sessions (GraphStore.create_session): the id's SHA-256 only, never the id.
+CREATE TABLE IF NOT EXISTS sessions (
+    id_sha256 TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    account_updated_at TEXT NOT NULL,
+    ended_at TEXT
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
     actor TEXT NOT NULL,
@@ -363,6 +374,18 @@ WHERE name = :name AND (locked_until IS NULL OR locked_until <= :at)
     AND (failed_sign_ins != 0 OR locked_until IS NOT NULL)
 """
 _LOCKED_UNTIL = "SELECT locked_until FROM accounts WHERE name = ?"
+
+# Create-only (no OR REPLACE): a taken id_sha256 fails the transaction.
+_INSERT_SESSION = """
+INSERT INTO sessions (id_sha256, account, created_at, expires_at, account_updated_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+_SELECT_SESSION = """
+SELECT id_sha256, account, created_at, expires_at, account_updated_at, ended_at
+FROM sessions WHERE id_sha256 = ?
+"""
+# Ended once: a session that has ended already matches nothing.
+_END_SESSION = "UPDATE sessions SET ended_at = ? WHERE id_sha256 = ? AND ended_at IS NULL"
 
 _SELECT_IDEMPOTENCY = (
     "SELECT key, actor, request_sha256, status_code, body, at FROM idempotency WHERE key = ?"
@@ -996,6 +1019,28 @@ class EmbeddedStore:
                 if "accounts.key_id" in str(exc):
                     raise KeyIdInUse(a.key_id) from exc
                 raise
+
+    def create_session(self, session: BrowserSession, audit: AuditEntry) -> None:
+        x = session
+        row = (x.id_sha256, x.account, x.created_at, x.expires_at, x.account_updated_at, x.ended_at)
+        with self._lock, self._transaction() as conn:
+            try:
+                conn.execute(_INSERT_SESSION, row)
+            except sqlite3.IntegrityError:
+                raise SessionExists(x.id_sha256[:16]) from None
+            self._append_audit(conn, [audit])
+
+    def get_session(self, id_sha256: str) -> BrowserSession | None:
+        with self._reader() as conn:
+            row = conn.execute(_SELECT_SESSION, (id_sha256,)).fetchone()
+        return None if row is None else BrowserSession(*row)
+
+    def end_session(self, id_sha256: str, at: str, audit: AuditEntry) -> bool:
+        with self._lock, self._transaction() as conn:
+            if conn.execute(_END_SESSION, (at, id_sha256)).rowcount != 1:
+                return False
+            self._append_audit(conn, [audit])
+        return True
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
         with self._reader() as conn:

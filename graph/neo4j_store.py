@@ -46,8 +46,10 @@ from graph.model import (
 )
 from graph.records import (
     Account,
+    BrowserSession,
     IdempotencyRecord,
     KeyIdInUse,
+    SessionExists,
     SignInFailure,
     reservation_body,
 )
@@ -148,6 +150,17 @@ def _idempotency(props: Mapping[str, Any]) -> IdempotencyRecord:
         status_code=int(props["status_code"]),
         body=orjson.loads(props["body"]),
         at=props["at"],
+    )
+
+
+def _browser_session(props: Mapping[str, Any]) -> BrowserSession:
+    return BrowserSession(
+        id_sha256=props["id_sha256"],
+        account=props["account"],
+        created_at=props["created_at"],
+        expires_at=props["expires_at"],
+        account_updated_at=props["account_updated_at"],
+        ended_at=props.get("ended_at"),
     )
 
 
@@ -309,6 +322,8 @@ class Neo4jStore:
             "CREATE CONSTRAINT account_key_id IF NOT EXISTS FOR (n:Account) REQUIRE n.key_id IS UNIQUE",
             "CREATE CONSTRAINT idempotency_key IF NOT EXISTS "
             "FOR (n:IdempotencyRecord) REQUIRE n.key IS UNIQUE",
+            "CREATE CONSTRAINT browsersession_id IF NOT EXISTS "
+            "FOR (n:BrowserSession) REQUIRE n.id_sha256 IS UNIQUE",
         ]
         with self._session() as session:
             for statement in statements:
@@ -537,6 +552,31 @@ class Neo4jStore:
             if "key_id" in (exc.message or ""):
                 raise KeyIdInUse(a.key_id) from exc
             raise
+
+    def create_session(self, session: BrowserSession, audit: AuditEntry) -> None:
+        x = session
+        props = {
+            "id_sha256": x.id_sha256,
+            "account": x.account,
+            "created_at": x.created_at,
+            "expires_at": x.expires_at,
+            "account_updated_at": x.account_updated_at,
+            "ended_at": x.ended_at,
+        }
+        work = [_Step(read_cypher("create_session"), {"props": props})]
+        try:
+            with self._session() as session_:
+                session_.execute_write(_write, work, pending_entries([audit], utc_now()))
+        except ConstraintError:
+            raise SessionExists(x.id_sha256[:16]) from None
+
+    def get_session(self, id_sha256: str) -> BrowserSession | None:
+        rows = self.read(read_cypher("get_session"), id_sha256=id_sha256)
+        return _browser_session(rows[0]["session"]) if rows else None
+
+    def end_session(self, id_sha256: str, at: str, audit: AuditEntry) -> bool:
+        with self._session() as session:
+            return session.execute_write(_end_session, id_sha256, at, audit)
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
         rows = self.read(read_cypher("fetch_idempotency"), key=key)
@@ -898,3 +938,12 @@ def _unlock_account(tx: ManagedTransaction, name: str, by: str) -> Account | Non
     audit = unlock_audit(name, by, int(row["failures"]), row["locked_until"])
     _write(tx, [], pending_entries([audit], utc_now()))
     return _account(row["account"])
+
+
+def _end_session(tx: ManagedTransaction, id_sha256: str, at: str, audit: AuditEntry) -> bool:
+    """Set ``ended_at`` once (under the node's write lock), then its audit entry."""
+    row = tx.run(read_cypher("end_session"), {"id_sha256": id_sha256, "at": at}).single()
+    if row is None:
+        return False
+    _write(tx, [], pending_entries([audit], utc_now()))
+    return True

@@ -93,3 +93,32 @@ ACCOUNT_UNLOCKED = "account_unlocked"
 def lock_cause(limit: int) -> str:
     """Why a lock was set, as the audit trail and the admin's view of the account say it."""
     return f"{limit} failed sign-ins in a row (the limit)"
+
+
+class SessionExists(Exception):
+    """A session was created under an ``id_sha256`` that is stored already."""
+
+
+@dataclass(slots=True)
+class BrowserSession:
+    """A dashboard sign-in kept by the browser as an opaque id (a cookie); the store keeps
+    only the id's SHA-256, never the id itself.
+
+    Created once and never rewritten, except that ending it sets ``ended_at`` (once).
+    ``account_updated_at`` is the account's ``updated_at`` when the session began:
+    disabling the account or changing its secret ends the session, as it ends tokens.
+    """
+
+    id_sha256: str
+    account: str
+    created_at: str
+    expires_at: str
+    account_updated_at: str
+    ended_at: str | None = None
+
+    def live(self, at: str) -> bool:
+        return self.ended_at is None and at < self.expires_at
+
+
+SESSION_STARTED = "session_started"
+SESSION_ENDED = "session_ended"

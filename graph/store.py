@@ -14,7 +14,7 @@ import orjson
 from graph.audit_chain import Head
 from graph.genealogy import Genealogy
 from graph.model import Label, RelType
-from graph.records import Account, IdempotencyRecord, SignInFailure
+from graph.records import Account, BrowserSession, IdempotencyRecord, SignInFailure
 
 Props = dict[str, Any]
 T = TypeVar("T")
@@ -533,6 +533,22 @@ class GraphStore(Protocol):
     def unlock_account(self, name: str, by: str) -> Account | None:
         """Clear the lock and the failure count, audited as ``by``'s ``account_unlocked``
         in the same transaction; the account after, or None when there is none."""
+        ...
+
+    def create_session(self, session: BrowserSession, audit: AuditEntry) -> None:
+        """Store a new dashboard session with its audit entry, in one transaction.
+
+        Create-only: a second create of the same ``id_sha256`` raises SessionExists and
+        writes nothing.
+        """
+        ...
+
+    def get_session(self, id_sha256: str) -> BrowserSession | None: ...
+
+    def end_session(self, id_sha256: str, at: str, audit: AuditEntry) -> bool:
+        """Set ``ended_at`` of a session that has not ended, with ``audit`` in the same
+        transaction; False (and nothing written) when there is no such session or it has
+        ended already."""
         ...
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None: ...

@@ -14,7 +14,7 @@ Decisions:
   holding a QC result on it; a placeholder document is not (yet) a CoA.
 - Signatures are those on any version of a document concerning the batch or a deviation
   affecting it. Signer: the person with SIGNED (lowest id if several), else the
-  signature's ``signer_id``. Status: hash_mismatch (record_sha256 differs from the
+  signature's ``signer_id``; with the person's name and role when its node has arrived. Status: hash_mismatch (record_sha256 differs from the
   version's content_sha256, including a missing hash) before superseded (the document
   has a later version) before valid.
 - released_without_approval: a released batch without a valid approved/released
@@ -173,6 +173,10 @@ class CustodySignature(BaseModel):
     document_id: str
     document_version: int
     signer_id: str | None
+    # the signer's Person node, when it has arrived (the API blanks both for a signer at a
+    # site the caller may not see)
+    signer_name: str | None = None
+    signer_role: str | None = None
     meaning: str | None
     signed_at: str | None
     status: SignatureStatus
@@ -624,12 +628,16 @@ def _signatures(f: _Facts) -> list[CustodySignature]:
         content = f.props(Label.DOCUMENT_VERSION, version).get("content_sha256")
         status = signature_status(recorded, content, number, current[doc])
         people = signers.get(sig, [])
+        signer = people[0] if people else sp.get("signer_id")
+        person = f.props(Label.PERSON, signer) if signer else {}
         found.append(
             CustodySignature(
                 signature_id=sig,
                 document_id=doc,
                 document_version=number,
-                signer_id=people[0] if people else sp.get("signer_id"),
+                signer_id=signer,
+                signer_name=person.get("name"),
+                signer_role=person.get("role"),
                 meaning=sp.get("meaning"),
                 signed_at=sp.get("signed_at"),
                 status=status,

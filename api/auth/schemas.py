@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 ALL_SITES = "*"
 
@@ -40,3 +40,23 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int  # seconds
+
+
+class SessionOut(TokenOut):
+    """A new dashboard session: its id (shown this once; the API keeps only its SHA-256)
+    and a first token. ``expires_in`` is the token's, ``session_expires_in`` the session's."""
+
+    session_id: str
+    session_expires_at: str
+    session_expires_in: int  # seconds
+    username: str
+
+
+class SessionTokenOut(TokenOut):
+    """A token for a live session, and whose session it is."""
+
+    username: str
+
+
+class SessionIdIn(BaseModel):
+    session_id: str = Field(min_length=1, max_length=256)

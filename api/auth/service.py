@@ -6,29 +6,64 @@ every request; only the signature check of a token already seen is remembered, u
 token expires). API keys are checked
 against their argon2 hash once, then remembered in this process for a short while by a
 fast hash, so that a busy integration does not pay ~50 ms per request.
+
+A dashboard session (docs/API.md, Sessions) is an opaque random id the browser keeps in a
+cookie; the store keeps its SHA-256 with the account and expiry. Its tokens carry that
+hash (``sid``), and every request with one reads the session: ending the session ends
+them at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 
-from api.auth.schemas import Caller, Role, TokenOut
+from api.auth.schemas import Caller, Role, SessionOut, SessionTokenOut, TokenOut
 from api.auth.secrets import ApiKey, dummy_hash, verify_secret
 from api.errors import NotAuthenticated, SignInRefused
 from api.settings import ApiSettings
-from graph.records import Account
-from graph.store import GraphStore, format_utc
+from graph.records import SESSION_ENDED, SESSION_STARTED, Account, BrowserSession
+from graph.store import AuditEntry, GraphStore, format_utc
 
 log = logging.getLogger("lotgraph.api.auth")
 _ALGORITHM = "HS256"
 _KNOWN_TOKENS = 10_000
+SESSION_ID_PREFIX = "lgs_"
+# One answer for every refused session id (unknown, ended, expired, account disabled or
+# changed): the answer never tells which.
+_SESSION_REFUSED = "the session is not valid (ended, expired or unknown); sign in again"
+
+
+def session_sha256(session_id: str) -> str:
+    """What the store keeps of a session id: the id is 256 random bits, so a fast hash
+    suffices (nothing to guess), and a stolen store copy holds no usable id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _session_audit(action: str, session: BrowserSession, reason: str) -> AuditEntry:
+    # the audit names the session by a prefix of its hash: enough to pair start and end
+    return AuditEntry(
+        actor=session.account,
+        action=action,
+        entity="Account",
+        key=session.account,
+        old=None,
+        new={
+            "session": session.id_sha256[:16],
+            "expires_at": session.expires_at,
+            "ended_at": session.ended_at,
+        },
+        reason=reason,
+        source="api",
+    )
 
 
 def _caller(account: Account) -> Caller:
@@ -49,17 +84,74 @@ class Authenticator:
     def sign_in(self, username: str, password: str) -> TokenOut:
         return self.issue_token(self.check_password(username, password))
 
-    def issue_token(self, account: Account) -> TokenOut:
-        minutes = self._settings.token_minutes
+    def issue_token(self, account: Account, session: BrowserSession | None = None) -> TokenOut:
+        """A token for the account; one of a session carries the session's hash and ends
+        no later than the session."""
         now = datetime.now(UTC)
-        claims = {
-            "sub": account.name,
-            "gen": account.updated_at,
-            "iat": now,
-            "exp": now + timedelta(minutes=minutes),
-        }
+        expires = now + timedelta(minutes=self._settings.token_minutes)
+        claims: dict[str, Any] = {"sub": account.name, "gen": account.updated_at, "iat": now}
+        if session is not None:
+            expires = min(expires, datetime.fromisoformat(session.expires_at))
+            claims["sid"] = session.id_sha256
+        claims["exp"] = expires
         token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
-        return TokenOut(access_token=token, expires_in=minutes * 60)
+        return TokenOut(access_token=token, expires_in=max(0, int((expires - now).total_seconds())))
+
+    # -- dashboard sessions -----------------------------------------------------------------
+    def start_session(self, username: str, password: str) -> SessionOut:
+        """A new session for a right password: its id (returned this once) and a token."""
+        account = self.check_password(username, password)
+        session_id = SESSION_ID_PREFIX + secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + timedelta(minutes=self._settings.session_minutes)
+        session = BrowserSession(
+            id_sha256=session_sha256(session_id),
+            account=account.name,
+            created_at=format_utc(now),
+            expires_at=format_utc(expires),
+            account_updated_at=account.updated_at,
+        )
+        self._store.create_session(session, _session_audit(SESSION_STARTED, session, "signed in"))
+        token = self.issue_token(account, session)
+        return SessionOut(
+            **token.model_dump(),
+            session_id=session_id,
+            session_expires_at=session.expires_at,
+            session_expires_in=int((expires - now).total_seconds()),
+            username=account.name,
+        )
+
+    def session_token(self, session_id: str) -> SessionTokenOut:
+        """A fresh token for a live session; 401 (one answer) for any other id."""
+        session, account = self._live_session(session_sha256(session_id))
+        token = self.issue_token(account, session)
+        return SessionTokenOut(**token.model_dump(), username=account.name)
+
+    def end_session(self, session_id: str) -> str:
+        """End the session (its tokens with it); the account's name. Ending one that has
+        ended already changes nothing; an unknown id is 401."""
+        id_sha256 = session_sha256(session_id)
+        session = self._store.get_session(id_sha256)
+        if session is None:
+            raise NotAuthenticated(_SESSION_REFUSED)
+        if session.ended_at is None:
+            ended = replace(session, ended_at=format_utc(datetime.now(UTC)))
+            audit = _session_audit(SESSION_ENDED, ended, "signed out")
+            self._store.end_session(id_sha256, str(ended.ended_at), audit)
+        return session.account
+
+    def _live_session(self, id_sha256: str) -> tuple[BrowserSession, Account]:
+        session = self._store.get_session(id_sha256)
+        account = None if session is None else self._store.get_account(session.account)
+        if (
+            session is None
+            or account is None
+            or not session.live(format_utc(datetime.now(UTC)))
+            or account.disabled
+            or account.updated_at != session.account_updated_at
+        ):
+            raise NotAuthenticated(_SESSION_REFUSED)
+        return session, account
 
     def check_password(self, username: str, password: str) -> Account:
         """The account, when the password is its own and it may sign in.
@@ -118,6 +210,11 @@ class Authenticator:
         account = self._store.get_account(str(claims["sub"]))
         if account is None or claims.get("gen") != account.updated_at:
             raise NotAuthenticated("the token is no longer valid; sign in again")
+        sid = claims.get("sid")
+        if sid is not None:  # a session's token lives only as long as its session
+            session, _ = self._live_session(str(sid))
+            if session.account != account.name:
+                raise NotAuthenticated(_SESSION_REFUSED)
         return account
 
     def _claims(self, token: str) -> dict[str, Any]:

@@ -147,7 +147,15 @@ def custody_out(caller: Caller, store: GraphStore, answer: CustodyResult) -> Cus
         else e
         for e in answer.events
     ]
-    return CustodyOut(**{**dict(answer), "events": events})
+    # a signer at a site the caller may not see is named by id only
+    signers = sites_of(store, Label.PERSON, {s.signer_id for s in answer.signatures if s.signer_id})
+    signatures = [
+        s
+        if s.signer_id is None or caller.sees(signers.get(s.signer_id))
+        else s.model_copy(update={"signer_name": None, "signer_role": None})
+        for s in answer.signatures
+    ]
+    return CustodyOut(**{**dict(answer), "events": events, "signatures": signatures})
 
 
 def _event_lot(event: object) -> str | None:

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboard import params, session, tables
+from dashboard import display, params, session, tables
 from dashboard.client import ApiClient
 
 _MAIN = {"at", "kind", "id", "redacted"}
@@ -52,12 +52,21 @@ if superseded:
         + ", ".join(superseded)
     )
 signature_table = tables.frame(
-    signatures,
+    [
+        # people by name and role where the answer gives them, else by id
+        {
+            **s,
+            "signer": display.person(
+                s.get("signer_id"), s.get("signer_name"), s.get("signer_role")
+            ),
+        }
+        for s in signatures
+    ],
     [
         "signature_id",
         "status",
         "meaning",
-        "signer_id",
+        "signer",
         "signed_at",
         "document_id",
         "document_version",
@@ -87,7 +96,7 @@ for event in events:
     details = {k: v for k, v in event.items() if k not in _MAIN and v not in (None, [], "")}
     rows.append(
         {
-            "at": event.get("at"),
+            "at": display.when(event.get("at"), session.settings().display_timezone),
             "kind": event["kind"],
             "id": event["id"],
             "details": "redacted (outside your sites)"
@@ -99,7 +108,10 @@ for event in events:
         }
     )
 timeline = pd.DataFrame(rows, columns=["at", "kind", "id", "details"])
-timed = timeline.dropna(subset=["at"])
+timed = pd.DataFrame(
+    [{**row, "at": event.get("at")} for row, event in zip(rows, events, strict=True)],
+    columns=["at", "kind", "id", "details"],
+).dropna(subset=["at"])  # the chart places the moments as the API gives them
 if not timed.empty:
     chart = px.scatter(
         timed, x="at", y="kind", color="kind", hover_data=["id", "details"], height=340

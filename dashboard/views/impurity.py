@@ -15,7 +15,7 @@ from typing import Any, cast
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, params, session, tables
+from dashboard import display, figures, params, session, tables
 from dashboard.client import ApiClient
 
 FLAGS = {
@@ -115,7 +115,7 @@ results = session.ask(
 )
 
 cols = st.columns(3)
-cols[0].metric("Units tested", answer["units_tested"])
+cols[0].metric("Units tested", display.count(answer["units_tested"], answer.get("units_hidden", 0)))
 if answer.get("units_hidden"):
     cols[0].caption(
         f"{answer['units_tested']} visible, {answer['units_hidden']} at sites outside your access"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, holds, params, session, tables
+from dashboard import display, figures, holds, params, session, tables
 from dashboard.client import ApiClient
 
 st.title("Recall")
@@ -28,9 +28,10 @@ if answer is None:
 
 visible_lots = [lot for lot in answer["lots"] if not lot.get("redacted")]
 hidden = [lot["id"] for lot in answer["lots"] if lot.get("redacted")]
+hidden_batches = sum(1 for b in answer["batches"] if b.get("redacted"))
 cols = st.columns(4)
-cols[0].metric("Affected lots", len(answer["lots"]))
-cols[1].metric("Batches", len(answer["batches"]))
+cols[0].metric("Affected lots", display.count(len(visible_lots), len(hidden)))
+cols[1].metric("Batches", display.count(len(answer["batches"]) - hidden_batches, hidden_batches))
 cols[2].metric("Customers", len(answer["customers"]))
 cols[3].metric("Lots with stock on hand", sum(1 for lot in visible_lots if lot["on_hand"] > 0))
 if hidden:
@@ -139,7 +140,11 @@ if holdable:
 
 st.subheader("Customers")
 customer_rows = [
-    {**c, "quantity": c["quantity"] if c["quantity"] is not None else "partial: lots redacted"}
+    {
+        **c,
+        "quantity": c["quantity"] if c["quantity"] is not None else "partial: lots redacted",
+        "redacted_lots": c.get("redacted_lots") or "none",
+    }
     for c in answer["customers"]
 ]
 tables.show(
@@ -206,7 +211,10 @@ if traces:
     event = st.plotly_chart(
         figure, key="trace-graph", on_select="rerun", selection_mode="points", width="stretch"
     )
-    st.caption("Colour shows the kind of node, the marker its status. Click a node to open it.")
+    st.caption(
+        "Material flows left to right, along the arrows. Colour shows the kind of node, "
+        "the marker its status. Click a node to open it."
+    )
     picked = (
         [p["customdata"] for p in event.selection.points if p.get("customdata")] if event else []
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import params, session, tables
+from dashboard import display, params, session, tables
 from dashboard.client import ApiClient
 
 st.title("Search")
@@ -31,6 +31,12 @@ if not found["matches"]:
     st.stop()
 
 
+def _value(name: str, value: Any) -> str:
+    if display.is_time_column(name):
+        value = display.when(value, session.settings().display_timezone)
+    return str(value)
+
+
 def _properties(match: dict[str, Any]) -> None:
     props = match["properties"]
     if match.get("unresolved"):
@@ -39,7 +45,7 @@ def _properties(match: dict[str, Any]) -> None:
         )
     st.dataframe(
         tables.frame(
-            [{"property": k, "value": str(v)} for k, v in sorted(props.items())],
+            [{"property": k, "value": _value(k, v)} for k, v in sorted(props.items())],
             ["property", "value"],
         ),
         hide_index=True,

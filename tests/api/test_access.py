@@ -90,6 +90,11 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
     forged = jwt.encode(
         {"sub": "auditor", "exp": now + timedelta(minutes=5)}, "another-secret" * 4, "HS256"
     )
+    # a token of a dashboard session that has ended since (signed out)
+    started = api.client.post("/auth/sessions", data={"username": "auditor", "password": PASSWORD})
+    ended = started.json()["access_token"]
+    session = {"session_id": started.json()["session_id"]}
+    assert api.client.post("/auth/sessions/end", json=session).status_code == 204
     calls = [
         *_read_calls(api, lot),
         *_write_calls(lot, "DOC-ANY"),
@@ -101,7 +106,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
     ]
     for method, path, kw in calls:
         _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
-        for bearer in ("nonsense", expired, forged, "lgk_0000_notakey"):
+        for bearer in ("nonsense", expired, forged, "lgk_0000_notakey", ended):
             headers = {"Authorization": f"Bearer {bearer}"}
             reply = api.client.request(method, path, headers=headers, **kw)
             _assert_error(reply, 401, "not_authenticated")

@@ -62,6 +62,7 @@ UNAUTHENTICATED_EXAMPLES = max(1, EXAMPLES // 5)  # per secured operation: only 
 # And for the reads of the whole plant's workflow (GET /work takes no parameter at all).
 SLOW_EXAMPLES = {
     "POST /auth/token": max(1, EXAMPLES // 3),
+    "POST /auth/sessions": max(1, EXAMPLES // 3),
     "POST /accounts": max(1, EXAMPLES // 2),
     "GET /work": max(1, EXAMPLES // 10),
     "GET /kpis": max(1, EXAMPLES // 2),
@@ -72,7 +73,12 @@ SLOW_EXAMPLES = {
 NO_SEED: dict[str, str] = {}
 
 # Fuzzed last, in this order: they add, lock and disable accounts.
-LAST = ("POST /accounts", "POST /auth/token", "POST /accounts/{name}/disable")
+LAST = (
+    "POST /accounts",
+    "POST /auth/token",
+    "POST /auth/sessions",
+    "POST /accounts/{name}/disable",
+)
 
 _ZIP = "application/zip"
 
@@ -171,6 +177,12 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     assert api.post("inv-all", "/documents/FUZZ-SEED-SIGN/versions", json=diffed).status_code == 201
     hold = {"reason": "fuzz seed", "password": PASSWORD}
     assert api.post("qa-a", f"/lots/{held}/holds", json=hold).status_code == 201
+    sessions = [
+        api.client.post(
+            "/auth/sessions", data={"username": "auditor", "password": PASSWORD}
+        ).json()["session_id"]
+        for _ in range(2)
+    ]
     events = {
         "source": "FUZZ",
         "timezone": "UTC",
@@ -179,6 +191,9 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     return {
         "GET /health": [{}],
         "POST /auth/token": [{"body": {"username": "auditor", "password": PASSWORD}}],
+        "POST /auth/sessions": [{"body": {"username": "auditor", "password": PASSWORD}}],
+        "POST /auth/sessions/token": [{"body": {"session_id": sessions[0]}}],
+        "POST /auth/sessions/end": [{"body": {"session_id": sessions[1]}}],
         "GET /lots/{lot_id}": [{"path_parameters": {"lot_id": i}} for i in [root, *other_lots]],
         "GET /batches/{batch_id}": [{"path_parameters": {"batch_id": batch}}],
         "GET /documents/{document_id}": [

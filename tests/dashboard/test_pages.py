@@ -21,7 +21,7 @@ import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from dashboard import figures
+from dashboard import display, figures
 from dashboard.settings import DashboardSettings
 from queries.evidence import verify_evidence
 from tests.dashboard.conftest import PASSWORD, ServedPlant, free_port, serve_plant
@@ -181,35 +181,83 @@ def test_sign_in_then_sign_out(api_env: ServedPlant) -> None:
     assert any("inv-all" in c for c in texts(at.caption))
     assert "Work" in texts(at.title)  # the default page
 
+    session_id = at.session_state["lg_session_id"]
     button(at, "Sign out").click().run()
     assert not at.exception
     assert shows_sign_in_form(at)
     assert "lg_token" not in at.session_state
     assert any("signed out" in i for i in texts(at.info))
+    # the API has ended the session: its id opens nothing any more
+    reply = httpx.post(f"{api_env.api_url}/auth/sessions/token", json={"session_id": session_id})
+    assert reply.status_code == 401
 
 
-def test_an_expired_session_asks_to_sign_in_again(api_env: ServedPlant) -> None:
+def _end_in_the_api(plant: ServedPlant, at: AppTest) -> None:
+    """Sign the tab's session out elsewhere (another tab, or its expiry): the API ends it."""
+    session_id = at.session_state["lg_session_id"]
+    reply = httpx.post(f"{plant.api_url}/auth/sessions/end", json={"session_id": session_id})
+    assert reply.status_code == 204, reply.text
+
+
+def test_an_expired_token_is_renewed_while_its_session_lives(api_env: ServedPlant) -> None:
     lot = planted(api_env)["lot"]
     at = signed_in_at("inv-all", "recall", lot=lot)
     assert metrics(at)
+    first = at.session_state["lg_token"]
 
+    at.session_state["lg_expires_at"] = time.time() - 1
+    at.run()
+    assert not at.exception
+    assert is_signed_in(at) and metrics(at)
+    assert at.session_state["lg_token"] != first  # a new token for the same session
+
+    # once the session has ended, an expired token asks to sign in again
+    _end_in_the_api(api_env, at)
     at.session_state["lg_expires_at"] = time.time() - 1
     at.run()
     assert not at.exception
     assert shows_sign_in_form(at)
     assert not at.metric
     assert any("session has ended" in i for i in texts(at.info))
-    assert "lg_token" not in at.session_state
+    assert "lg_token" not in at.session_state and "lg_session_id" not in at.session_state
 
 
 def test_a_token_the_api_refuses_ends_the_session(api_env: ServedPlant) -> None:
     lot = planted(api_env)["lot"]
     at = signed_in_at("inv-all", "recall", lot=lot)
+    # a token refused while its session lives (the API's secret changed, say): a new one
     at.session_state["lg_token"] = "not-a-token"
     at.run()
     assert not at.exception
+    assert is_signed_in(at) and metrics(at)
+
+    # the session ended in another tab: the next question is refused, and the form shown
+    _end_in_the_api(api_env, at)
+    other = next(r["lot_id"] for r in api_env.csv_rows("lots.csv") if r["lot_id"] != lot)
+    open_page(at, "recall", lot=other)  # a question not asked yet: it goes to the API
     assert shows_sign_in_form(at)
     assert any("session has ended" in i for i in texts(at.info))
+    assert "lg_token" not in at.session_state
+
+
+def test_a_session_the_api_cannot_be_asked_about_is_kept_for_later(
+    api_env: ServedPlant,
+) -> None:
+    lot = planted(api_env)["lot"]
+    at = signed_in_at("inv-all", "recall", lot=lot)
+    session_id = at.session_state["lg_session_id"]
+    at.session_state["lg_settings"] = DashboardSettings(api_url=f"http://127.0.0.1:{free_port()}")
+    at.session_state["lg_expires_at"] = time.time() - 1  # a new token is needed: no answer
+    at.run()
+    assert not at.exception
+    assert shows_sign_in_form(at)
+    assert any("Cannot resume your session now" in i for i in texts(at.info))
+    assert at.session_state["lg_session_id"] == session_id
+    # the API answers again: the same session, signed in, without the password
+    at.session_state["lg_settings"] = DashboardSettings(api_url=api_env.api_url)
+    at.run()
+    assert not at.exception
+    assert is_signed_in(at) and metrics(at)
 
 
 def test_a_link_opened_signed_out_opens_its_page_after_sign_in(api_env: ServedPlant) -> None:
@@ -480,7 +528,7 @@ def check_impurity(at: AppTest, answer: dict[str, Any], results: dict[str, Any])
     """The page shows these answers: metrics, factors, flagged results, one control chart
     per series with its limits and points."""
     shown = metrics(at)
-    assert shown["Units tested"] == str(answer["units_tested"])
+    assert shown["Units tested"] == display.count(answer["units_tested"], answer["units_hidden"])
     assert shown["Units flagged"] == str(answer["units_flagged"])
     assert shown["Factors tested"] == str(answer["factors_tested"])
     factors = answer["factors"]
