@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -13,10 +14,12 @@ from typing import Any, Final
 
 import neo4j
 import orjson
-from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import GraphDatabase, Transaction
 from neo4j.exceptions import (
     ConstraintError,
     DatabaseUnavailable,
+    DriverError,
+    Neo4jError,
     ServiceUnavailable,
     SessionExpired,
 )
@@ -91,6 +94,7 @@ class _Step:
 _SUB_BATCH = 10_000
 
 DEFAULT_MAX_RETRY_SECONDS: Final = 5.0
+_FIRST_RETRY_DELAY_S: Final = 1.0  # then doubled, with a jitter of 20 %: the driver's own
 SNAPSHOT_ATTEMPTS: Final = 5
 # What a server that went away (stopped, restarting, unreachable) looks like to the driver;
 # IncompleteCommit and the routing errors are ServiceUnavailable too.
@@ -230,6 +234,46 @@ class Neo4jStore:
         user, password = self._credentials
         return partial(Neo4jStore, self.uri, user, password, self.database, self._max_retry_seconds)
 
+    def _transact(self, work: Callable[..., T], *args: Any, read_only: bool = False) -> T:
+        """``work(tx, *args)`` in one transaction, committed; retried as the driver's
+        execute_write retries (transient errors, a connection lost before the commit; never
+        IncompleteCommit, whose outcome is unknown) for up to max_retry_seconds.
+
+        Not the driver's execute_write or execute_read: when a query fails inside their
+        transaction (a create-only write refused by its key's constraint, a deadlock), neo4j
+        5.28 (and 6.4) gives the connection back to the pool at once, then still rolls the
+        transaction back on it. Another thread may have taken it meanwhile: the rollback's
+        end-of-stream check set that thread's socket non-blocking (its read failed with
+        BlockingIOError: a 503), or found that thread's work on it and raised
+        ResultFailedError (a 500), and two threads on one Bolt socket can bring a worker
+        down. Here a transaction the server or the connection failed is left alone: the
+        server ended it, and the driver reset the connection when it gave it back.
+        """
+        mode = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
+        deadline = time.monotonic() + self._max_retry_seconds
+        delay = _FIRST_RETRY_DELAY_S
+        with self._reachable():
+            while True:
+                try:
+                    with self.driver.session(
+                        database=self.database, default_access_mode=mode
+                    ) as session:
+                        tx = session.begin_transaction()
+                        try:
+                            answer = work(tx, *args)
+                        except (Neo4jError, DriverError):
+                            raise  # no longer this thread's connection: never touch it
+                        except BaseException:
+                            tx.close()  # our own refusal (WriteConflict, ...): roll back
+                            raise
+                        tx.commit()
+                    return answer
+                except (Neo4jError, DriverError) as exc:
+                    if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                        raise
+                time.sleep(delay * random.uniform(0.8, 1.2))
+                delay *= 2
+
     def check(self) -> None:
         # an auto-commit query, which the driver does not retry: a down server answers now
         with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
@@ -250,7 +294,7 @@ class Neo4jStore:
             return cached
 
         def read_all(
-            tx: ManagedTransaction,
+            tx: Transaction,
         ) -> tuple[dict[str, list[str]], dict[str, list[tuple[str, str]]]]:
             nodes = {
                 label: [i for (i,) in tx.run(render("genealogy_nodes", label=label))]
@@ -262,8 +306,7 @@ class Neo4jStore:
             }
             return nodes, pairs
 
-        with self._session(default_access_mode=neo4j.READ_ACCESS) as session:
-            nodes, pairs = session.execute_read(read_all)
+        nodes, pairs = self._transact(read_all, read_only=True)
         loaded = Genealogy.from_pairs(version, nodes, **pairs)
         self._genealogy_cache = loaded
         return loaded
@@ -355,24 +398,16 @@ class Neo4jStore:
                     changed.append({"seq": entry["seq"], "prev_hash": prev, "hash": entry["hash"]})
                 prev = entry["hash"]
             chain: dict[str, Any] = {"rows": changed, "refs": _refs(page)}
-            with self._session() as session:
-                session.execute_write(_run_all, [(read_cypher("chain_audit_entries"), chain)])
+            self._transact(_run_all, [(read_cypher("chain_audit_entries"), chain)])
             after = last_seq = page[-1]["seq"]
         head: dict[str, Any] = {"seq": last_seq, "hash": prev}
-        with self._session() as session:
-            session.execute_write(_run_all, [(read_cypher("set_audit_head"), head)])
+        self._transact(_run_all, [(read_cypher("set_audit_head"), head)])
 
     # -- reads ----------------------------------------------------------------------------
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query with read routing and return its records as dicts."""
-        with self._reachable():
-            records, _, _ = self.driver.execute_query(
-                query,
-                parameters_=params,
-                database_=self.database,
-                routing_=neo4j.RoutingControl.READ,
-            )
-        return [r.data() for r in records]
+        records: list[dict[str, Any]] = self._transact(_records, query, params, read_only=True)
+        return records
 
     def _found(self, query: str, **params: Any) -> list[list[Any]]:
         (record,) = self.read(query, **params)
@@ -546,8 +581,7 @@ class Neo4jStore:
         work = [_Step(read_cypher("save_account"), {"name": a.name, "props": props})]
         audit_rows = pending_entries([audit] if audit is not None else [], utc_now())
         try:
-            with self._session() as session:
-                session.execute_write(_write, work, audit_rows)
+            self._transact(_write, work, audit_rows)
         except ConstraintError as exc:
             if "key_id" in (exc.message or ""):
                 raise KeyIdInUse(a.key_id) from exc
@@ -565,8 +599,7 @@ class Neo4jStore:
         }
         work = [_Step(read_cypher("create_session"), {"props": props})]
         try:
-            with self._session() as session_:
-                session_.execute_write(_write, work, pending_entries([audit], utc_now()))
+            self._transact(_write, work, pending_entries([audit], utc_now()))
         except ConstraintError:
             raise SessionExists(x.id_sha256[:16]) from None
 
@@ -575,8 +608,8 @@ class Neo4jStore:
         return _browser_session(rows[0]["session"]) if rows else None
 
     def end_session(self, id_sha256: str, at: str, audit: AuditEntry) -> bool:
-        with self._session() as session:
-            return session.execute_write(_end_session, id_sha256, at, audit)
+        ended: bool = self._transact(_end_session, id_sha256, at, audit)
+        return ended
 
     def fetch_idempotency(self, key: str) -> IdempotencyRecord | None:
         rows = self.read(read_cypher("fetch_idempotency"), key=key)
@@ -594,8 +627,7 @@ class Neo4jStore:
         }
         params = {"key": r.key, "props": props}
         try:
-            with self._session() as session:
-                stored = session.execute_write(_single, read_cypher("save_idempotency"), params)
+            stored = self._transact(_single, read_cypher("save_idempotency"), params)
         except ConstraintError:
             # Two MERGEs of one new key at once: the one that lost the race under the
             # uniqueness constraint fails instead of matching. The first record wins.
@@ -606,10 +638,7 @@ class Neo4jStore:
         return _idempotency(stored["record"])
 
     def complete_idempotency(self, record: IdempotencyRecord) -> bool:
-        with self._session() as session:
-            done = session.execute_write(
-                _single, read_cypher("complete_idempotency"), _answer_params(record)
-            )
+        done = self._transact(_single, read_cypher("complete_idempotency"), _answer_params(record))
         return int(done["completed"]) == 1
 
     def take_over_idempotency(self, stale: IdempotencyRecord, fresh: IdempotencyRecord) -> bool:
@@ -620,8 +649,7 @@ class Neo4jStore:
             "body": _json(fresh.body),
             "at": fresh.at,
         }
-        with self.driver.session(database=self.database) as session:
-            done = session.execute_write(_single, read_cypher("take_over_idempotency"), params)
+        done = self._transact(_single, read_cypher("take_over_idempotency"), params)
         return int(done["taken"]) == 1
 
     # -- the sign-in counter: one write query under the account node's write lock --------
@@ -629,18 +657,17 @@ class Neo4jStore:
         self, name: str, at: str, limit: int, lock_until: str
     ) -> SignInFailure | None:
         params = {"name": name, "at": at, "limit": limit, "lock_until": lock_until}
-        with self.driver.session(database=self.database) as session:
-            return session.execute_write(_count_sign_in_failure, params)
+        failure: SignInFailure | None = self._transact(_count_sign_in_failure, params)
+        return failure
 
     def record_sign_in_success(self, name: str, at: str) -> bool:
         params = {"name": name, "at": at}
-        with self.driver.session(database=self.database) as session:
-            row = session.execute_write(_optional, read_cypher("record_sign_in_success"), params)
+        row = self._transact(_optional, read_cypher("record_sign_in_success"), params)
         return row is not None and bool(row["signed_in"])
 
     def unlock_account(self, name: str, by: str) -> Account | None:
-        with self.driver.session(database=self.database) as session:
-            return session.execute_write(_unlock_account, name, by)
+        account: Account | None = self._transact(_unlock_account, name, by)
+        return account
 
     # -- writes ---------------------------------------------------------------------------
     def apply(self, batch: WriteBatch) -> None:
@@ -656,8 +683,7 @@ class Neo4jStore:
         audit_rows = pending_entries(batch.audit, utc_now(), write_id)
         created = [w.ref for w in batch.nodes if w.expected == ABSENT]
         try:
-            with self._session() as session:
-                session.execute_write(_write, work, audit_rows, batch.writes_content())
+            self._transact(_write, work, audit_rows, batch.writes_content())
         except ConstraintError:
             if not created:
                 raise
@@ -787,8 +813,7 @@ class Neo4jStore:
             "report": json.dumps(dict(report), sort_keys=True),
             "rejections": rows,
         }
-        with self._session() as session:
-            session.execute_write(_run_all, [(read_cypher("record_ingest"), params)])
+        self._transact(_run_all, [(read_cypher("record_ingest"), params)])
 
     def clear(self) -> None:
         """Delete everything (tests and `--fresh` only)."""
@@ -801,7 +826,7 @@ class Neo4jStore:
         self.driver.close()
 
 
-def _run_all(tx: ManagedTransaction, work: list[tuple[str, dict[str, Any]]]) -> None:
+def _run_all(tx: Transaction, work: list[tuple[str, dict[str, Any]]]) -> None:
     for query, params in work:
         tx.run(query, params).consume()
 
@@ -824,7 +849,7 @@ def _answered(row: list[Any]) -> NodeRef | RelRef:  # pragma: no cover - never c
 _ANSWERED = _answered  # marks the step completing an idempotency record
 
 
-def _run_steps(tx: ManagedTransaction, work: list[_Step]) -> None:
+def _run_steps(tx: Transaction, work: list[_Step]) -> None:
     """Run the statements; raise WriteConflict (the driver then rolls back) when a checked
     one found other content than expected."""
     found: dict[NodeRef | RelRef, str] = {}
@@ -861,7 +886,7 @@ def _model_label(labels: Sequence[str]) -> str:
 
 
 def _write(
-    tx: ManagedTransaction,
+    tx: Transaction,
     work: list[_Step],
     audit: list[dict[str, Any]],
     changes_graph: bool = False,
@@ -901,19 +926,23 @@ def _write(
     tx.run(read_cypher("append_audit"), params).consume()
 
 
-def _single(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[str, Any]:
+def _records(tx: Transaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r.data() for r in tx.run(query, params)]
+
+
+def _single(tx: Transaction, query: str, params: dict[str, Any]) -> dict[str, Any]:
     """The one record a write query returns, read inside its transaction."""
     record = tx.run(query, params).single(strict=True)
     return record.data()
 
 
-def _optional(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+def _optional(tx: Transaction, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
     """The one record a write query returns, if any, read inside its transaction."""
     record = tx.run(query, params).single()
     return None if record is None else record.data()
 
 
-def _count_sign_in_failure(tx: ManagedTransaction, params: dict[str, Any]) -> SignInFailure | None:
+def _count_sign_in_failure(tx: Transaction, params: dict[str, Any]) -> SignInFailure | None:
     """The count, then its audit entries in the same transaction (a retry does both again)."""
     row = tx.run(read_cypher("record_sign_in_failure"), params).single()
     if row is None:
@@ -931,7 +960,7 @@ def _count_sign_in_failure(tx: ManagedTransaction, params: dict[str, Any]) -> Si
     return failure
 
 
-def _unlock_account(tx: ManagedTransaction, name: str, by: str) -> Account | None:
+def _unlock_account(tx: Transaction, name: str, by: str) -> Account | None:
     row = tx.run(read_cypher("unlock_account"), {"name": name}).single()
     if row is None:
         return None
@@ -940,7 +969,7 @@ def _unlock_account(tx: ManagedTransaction, name: str, by: str) -> Account | Non
     return _account(row["account"])
 
 
-def _end_session(tx: ManagedTransaction, id_sha256: str, at: str, audit: AuditEntry) -> bool:
+def _end_session(tx: Transaction, id_sha256: str, at: str, audit: AuditEntry) -> bool:
     """Set ``ended_at`` once (under the node's write lock), then its audit entry."""
     row = tx.run(read_cypher("end_session"), {"id_sha256": id_sha256, "at": at}).single()
     if row is None:

@@ -239,3 +239,63 @@ def test_both_stores_give_one_content_digest_for_one_plant(
         WriteBatch(nodes=[_node(Label.LOT, lot_id, props, "*")], audit=[_entry("changed")])
     )
     assert embedded_store.content_sha256() != digests[1]
+
+
+@pytest.mark.neo4j
+def test_create_only_writes_that_collide_leave_other_threads_connections_alone(
+    neo4j_store: Neo4jStore,
+) -> None:
+    """A create-only write refused by the key's constraint fails its transaction on the
+    server. neo4j's driver (5.28, 6.4) then gives the connection back to the pool at once
+    and rolls the transaction back on it afterwards: by then another thread may have taken
+    it, and that thread failed (BlockingIOError read as the store being down, a
+    ResultFailedError as a 500; found by the concurrent-writers fault test). Here threads
+    race to create the same keys while others read: each is told AlreadyExists or succeeds,
+    and no thread meets anything else."""
+    store = neo4j_store
+    keys = [f"H-COLLIDE-{i}" for i in range(150)]
+    wins: list[str] = []
+    odd: list[BaseException] = []
+    lock = threading.Lock()
+    writing = threading.Event()
+    start = threading.Barrier(10)
+
+    def writer(n: int) -> None:
+        start.wait()
+        for key in keys:
+            batch = WriteBatch(
+                nodes=[_node(Label.HOLD, key, {"by": n}, ABSENT)], audit=[_entry(f"{key}/{n}")]
+            )
+            try:
+                store.apply(batch)
+            except AlreadyExists:
+                continue
+            except BaseException as exc:  # reported below
+                with lock:
+                    odd.append(exc)
+                continue
+            with lock:
+                wins.append(key)
+
+    def reader() -> None:
+        start.wait()
+        while writing.is_set():
+            try:
+                store.fetch_nodes(Label.HOLD, keys[:5])
+            except BaseException as exc:  # reported below
+                with lock:
+                    odd.append(exc)
+
+    writing.set()
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join()
+    writing.clear()
+    for t in readers:
+        t.join()
+    assert not odd, [repr(e) for e in odd[:5]]
+    assert sorted(wins) == sorted(keys)  # each key created once
+    assert sorted(store.fetch_nodes(Label.HOLD, keys)) == sorted(keys)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import httpx
 from argon2 import PasswordHasher
@@ -29,9 +28,26 @@ SECRET = "fault-test-secret-" + "s" * 40
 
 
 @dataclass
-class Served:
+class Server:
+    """A running `lotgraph serve`: its base URL and its log so far."""
+
     base: str
+    log_path: Path
+
+    def log_tail(self, chars: int = 20_000) -> str:
+        """The end of the server's log (a 500's traceback, a worker's death), to be shown
+        by the test that met it."""
+        return _tail(self.log_path, chars)
+
+
+@dataclass
+class Served:
+    server: Server
     plant: Path
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
     def token(self, name: str, password: str = PASSWORD) -> str:
         reply = httpx.post(
@@ -80,32 +96,35 @@ def seed_plant(store: GraphStore, out: Path, accounts: dict[str, tuple[str, list
 
 
 @contextmanager
-def serve(env: dict[str, str], workers: int) -> Iterator[str]:
-    """`lotgraph serve --workers N` on a free loopback port (its base URL), stopped on the
-    way out; ``env`` names the store (store_env) and any other setting."""
+def serve(env: dict[str, str], workers: int) -> Iterator[Server]:
+    """`lotgraph serve --workers N` on a free loopback port, stopped on the way out; ``env``
+    names the store (store_env) and any other setting."""
     port = free_port()
-    # the server's log goes to a file: a pipe nobody reads would fill and stall it
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "lotgraph", "serve", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--workers", str(workers)],
-            env={**env, "LOTGRAPH_SECRET_KEY": SECRET},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
+    # the server's log goes to a file (a pipe nobody reads would fill and stall it), opened
+    # for appending, so that reading it meanwhile never moves where the server writes
+    with tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder) / "serve.log"
+        with log_path.open("ab") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "lotgraph", "serve", "--host", "127.0.0.1"]
+                + ["--port", str(port), "--workers", str(workers)],
+                env={**env, "LOTGRAPH_SECRET_KEY": SECRET},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        running = Server(f"http://127.0.0.1:{port}", log_path)
         try:
             deadline = time.monotonic() + 90
             while True:
                 try:
-                    if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                    if httpx.get(f"{running.base}/health", timeout=5).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
-                assert server.poll() is None, _tail(log)
+                assert server.poll() is None, running.log_tail()
                 assert time.monotonic() < deadline, "lotgraph serve did not answer /health"
                 time.sleep(0.3)
-            yield base
+            yield running
         finally:
             server.terminate()
             try:
@@ -114,9 +133,9 @@ def serve(env: dict[str, str], workers: int) -> Iterator[str]:
                 server.kill()
                 server.wait(timeout=30)
             # shown when a test fails (a module-scoped server: with its module's last test)
-            print(f"lotgraph serve's log ({env.get('LOTGRAPH_STORE')}), its end:\n{_tail(log)}")
+            store = env.get("LOTGRAPH_STORE")
+            print(f"lotgraph serve's log ({store}), its end:\n{running.log_tail()}")
 
 
-def _tail(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read()[-4000:].decode(errors="replace")
+def _tail(path: Path, chars: int) -> str:
+    return path.read_bytes()[-chars:].decode(errors="replace")

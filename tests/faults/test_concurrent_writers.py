@@ -58,8 +58,8 @@ def served(
     finally:
         store.close()
     print(f"concurrent writers on {request.param}: plant seed {seed}")
-    with serve(store_env(folder, neo4j), workers=4) as base:
-        yield Served(base, folder / "plant"), seed
+    with serve(store_env(folder, neo4j), workers=4) as server:
+        yield Served(server, folder / "plant"), seed
 
 
 def _race(
@@ -95,7 +95,7 @@ def _race(
         t.start()
     for t in threads:
         t.join()
-    assert not failures, failures
+    assert not failures, (failures, api.server.log_tail())
     return results
 
 
@@ -123,16 +123,21 @@ def _answers(results: list[list[tuple[Write, Answer, Answer | None]]]) -> list[A
     return [answer for writer in results for _, answer, _ in writer]
 
 
-def _unexpected(answers: list[Answer]) -> str:
-    """The statuses, and the body of every answer a race may not give (a 500 names the
-    reference of its traceback in the server's log)."""
-    odd = [body for status, body in answers if status not in (201, 409, 422)]
-    return f"{Counter(s for s, _ in answers)}; unexpected: {odd[:5]}"
+def _unexpected(api: Served, answers: list[Answer], expected: set[int]) -> str:
+    """The statuses, the body of every answer a race may not give (a 500 names the
+    reference of its traceback) and the end of the server's log (that traceback)."""
+    odd = [body for status, body in answers if status not in expected]
+    return (
+        f"{Counter(s for s, _ in answers)}; unexpected: {odd[:5]}\n"
+        f"lotgraph serve's log, its end:\n{api.server.log_tail()}"
+    )
 
 
 def _get(api: Served, path: str) -> Any:
     token = api.token(AUTHOR)
-    reply = httpx.get(f"{api.base}{path}", headers={"Authorization": f"Bearer {token}"})
+    reply = httpx.get(
+        f"{api.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -146,6 +151,7 @@ def _create_documents(api: Served, prefix: str, count: int) -> list[str]:
             f"{api.base}/documents",
             headers={"Authorization": f"Bearer {token}"},
             json={"id": doc_id, "kind": "sop", "title": doc_id, "content": {"n": n}},
+            timeout=120,  # a first request on a loaded machine may take more than httpx's 5 s
         )
         assert reply.status_code == 201, reply.text
         ids.append(doc_id)
@@ -166,7 +172,9 @@ def test_concurrent_versions_are_each_stored_once_with_their_own_number(
 
     results = _race(api, writes, seed)
     answers = _answers(results)
-    assert {status for status, _ in answers} <= {201, 409, 422}, _unexpected(answers)
+    assert {status for status, _ in answers} <= {201, 409, 422}, _unexpected(
+        api, answers, {201, 409, 422}
+    )
     record = _get(api, f"/documents/{doc_id}")
     stored = [v["content"] for v in record["versions"][1:]]
     accepted = [
@@ -180,7 +188,7 @@ def test_concurrent_versions_are_each_stored_once_with_their_own_number(
     for writer in results:
         for _, first, retry in writer:
             if retry is not None:  # a retry adds nothing and answers as the first did
-                assert retry[0] == first[0], (first, retry)
+                assert retry[0] == first[0], (first, retry, api.server.log_tail())
 
 
 def test_concurrent_signatures_are_each_stored_once_and_never_duplicated(
@@ -200,7 +208,9 @@ def test_concurrent_signatures_are_each_stored_once_and_never_duplicated(
 
     results = _race(api, writes, seed)
     answers = _answers(results)
-    assert {status for status, _ in answers} <= {201, 409, 422}, _unexpected(answers)
+    assert {status for status, _ in answers} <= {201, 409, 422}, _unexpected(
+        api, answers, {201, 409, 422}
+    )
     accepted = {body["signature"]["signature_id"] for status, body in answers if status == 201}
     stored = {doc_id: _get(api, f"/documents/{doc_id}")["signatures"] for doc_id in docs}
     assert sorted(s["signature_id"] for sigs in stored.values() for s in sigs) == sorted(accepted)
@@ -213,7 +223,7 @@ def test_concurrent_signatures_are_each_stored_once_and_never_duplicated(
     for writer in results:
         for _, first, retry in writer:
             if retry is not None:
-                assert retry[0] == first[0], (first, retry)
+                assert retry[0] == first[0], (first, retry, api.server.log_tail())
                 if first[0] == 201:
                     assert retry[1]["signature"] == first[1]["signature"]
 
@@ -236,7 +246,9 @@ def test_concurrent_holds_are_each_stored_once_and_a_lot_has_one_active_hold(
 
     results = _race(api, writes, seed)
     answers = _answers(results)
-    assert {status for status, _ in answers} <= {200, 201, 409, 422}, Counter(s for s, _ in answers)
+    assert {status for status, _ in answers} <= {200, 201, 409, 422}, _unexpected(
+        api, answers, {200, 201, 409, 422}
+    )
     placed = Counter(b["id"] for s, b in answers if s == 201)
     released = Counter(b["id"] for s, b in answers if s == 200)
     assert all(n == 1 for n in placed.values()), placed
@@ -261,6 +273,6 @@ def test_concurrent_holds_are_each_stored_once_and_a_lot_has_one_active_hold(
     for writer in results:
         for _, first, retry in writer:
             if retry is not None:
-                assert retry[0] == first[0], (first, retry)
+                assert retry[0] == first[0], (first, retry, api.server.log_tail())
                 if first[0] in (200, 201):
                     assert retry[1]["id"] == first[1]["id"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ REFUSED = {"error": "not_authenticated", "detail": "wrong username or password"}
 class Served:
     base: str
     store: GraphStore  # the same data the server's workers use, through its own connection
+    log_tail: Callable[[], str]  # the server's log, shown by a test that fails
 
     def sign_in(
         self, name: str, password: str, client: httpx.Client | None = None
@@ -76,8 +77,8 @@ def served(store: GraphStore, request: pytest.FixtureRequest) -> Iterator[Served
         "LOTGRAPH_SIGN_IN_ATTEMPTS": str(LIMIT),
         "LOTGRAPH_LOCKOUT_MINUTES": "15",
     }
-    with serve(env, workers=2) as base:
-        yield Served(base, store)
+    with serve(env, workers=2) as server:
+        yield Served(server.base, store, server.log_tail)
 
 
 def _actions(store: GraphStore, name: str, action: str) -> list[dict[str, object]]:
@@ -91,7 +92,8 @@ def test_parallel_wrong_passwords_lock_the_account_and_count_at_most_the_limit(
         replies = list(
             pool.map(lambda _: served.sign_in("ana", "a wrong password", client), range(40))
         )
-    assert [(r.status_code, r.json()) for r in replies] == [(401, REFUSED)] * 40
+    answers = [(r.status_code, r.json()) for r in replies]
+    assert answers == [(401, REFUSED)] * 40, served.log_tail()
     account = served.store.get_account("ana")
     assert account is not None
     assert account.locked_until is not None and account.locked_until > utc_now()

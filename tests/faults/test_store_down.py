@@ -61,7 +61,8 @@ def test_neo4j_stopped_and_started_under_load(
     try:
         headers = {"Authorization": f"Bearer {_load(info, tmp_path)}"}
         env = store_env(tmp_path / "serve", info)
-        with serve(env, workers=1) as base:
+        with serve(env, workers=1) as server:
+            base = server.base
             answers: list[tuple[float, str, int, str | None]] = []
             health: list[tuple[float, int, Any]] = []
             stop = threading.Event()
