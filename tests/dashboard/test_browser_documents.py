@@ -35,6 +35,9 @@ INVESTIGATOR = "inv-all"
 def open_as(board: Board, account: str, path: str, **query: str) -> None:  # noqa: F811
     """Open the link signed out and sign in as ``account`` (Board.open signs in as one)."""
     page = board.page
+    # the browser keeps the last account's session in its cookie: forget it, as a
+    # different person at this browser would sign out first
+    page.context.clear_cookies()
     board.opened = f"{board.base_url}{path}"
     page.goto(board.opened + (f"?{urlencode(query)}" if query else ""))
     page.get_by_label("Username").fill(account, timeout=WAIT_MS)
