@@ -51,7 +51,9 @@ class _Plant:
         if not text:
             return None
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        local = moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        # in UTC: two times of one ZoneInfo subtract as wall clocks, across a DST change too
+        return local.astimezone(UTC)
 
     def release(self, batch: str) -> dict[str, str] | None:
         """The valid released signature on the current version of the batch's record, when
