@@ -193,9 +193,11 @@ def test_the_home_page_is_the_work_queue(
     assert qa.metric("Awaiting your signature") == str(len(expected["awaiting_signature"]))
     assert qa.metric("Batches awaiting release") == str(len(expected["batches_awaiting_release"]))
     assert qa.metric("Overrides") == str(kpis["overrides"]["count"])
-    rows = qa.csv("batches-awaiting-release")
-    assert [r["batch"] for r in rows] == [b["batch"] for b in expected["batches_awaiting_release"]]
-    assert [r["open"] for r in rows] == [
-        f"/batch?id={b['batch']}" for b in expected["batches_awaiting_release"]
-    ]
+    awaiting = expected["batches_awaiting_release"]
+    if not awaiting:  # the tests before this one released every batch of the plant's
+        assert "No batch awaits release." in qa.text()
+    else:
+        rows = qa.csv("batches-awaiting-release")
+        assert [r["batch"] for r in rows] == [b["batch"] for b in awaiting]
+        assert [r["open"] for r in rows] == [f"/batch?id={b['batch']}" for b in awaiting]
     qa.check_and_shoot("work-queue")
