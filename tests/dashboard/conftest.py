@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
 import threading
@@ -91,7 +92,8 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
 def serve_plant(home: Path, lots: int) -> Iterator[ServedPlant]:
     """A plant of ``lots`` lots from a random seed (printed) in an embedded store, with the
     test accounts and the API on loopback for as long as the context lasts."""
-    seed = random.randrange(1_000_000)
+    # LOTGRAPH_TEST_SEED replays a printed seed
+    seed = int(os.environ.get("LOTGRAPH_TEST_SEED") or random.randrange(1_000_000))
     print(f"served plant: {lots} lots, seed {seed}")
     plant = generate_plant(lots=lots, seed=seed, out=home / "plant")
     store_path = home / "store" / "graph.sqlite"
