@@ -13,21 +13,14 @@ answer identically.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
-from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, Props
-from queries.embedded_graph import pairs
 from queries.errors import NotFound
 from queries.snapshot import one_snapshot
-
-_HERE = Path(__file__).parent
 
 
 class SupplierLot(BaseModel):
@@ -94,20 +87,13 @@ def decision_record(decision_id: str, change_id: str, props: Props) -> ChangeDec
 
 
 def _ids(store: GraphStore, supplier_id: str) -> tuple[list[str], list[str], list[Any]]:
-    if isinstance(store, Neo4jStore):
-        rows = store.read(read_cypher("supplier_record", _HERE), supplier_id=supplier_id)
-        if not rows:
-            return [], [], []
-        (row,) = rows
-        return list(row["lots"]), list(row["changes"]), [tuple(p) for p in row["decisions"]]
-    if isinstance(store, EmbeddedStore):
-        lots = [
-            lot for _, lot in pairs(store, Label.SUPPLIER, [supplier_id], RelType.SUPPLIED, True)
-        ]
-        changes = [c for c, _ in pairs(store, Label.SUPPLIER, [supplier_id], RelType.BY, False)]
-        decided = pairs(store, Label.SUPPLIER_CHANGE, changes, RelType.DECIDES, False)
-        return lots, changes, decided
-    raise TypeError(f"no supplier record for store {type(store).__name__}")  # pragma: no cover
+    """The supplier's lots, change notices and (decision, notice) pairs, by the store's
+    ``linked`` read (the same on both stores)."""
+    lots = [
+        lot for _, lot, _ in store.linked(Label.SUPPLIER, [supplier_id], RelType.SUPPLIED, True)
+    ]
+    changes = [c for c, _, _ in store.linked(Label.SUPPLIER, [supplier_id], RelType.BY, False)]
+    return lots, changes, change_decision_pairs(store, changes)
 
 
 def decisions_of(store: GraphStore, change_ids: list[str]) -> dict[str, list[ChangeDecision]]:
@@ -120,12 +106,9 @@ def change_decision_pairs(store: GraphStore, change_ids: list[str]) -> list[tupl
     wanted = sorted(set(change_ids))
     if not wanted:
         return []
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(read_cypher("supplier_change_decisions", _HERE), change_ids=wanted)
-        return [(d, c) for d, c in row["found"]]
-    if isinstance(store, EmbeddedStore):
-        return pairs(store, Label.SUPPLIER_CHANGE, wanted, RelType.DECIDES, False)
-    raise TypeError(f"no decisions query for store {type(store).__name__}")  # pragma: no cover
+    return [
+        (d, c) for d, c, _ in store.linked(Label.SUPPLIER_CHANGE, wanted, RelType.DECIDES, False)
+    ]
 
 
 def _decisions(store: GraphStore, found: list[tuple[str, str]]) -> dict[str, list[ChangeDecision]]:
