@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 import httpx
 
-from api.accounts.service import AccountService
 from api.auth.schemas import Role
-from graph.embedded import EmbeddedStore
+from lotgraph.neo4j_local import ConnectionInfo
 from tests.dashboard.conftest import PASSWORD, ServedPlant, serve_plant
 
 QA = "qa-release"
@@ -32,14 +31,7 @@ FIXABLE = frozenset({"batch_record_not_approved", "input_without_coa"})
 
 
 def add_account(plant: ServedPlant, name: str, role: Role = Role.QA) -> str:
-    """An account on the served plant's store (the API reads accounts from the store)."""
-    store = EmbeddedStore(plant.store_path)
-    try:
-        if store.get_account(name) is None:
-            AccountService(store).add(name, role, ["*"], actor="test", password=PASSWORD)
-    finally:
-        store.close()
-    return name
+    return plant.add_account(name, role)
 
 
 def segment(value: str) -> str:
@@ -141,12 +133,14 @@ def release_hold(plant: ServedPlant, lot: str, reason: str) -> dict[str, Any]:
 
 
 @contextmanager
-def plant_to_release(home: Path, tries: int = 6) -> Iterator[tuple[ServedPlant, Candidates]]:
+def plant_to_release(
+    home: Path, neo4j: ConnectionInfo | None = None, tries: int = 6
+) -> Iterator[tuple[ServedPlant, Candidates]]:
     """A served plant with a batch awaiting release that nothing blocks, and another that
     only overridable findings block (or nothing): plants from new seeds until one has them
     (a plant has only a handful of batches awaiting release)."""
     for attempt in range(tries):
-        with serve_plant(home / f"plant-{attempt}", 300) as plant:
+        with serve_plant(home / f"plant-{attempt}", 300, neo4j) as plant:
             found = release_candidates(plant)
             print(f"release candidates: {found}")
             if found.clean and len(found.clean) + len(found.overridable) >= 2:

@@ -1,6 +1,6 @@
 """The audit trail page in a real browser (Debian's Chromium, Playwright), as an auditor:
 filter through the form, download the CSV, and check both against the API's own answers
-for the same filters. The harness is tests/dashboard/test_browser.py's."""
+for the same filters, on each store (the harness is tests/dashboard/browser.py)."""
 
 from __future__ import annotations
 
@@ -8,80 +8,22 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from tests.dashboard.conftest import PASSWORD, ServedPlant
-from tests.dashboard.test_browser import (  # noqa: F401  (fixtures, used by name)
-    WAIT_MS,
-    WIDTH,
-    Board,
-    _browser_present,
-    _output_dir,
-    browser,
-    dashboard_url,
-)
+from tests.dashboard.browser import ON_BOTH_STORES, WAIT_MS, Board
+from tests.dashboard.conftest import ServedPlant
 
-with contextlib.suppress(ImportError):  # the harness's _browser_present fixture skips or fails
+with contextlib.suppress(ImportError):  # the browser_present fixture skips or fails
     from playwright.sync_api import expect
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
-
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("browser_present"), ON_BOTH_STORES]
 
 AUDITOR = "auditor"
-
-
-class AuditorBoard(Board):
-    """A tab signed in as the auditor (the harness's Board signs in as an investigator)."""
-
-    def open(self, path: str, **query: str | list[str]) -> Page:
-        page = self.page
-        self.opened = f"{self.base_url}{path}"
-        page.goto(self.opened + (f"?{urlencode(query, doseq=True)}" if query else ""))
-        page.get_by_label("Username").fill(AUDITOR, timeout=WAIT_MS)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_label("Username")).to_have_count(0, timeout=WAIT_MS)
-        self.settle()
-        assert page.url.startswith(self.opened), page.url
-        return page
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    """The harness's folder; only this module's own shots are replaced."""
-    folder = _output_dir() / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("audit-*.png"):
-        stale.unlink()
-    return folder
-
-
-@pytest.fixture
-def board(
-    browser: Browser,  # noqa: F811
-    dashboard_url: str,  # noqa: F811
-    screenshots: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[AuditorBoard]:
-    context = browser.new_context(viewport={"width": WIDTH, "height": 1000}, accept_downloads=True)
-    opened = AuditorBoard(context.new_page(), dashboard_url, screenshots)
-    try:
-        yield opened
-    finally:
-        if not opened.shot:
-            try:
-                opened.screenshot(f"audit-FAILED-{request.node.name}")
-            except Exception as exc:  # best effort: the test has failed already
-                print(f"no screenshot of the failed page: {exc}")
-        context.close()
 
 
 def _api(plant: ServedPlant, path: str, params: dict[str, Any]) -> httpx.Response:
@@ -104,14 +46,14 @@ def _every_entry(plant: ServedPlant, filters: dict[str, str]) -> list[dict[str, 
 
 
 def test_an_auditor_filters_the_trail_and_downloads_it(
-    board: AuditorBoard, served_plant: ServedPlant
+    board: Board, served_plant: ServedPlant
 ) -> None:
     lot = served_plant.meta["synthetic"]["planted"]["lot"]
     for _ in range(3):  # reads of the lot by an investigator, for the auditor to find
         served_plant.get("inv-all", f"/lots/{lot}")
     served_plant.get("inv-all", "/search", params={"q": lot})  # a read with another key
 
-    page = board.open("/audit")
+    page = board.open("/audit", AUDITOR)
     board.ready("Filter")
     assert "Audit trail intact" in board.text(), board.text()[:2000]
 

@@ -1,6 +1,6 @@
 """Signing a document and adding a version through the screen, in a real browser (Debian's
 Chromium driven by Playwright) against the dashboard `lotgraph dashboard` starts, over the
-API of a plant generated at test time; every result is read back from the API.
+API of a plant generated at test time on each store; every result is read back from the API.
 
 The walk follows the state machine: authored (by the author), reviewed, approve refused
 for the author (the API's 403 on screen), approved, verified, released by another qa; then a
@@ -10,42 +10,17 @@ new version with its reason (back to draft), and rejected.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
 
 from dashboard.signing import statement
+from tests.dashboard.browser import ON_BOTH_STORES, WAIT_MS, Board
 from tests.dashboard.conftest import PASSWORD, ServedPlant
-from tests.dashboard.test_browser import (  # noqa: F401  (fixtures used by name)
-    WAIT_MS,
-    Board,
-    _browser_present,
-    board,
-    browser,
-    dashboard_url,
-    screenshots,
-)
-from tests.dashboard.test_document_page import AUTHOR, SIGNER, add_qa_accounts, new_document
+from tests.dashboard.test_document_page import AUTHOR, SIGNER, new_document
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("browser_present"), ON_BOTH_STORES]
 INVESTIGATOR = "inv-all"
-
-
-def open_as(board: Board, account: str, path: str, **query: str) -> None:  # noqa: F811
-    """Open the link signed out and sign in as ``account`` (Board.open signs in as one)."""
-    page = board.page
-    # the browser keeps the last account's session in its cookie: forget it, as a
-    # different person at this browser would sign out first
-    page.context.clear_cookies()
-    board.opened = f"{board.base_url}{path}"
-    page.goto(board.opened + (f"?{urlencode(query)}" if query else ""))
-    page.get_by_label("Username").fill(account, timeout=WAIT_MS)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_label("Username")).to_have_count(0, timeout=WAIT_MS)
-    board.settle()
-    assert page.url.startswith(board.opened), page.url
 
 
 def record(plant: ServedPlant, doc_id: str) -> dict[str, object]:
@@ -54,7 +29,7 @@ def record(plant: ServedPlant, doc_id: str) -> dict[str, object]:
 
 
 def sign_on_screen(
-    board: Board,  # noqa: F811
+    board: Board,
     plant: ServedPlant,
     account: str,
     doc_id: str,
@@ -62,7 +37,7 @@ def sign_on_screen(
 ) -> str:
     """Open the document as ``account``, choose the meaning, read the statement, enter the
     password again, confirm and sign: the text of the page's answer."""
-    open_as(board, account, "/document", id=doc_id)
+    board.open("/document", account, id=doc_id)
     board.ready("Meaning")
     page = board.page
     page.get_by_test_id("stRadio").get_by_text(meaning, exact=True).click()
@@ -83,10 +58,11 @@ def sign_on_screen(
 
 
 def test_sign_along_the_state_machine_and_add_a_version(
-    board: Board,  # noqa: F811
+    board: Board,
     served_plant: ServedPlant,
 ) -> None:
-    add_qa_accounts(served_plant, AUTHOR, SIGNER)
+    for name in (AUTHOR, SIGNER):
+        served_plant.add_account(name)
     doc_id = "DOC-BROWSER-1"
     new_document(served_plant, doc_id)
 
@@ -123,7 +99,7 @@ def test_sign_along_the_state_machine_and_add_a_version(
     board.check_and_shoot("document-released")
 
     # a new version from the screen, by an investigator, with its reason
-    open_as(board, INVESTIGATOR, "/document", id=doc_id)
+    board.open("/document", INVESTIGATOR, id=doc_id)
     board.ready("Add version")
     content = {"title": "CoA", "results": [{"analyte": "Assay", "value": 98.9}], "lot": "S-1"}
     board.page.get_by_label("Content (a JSON object)").fill(json.dumps(content))

@@ -2,73 +2,21 @@
 qa person places and releases a hold on the lot page and on the recall page, and records
 a supplier-change decision on the supplier page; each result is checked through the API.
 
-Reuses the dashboard, browser and tab helpers of test_browser.py over a plant of its own
-(random seed, printed). Skips like test_browser.py without a browser, except in CI.
+On each store, over a plant of its own (random seed, printed); the harness is
+tests/dashboard/browser.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
+from tests.dashboard.browser import ON_BOTH_STORES, Board
 from tests.dashboard.conftest import PASSWORD, ServedPlant
-from tests.dashboard.test_browser import (
-    WAIT_MS,
-    WIDTH,
-    Board,
-    _browser_present,
-    _output_dir,
-    browser,
-    dashboard_url,
-    expect,
-)
 
-__all__ = ["_browser_present", "browser", "dashboard_url"]  # fixtures, used by name
-
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("browser_present"), ON_BOTH_STORES]
 QA = "qa-all"
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    """test_browser.py's folder, without clearing what that module shot this run."""
-    folder = _output_dir() / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def board(
-    browser: Any, dashboard_url: str, screenshots: Path, request: pytest.FixtureRequest
-) -> Iterator[Board]:
-    context = browser.new_context(viewport={"width": WIDTH, "height": 1000}, accept_downloads=True)
-    opened = Board(context.new_page(), dashboard_url, screenshots)
-    try:
-        yield opened
-    finally:
-        if not opened.shot:
-            try:
-                opened.screenshot(f"FAILED-{request.node.name}")
-            except Exception as exc:  # best effort: the test has failed already
-                print(f"no screenshot of the failed page: {exc}")
-        context.close()
-
-
-def open_as(board: Board, account: str, path: str, **query: str) -> None:
-    """Board.open, signed in as ``account`` (a qa person) rather than the investigator."""
-    page = board.page
-    board.opened = f"{board.base_url}{path}"
-    page.goto(board.opened + (f"?{urlencode(query)}" if query else ""))
-    page.get_by_label("Username").fill(account, timeout=WAIT_MS)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_label("Username")).to_have_count(0, timeout=WAIT_MS)
-    board.settle()
-    assert page.url.startswith(board.opened), page.url
 
 
 def sign(board: Board, statement: str, reason: str, button: str) -> None:
@@ -91,7 +39,7 @@ def test_a_hold_placed_and_released_on_the_lot_page(
 ) -> None:
     lot = served_plant.csv_rows("lots.csv")[7]["lot_id"]
     entity = served_plant.get(QA, f"/lots/{lot}")["properties"]
-    open_as(board, QA, "/lot", id=lot)
+    board.open("/lot", QA, id=lot)
     board.ready(f"Lot {lot} is not on hold.")
     assert board.metric("Status") == entity["status"]
     assert board.metric("Site") == entity["site"]
@@ -118,7 +66,7 @@ def test_a_hold_placed_and_released_on_the_recall_page(
     board: Board, served_plant: ServedPlant
 ) -> None:
     lot = served_plant.meta["synthetic"]["planted"]["lot"]
-    open_as(board, QA, "/recall", lot=lot)
+    board.open("/recall", QA, lot=lot)
     board.ready("Place a hold")
     sign(board, f"place lot {lot} on hold", "recall of the planted lot", "Place hold")
     board.ready("Release the hold")
@@ -145,7 +93,7 @@ def test_a_supplier_change_decision_on_the_supplier_page(
     supplier, change = notice["supplier_id"], notice["change_id"]
     record = served_plant.get(QA, f"/suppliers/{supplier}")
     impact = served_plant.get(QA, f"/suppliers/{supplier}/impact", params={"change": change})
-    open_as(board, QA, "/supplier", id=supplier, change=change)
+    board.open("/supplier", QA, id=supplier, change=change)
     board.ready("No decision has been recorded on this change notice.")
     assert board.metric("Change notices") == str(len(record["changes"]))
     assert board.metric("Supplier lots") == str(len(impact["lots"]))

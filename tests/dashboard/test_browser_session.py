@@ -2,8 +2,8 @@
 refresh and a shared link opened in another tab of the same browser, never shows its
 token or id in a URL, and signing out ends it in every tab and in the API.
 
-The fixtures (the served plant, the dashboard as `lotgraph dashboard` runs it, the
-browser) and the Board helper are those of test_browser.py.
+On each store; the fixtures are tests/dashboard/conftest.py's, the harness
+tests/dashboard/browser.py.
 """
 
 from __future__ import annotations
@@ -16,35 +16,19 @@ import httpx
 import pytest
 
 from dashboard.session import COOKIE
+from tests.dashboard.browser import INVESTIGATOR as ACCOUNT
+from tests.dashboard.browser import ON_BOTH_STORES, WAIT_MS, WIDTH, Board
 from tests.dashboard.conftest import ServedPlant
-from tests.dashboard.test_browser import (  # noqa: F401 - fixtures used by name
-    ACCOUNT,
-    WAIT_MS,
-    WIDTH,
-    Board,
-    _browser_present,
-    _output_dir,
-    browser,
-    dashboard_url,
-)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
 
 try:
     from playwright.sync_api import expect
-except ImportError:  # _browser_present skips (locally) or fails (in CI)
+except ImportError:  # the browser_present fixture skips (locally) or fails (in CI)
     expect = None
 
-pytestmark = pytest.mark.timeout(900)
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    """The browser test's folder, kept as it is: that module empties it when it starts."""
-    folder = _output_dir() / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("browser_present"), ON_BOTH_STORES]
 
 
 def _session_cookie(context: BrowserContext) -> dict[str, Any]:
@@ -74,8 +58,8 @@ def _shows_sign_in_form(board: Board) -> None:
 
 
 def test_a_session_survives_refresh_and_new_tabs_and_sign_out_ends_it_everywhere(
-    browser: Browser,  # noqa: F811
-    dashboard_url: str,  # noqa: F811
+    browser: Browser,
+    dashboard_url: str,
     served_plant: ServedPlant,
     screenshots: Path,
 ) -> None:

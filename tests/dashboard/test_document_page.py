@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from api.accounts.service import AccountService
 from api.auth.schemas import Role
 from dashboard.client import ApiClient, ApiFailure
 from dashboard.signing import readable, statement
-from graph.embedded import EmbeddedStore
 from tests.dashboard.conftest import PASSWORD, ServedPlant
 from tests.dashboard.test_pages import app, button, metrics, sign_in, table, texts
 
@@ -25,13 +23,8 @@ CONTENT = {"title": "CoA", "results": [{"analyte": "Assay", "value": 99.5}], "lo
 
 def add_qa_accounts(plant: ServedPlant, *names: str) -> None:
     """qa accounts of every site, added to the served store beside the running API."""
-    store = EmbeddedStore(plant.store_path)
-    try:
-        for name in names:
-            if store.get_account(name) is None:
-                AccountService(store).add(name, Role.QA, ["*"], actor="test", password=PASSWORD)
-    finally:
-        store.close()
+    for name in names:
+        plant.add_account(name, Role.QA)
 
 
 def concerns_of(plant: ServedPlant) -> list[dict[str, str]]:
