@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from graph.canonical import sha256_hex
+
 
 def write_bundle(
     folder: Path,
@@ -169,3 +171,65 @@ def zip_bomb(target: Path, rows: int, header: str = "lot_id,material_id,site") -
             member.write(block)
         member.write(line * (rows % 10_000))
     return target
+
+
+def write_ready_batch(
+    folder: Path,
+    batch_id: str,
+    site: str = "SITE-A",
+    meanings: tuple[str, ...] = ("authored", "reviewed", "approved"),
+    with_record: bool = True,
+) -> Path:
+    """A bundle of one batch in review whose batch record people of its source authored,
+    reviewed and approved, with one intermediate input lot and nothing else open: on top of
+    a generated plant its release checklist is empty. The bundle's folder."""
+    doc = f"DOC-BR-{batch_id}"
+    sha = sha256_hex({"batch": batch_id, "yield_kg": 50})
+    people = [
+        {"person_id": f"P-{batch_id}-{i}", "name": f"Person {i}", "role": r, "site": site}
+        for i, r in enumerate(("operator", "supervisor", "qa"))
+    ]
+    signatures = [
+        {
+            "signature_id": f"SIG-{batch_id}-{i}",
+            "document_id": doc,
+            "document_version": "1",
+            "signer_id": people[i]["person_id"],
+            "meaning": meaning,
+            "signed_at": f"2026-02-0{3 + i}T10:00:00Z",
+            "record_sha256": sha,
+        }
+        for i, meaning in enumerate(meanings)
+    ]
+    record = {
+        "documents.csv": [
+            {
+                "document_id": doc,
+                "version": "1",
+                "kind": "batch_record",
+                "title": f"Batch record {batch_id}",
+                "content_sha256": sha,
+                "created_at": "2026-02-02T09:00:00Z",
+                "created_by": people[0]["person_id"],
+                "status": "approved",
+            }
+        ],
+        "document_links.csv": [{"document_id": doc, "target_kind": "batch", "target_id": batch_id}],
+        "signatures.csv": signatures,
+    }
+    write_bundle(
+        folder,
+        {
+            "materials.csv": MATERIALS,
+            "lots.csv": [
+                lot(f"L-{batch_id}-IN", "MAT-I", site),
+                lot(f"L-{batch_id}-OUT", "MAT-I", site),
+            ],
+            "batches.csv": [batch(batch_id, "MAT-I", site, status="in_review")],
+            "consumptions.csv": [consumption(batch_id, f"L-{batch_id}-IN")],
+            "outputs.csv": [output(batch_id, f"L-{batch_id}-OUT")],
+            "people.csv": people,
+            **(record if with_record else {}),
+        },
+    )
+    return folder

@@ -8,12 +8,11 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from graph.canonical import sha256_hex
 from graph.model import Label, RelType
 from ingest.loader import ingest_bundle
 from queries.document_record import document_record
 from tests.api.conftest import PASSWORD, Api
-from tests.bundles import MATERIALS, batch, consumption, lot, output, write_bundle
+from tests.bundles import write_ready_batch
 
 _made = itertools.count(1)
 
@@ -29,71 +28,14 @@ def ready_batch(
     of its source, with one intermediate input lot and nothing else open: ingested into the
     generated plant, so its checklist is empty. Its checklist."""
     n = next(_made)
-    b, doc = f"B-READY-{n}", f"DOC-BR-READY-{n}"
-    content = {"batch": b, "yield_kg": 50}
-    sha = sha256_hex(content)
-    people = [
-        {"person_id": f"P-READY-{n}-{i}", "name": f"Person {i}", "role": r, "site": site}
-        for i, r in enumerate(("operator", "supervisor", "qa"))
-    ]
-    signatures = [
-        {
-            "signature_id": f"SIG-READY-{n}-{i}",
-            "document_id": doc,
-            "document_version": "1",
-            "signer_id": people[i]["person_id"],
-            "meaning": meaning,
-            "signed_at": f"2026-02-0{3 + i}T10:00:00Z",
-            "record_sha256": sha,
-        }
-        for i, meaning in enumerate(meanings)
-    ]
-    write_bundle(
-        folder / f"ready-{n}",
-        {
-            "materials.csv": MATERIALS,
-            "lots.csv": [
-                lot(f"L-READY-{n}-IN", "MAT-I", site),
-                lot(f"L-READY-{n}-OUT", "MAT-I", site),
-            ],
-            "batches.csv": [batch(b, "MAT-I", site, status="in_review")],
-            "consumptions.csv": [consumption(b, f"L-READY-{n}-IN")],
-            "outputs.csv": [output(b, f"L-READY-{n}-OUT")],
-            "people.csv": people,
-            **(_record_files(doc, b, sha, people, signatures) if with_record else {}),
-        },
-    )
-    result = ingest_bundle(api.store, folder / f"ready-{n}", actor="test")
+    b = f"B-READY-{n}"
+    path = write_ready_batch(folder / f"ready-{n}", b, site, meanings, with_record)
+    result = ingest_bundle(api.store, path, actor="test")
     assert result.rejections == [], result.rejections
     checklist: dict[str, Any] = api.get("inv-all", f"/batches/{b}/release").json()
     if with_record and meanings[-1] == "approved":
         assert checklist["can_release"] is True, checklist
     return checklist
-
-
-def _record_files(
-    doc: str,
-    b: str,
-    sha: str,
-    people: list[dict[str, str]],
-    signatures: list[dict[str, str]],
-) -> dict[str, list[dict[str, str]]]:
-    return {
-        "documents.csv": [
-            {
-                "document_id": doc,
-                "version": "1",
-                "kind": "batch_record",
-                "title": f"Batch record {b}",
-                "content_sha256": sha,
-                "created_at": "2026-02-02T09:00:00Z",
-                "created_by": people[0]["person_id"],
-                "status": "approved",
-            }
-        ],
-        "document_links.csv": [{"document_id": doc, "target_kind": "batch", "target_id": b}],
-        "signatures.csv": signatures,
-    }
 
 
 def _inputs(api: Api, batch: str) -> list[str]:

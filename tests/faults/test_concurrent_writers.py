@@ -1,8 +1,9 @@
 """`lotgraph serve --workers 4` with 4 concurrent writers x 25 writes each, on both stores.
 
-For document versions, e-signatures and holds: every 2xx answer is stored, every other
-answer is 409 or 422, nothing is duplicated, and a request retried with its Idempotency-Key
-answers what the first one did instead of writing again.
+For document versions, e-signatures, holds, supplier-change decisions and batch releases:
+every 2xx answer is stored, every other answer is 409 or 422, nothing is duplicated, and a
+request retried with its Idempotency-Key answers what the first one did instead of writing
+again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import pytest
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from ingest.loader import ingest_bundle
 from lotgraph.neo4j_local import ConnectionInfo
+from tests.bundles import write_ready_batch
 from tests.faults.served import PASSWORD, Served, seed_plant, serve, store_env
 
 WRITERS = 4
@@ -32,6 +35,8 @@ AUTHOR = "qa-author"
 SIGNERS = [f"qa-{i}" for i in range(WRITERS)]
 ACCOUNTS = {name: ("qa", ["*"]) for name in [AUTHOR, *SIGNERS]}
 MEANINGS = ["reviewed", "approved", "released", "verified", "rejected"]
+DECISIONS = ["accepted", "extra_testing", "requalification_required"]
+READY_BATCHES = [f"B-RACE-{n}" for n in range(3)]  # releasable: nothing blocks them
 
 # one writer's request: method-less POST path and body; its answer: status and body
 Write = tuple[str, dict[str, Any]]
@@ -55,6 +60,9 @@ def served(
     try:
         store.ensure_schema()
         seed = seed_plant(store, folder / "plant", ACCOUNTS)
+        for batch_id in READY_BATCHES:
+            ready = write_ready_batch(folder / batch_id, batch_id)
+            assert ingest_bundle(store, ready, actor="fault-test").rejections == []
     finally:
         store.close()
     print(f"concurrent writers on {request.param}: plant seed {seed}")
@@ -276,3 +284,76 @@ def test_concurrent_holds_are_each_stored_once_and_a_lot_has_one_active_hold(
                 assert retry[0] == first[0], (first, retry, api.server.log_tail())
                 if first[0] in (200, 201):
                     assert retry[1]["id"] == first[1]["id"]
+
+
+def test_concurrent_supplier_change_decisions_form_one_unbroken_history(
+    served: tuple[Served, int],
+) -> None:
+    api, seed = served
+    with (api.plant / "supplier_changes.csv").open(newline="", encoding="utf-8") as fh:
+        notices = [(r["supplier_id"], r["change_id"]) for r in csv.DictReader(fh)]
+    picked = random.Random(seed).sample(notices, min(3, len(notices)))
+
+    def writes(i: int, rng: random.Random) -> list[Write]:
+        plan = []
+        for _ in range(WRITES):
+            supplier, change = rng.choice(picked)
+            body = {"decision": rng.choice(DECISIONS), "reason": f"race {i}", "password": PASSWORD}
+            plan.append((f"/suppliers/{supplier}/changes/{change}/decisions", body))
+        return plan
+
+    results = _race(api, writes, seed)
+    answers = _answers(results)
+    assert {status for status, _ in answers} <= {201, 409}, _unexpected(api, answers, {201, 409})
+    accepted = Counter(body["id"] for status, body in answers if status == 201)
+    assert accepted and all(n == 1 for n in accepted.values()), accepted
+    stored: list[str] = []
+    for supplier, change in picked:
+        notice = next(
+            c for c in _get(api, f"/suppliers/{supplier}")["changes"] if c["id"] == change
+        )
+        history = notice["decisions"]
+        stored += [d["id"] for d in history]
+        # numbered 1..n without a gap, each superseding the one before it
+        assert [d["number"] for d in history] == list(range(1, len(history) + 1)), history
+        assert [d["supersedes"] for d in history] == [None] + [d["id"] for d in history[:-1]]
+        if history:
+            assert notice["decision"]["id"] == history[-1]["id"]
+    assert sorted(stored) == sorted(accepted)  # every 201 stored once, nothing else
+    for writer in results:
+        for _, first, retry in writer:
+            if retry is not None:
+                assert retry[0] == first[0], (first, retry, api.server.log_tail())
+                if first[0] == 201:
+                    assert retry[1]["id"] == first[1]["id"]
+
+
+def test_concurrent_releases_sign_each_batch_once(served: tuple[Served, int]) -> None:
+    api, seed = served
+
+    def writes(i: int, rng: random.Random) -> list[Write]:
+        body = {"password": PASSWORD, "reason": f"race {i}"}
+        return [(f"/batches/{rng.choice(READY_BATCHES)}/release", body) for _ in range(WRITES)]
+
+    results = _race(api, writes, seed)
+    answers = _answers(results)
+    assert {status for status, _ in answers} <= {201, 409}, _unexpected(api, answers, {201, 409})
+    released = Counter(body["batch"] for status, body in answers if status == 201)
+    assert set(released) == set(READY_BATCHES), released  # each was asked for many times
+    assert all(n == 1 for n in released.values()), released
+    winners = {
+        body["batch"]: SIGNERS[i]
+        for i, writer in enumerate(results)
+        for _, (status, body), _ in writer
+        if status == 201
+    }
+    for batch_id in READY_BATCHES:
+        checklist = _get(api, f"/batches/{batch_id}/release")
+        assert checklist["release_state"] == "released", checklist
+        assert checklist["release"]["signer_id"] == winners[batch_id]
+        record = _get(api, f"/documents/{checklist['batch_record']['id']}")
+        assert [s["meaning"] for s in record["signatures"]].count("released") == 1
+    for writer in results:
+        for _, first, retry in writer:
+            if retry is not None:
+                assert retry[0] == first[0], (first, retry, api.server.log_tail())
