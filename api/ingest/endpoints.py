@@ -132,7 +132,11 @@ def ingest_event_records(
 _EPCIS_TYPES = ("application/ld+json", "application/json", "application/xml")
 _EPCIS_BODY = {
     "required": True,
-    "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _EPCIS_TYPES},
+    # application/json is taken too; the schema names the two media types GS1 registers
+    "content": {
+        t: {"schema": {"type": "string", "format": "binary"}}
+        for t in ("application/ld+json", "application/xml")
+    },
 }
 
 
