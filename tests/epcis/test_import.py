@@ -285,3 +285,23 @@ def test_post_ingest_epcis_round_trip(api: Api) -> None:
     for account in ("inv-all", "qa-b", "auditor", "admin"):
         denied = api.post(account, "/ingest/epcis", content=data, headers=headers)
         assert denied.status_code == 403
+
+
+def test_lotgraph_ingest_takes_an_epcis_file(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    bad = run(["ingest", str(MISSING_LOT), "--json"], tmp_path)
+    assert bad.returncode == 1, bad.stderr
+    report = json.loads(bad.stdout)
+    assert report["events"] == {
+        "read": 1,
+        "accepted": 0,
+        "unchanged": 0,
+        "rejected": 1,
+        "not_mapped": [],
+    }
+    assert report["rejections"][0]["column"] == "ilmd.lotNumber"
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{", encoding="utf-8")
+    refused = run(["ingest", str(garbage)], tmp_path)
+    assert refused.returncode == 2 and "nothing was written" in refused.stderr
