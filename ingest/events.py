@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -167,10 +168,16 @@ def ingest_events(
     *,
     actor: str,
     max_rows: int = DEFAULT_MAX_ROWS,
+    label: str | None = None,
+    track_rows: bool = False,
+    finish: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Ingest the payload's records as one bundle would be, and report on every record.
 
     Raises TooManyRecords (nothing written) when the payload holds more than ``max_rows``.
+    ``label`` names the ingest instead of ``events:<source>``; ``track_rows`` and ``finish``
+    are ``ingest_bundle``'s (a front end that maps its own input to these records, like
+    ingest.epcis, reports on its input through them).
     """
     count = payload.record_count
     if count > max_rows:
@@ -186,9 +193,11 @@ def ingest_events(
             store,
             folder,
             actor=actor,
-            label=f"events:{payload.source}",
+            label=label or f"events:{payload.source}",
             file_names=_KIND_OF_FILE,
             first_row=1,
+            track_rows=track_rows,
+            finish=finish,
         )
 
 

@@ -84,6 +84,12 @@ class IngestReport:
     files: dict[str, FileCounts] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     unresolved: int = 0
+    # What a front end adds about its own input (ingest.epcis: its events), reported as is.
+    events: dict[str, Any] | None = None
+    # The rows each file's ingest accepted (as the report numbers them), when asked for with
+    # ``track_rows``: a front end that maps its input to rows tells from them what each
+    # input item came to. Not part of the report.
+    accepted_rows: dict[str, set[int]] = field(default_factory=dict, repr=False)
 
     def total(self, name: str) -> int:
         return sum(getattr(c, name) for c in self.files.values())
@@ -102,7 +108,7 @@ class IngestReport:
             "unresolved": self.unresolved,
             "files": {name: asdict(c) for name, c in sorted(self.files.items())},
             "rejections": [asdict(r) for r in self.rejections],
-        }
+        } | ({"events": self.events} if self.events is not None else {})
 
 
 ProgressCallback = Callable[[int], None]
@@ -140,6 +146,8 @@ def ingest_bundle(
     first_row: int = 2,
     limits: BundleLimits | None = None,
     pause_gc: bool = False,
+    track_rows: bool = False,
+    finish: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Load one bundle; raises BundleError (nothing written) when it cannot be read at all.
 
@@ -153,7 +161,10 @@ def ingest_bundle(
     being row 1. A front end that renders its own input as a bundle (``ingest.events``)
     passes its own names: ``file_names`` maps a bundle file to the name to report instead.
     ``pause_gc`` pauses the process's cyclic garbage collector meanwhile (faster), for a
-    process that runs nothing else: never in a server.
+    process that runs nothing else: never in a server. ``track_rows`` fills the report's
+    ``accepted_rows``; ``finish`` may complete the report (add rejections of the front end's
+    own, an ``events`` block) after the last write and before the ingest record and dead
+    letter are stored.
     """
     with _cyclic_gc_paused() if pause_gc else nullcontext():
         return _ingest_bundle(
@@ -167,6 +178,8 @@ def ingest_bundle(
             file_names,
             first_row,
             limits,
+            track_rows,
+            finish,
         )
 
 
@@ -181,6 +194,8 @@ def _ingest_bundle(
     file_names: Mapping[str, str] | None,
     first_row: int,
     limits: BundleLimits | None,
+    track_rows: bool = False,
+    finish: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     names = dict(file_names or {})
     try:
@@ -200,7 +215,7 @@ def _ingest_bundle(
             bundle=str(path) if label is None else label,
             started_at=utc_now(),
         )
-        run = _Run(store, bundle, report, actor, names, first_row)
+        run = _Run(store, bundle, report, actor, names, first_row, track_rows)
         try:
             for spec in FILES:
                 if spec.name in scans:
@@ -208,6 +223,8 @@ def _ingest_bundle(
         finally:
             run.close()
         report.unresolved = store.unresolved_count()
+        if finish is not None:
+            finish(report)
         summary = AuditEntry(
             actor=actor,
             action="ingest",
@@ -250,6 +267,7 @@ class _ChunkTally:
     updated: int = 0
     lines: bytes = b""  # the accepted rows as rows_sha256 covers them
     counts: FileCounts | None = None
+    accepted_rows: list[int] = field(default_factory=list)  # only when rows are tracked
 
 
 class _Run:
@@ -261,8 +279,10 @@ class _Run:
         actor: str,
         names: Mapping[str, str],
         first_row: int,
+        track_rows: bool = False,
     ) -> None:
         self.store = store
+        self.track_rows = track_rows
         self.bundle = bundle
         self.report = report
         self.actor = actor
@@ -289,6 +309,9 @@ class _Run:
             counts.unchanged += tally.unchanged
             counts.updated += tally.updated
             self.rows_sha256.update(tally.lines)
+            if tally.accepted_rows:
+                name = next(n for n, c in self.report.files.items() if c is counts)
+                self.report.accepted_rows.setdefault(name, set()).update(tally.accepted_rows)
 
     def close(self) -> None:
         try:
@@ -508,6 +531,8 @@ class _Run:
                 tally.accepted += 1
                 tally.updated += int(updated)
                 accepted_lines.append(_row_line(name, row_no, record))
+                if self.track_rows:
+                    tally.accepted_rows.append(row_no)
             else:
                 tally.unchanged += 1
         tally.lines = b"".join(accepted_lines)

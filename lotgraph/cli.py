@@ -81,19 +81,27 @@ def _refused(exc: BundleError, as_json: bool) -> None:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A bundle folder or .zip.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A bundle folder or .zip, or an EPCIS document (.json, .jsonld, .xml)."
+        ),
+    ],
     as_json: JsonFlag = False,
     chunk_rows: Annotated[
         int,
         typer.Option(min=1, help="Rows per write transaction (each with its own audit entry)."),
     ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
-    """Load a bundle. Exit 0 when nothing was rejected, 1 when something was, 2 on bad usage
-    or a bundle refused whole (its structure, or a limit), which writes nothing."""
+    """Load a bundle or an EPCIS document. Exit 0 when nothing was rejected, 1 when something
+    was, 2 on bad usage or input refused whole (its structure, or a limit), which writes
+    nothing."""
     if not path.exists():
         err.print(f"[red]error:[/] {path}: no such file or folder")
         raise typer.Exit(2)
     settings = Settings()
+    if path.is_file() and path.suffix.lower() in EPCIS_SUFFIXES:
+        _ingest_epcis_file(path, settings, as_json)
     with open_cli_store() as store, _progress() as progress:
         try:
             report = ingest_bundle(
@@ -133,6 +141,64 @@ def ingest(
             out.print(f"... and {len(data['rejections']) - 50} more (see --json)")
         out.print(f"unresolved placeholders: {data['unresolved']}  ingest id: {data['ingest_id']}")
     raise typer.Exit(1 if data["rejected"] else 0)
+
+
+EPCIS_SUFFIXES = (".json", ".jsonld", ".xml")
+
+
+def _ingest_epcis_file(path: Path, settings: Settings, as_json: bool) -> None:
+    """`lotgraph ingest FILE.json|.jsonld|.xml`: an EPCIS document through the bundle loader."""
+    from ingest.epcis.document import read_document
+    from ingest.epcis.importer import TooManyRecords, ingest_epcis
+    from ingest.epcis.model import EpcisError
+
+    try:
+        document = read_document(path.read_bytes(), name=path.name)
+    except EpcisError as exc:
+        err.print(
+            f"[red]error:[/] {escape(path.name)}: not read, nothing was written: {escape(str(exc))}"
+        )
+        if as_json:
+            print_json({"error": "bad_request", "detail": f"{path.name}: {exc}"})
+        raise typer.Exit(2) from None
+    with open_cli_store() as store:
+        try:
+            report = ingest_epcis(
+                store,
+                document,
+                actor=settings.actor_name(),
+                label=f"epcis:{path.name}",
+                max_rows=ApiSettings().max_bundle_rows,
+            )
+        except TooManyRecords as exc:
+            err.print(f"[red]error:[/] {escape(path.name)}: {exc}; nothing was written")
+            if as_json:
+                print_json({"error": "payload_too_large", "detail": str(exc)})
+            raise typer.Exit(2) from None
+    data = report.as_dict()
+    events = data["events"]
+    if as_json:
+        print_json(data)
+    else:
+        out.print(
+            f"events read {events['read']}: accepted {events['accepted']}, unchanged "
+            f"{events['unchanged']}, rejected {events['rejected']} "
+            f"({len(events['not_mapped'])} without a graph meaning)"
+        )
+        out.print(
+            f"records {data['rows_read']}: accepted {data['accepted']}, unchanged "
+            f"{data['unchanged']}, rejected {data['rejected']}, updated {data['updated']}"
+        )
+        for rej in data["rejections"][:50]:
+            out.print(
+                escape(
+                    f"rejected {rej['file']} row {rej['row']} [{rej['column']}]: {rej['reason']}"
+                )
+            )
+        if len(data["rejections"]) > 50:
+            out.print(f"... and {len(data['rejections']) - 50} more (see --json)")
+        out.print(f"unresolved placeholders: {data['unresolved']}  ingest id: {data['ingest_id']}")
+    raise typer.Exit(1 if data["rejected"] or events["rejected"] else 0)
 
 
 class _Bar:

@@ -32,6 +32,9 @@ from api.ingest.schemas import IngestReportOut, RejectionPage, StoredRejection
 from graph.records import IdempotencyRecord
 from graph.store import GraphStore
 from ingest.bundle import Bundle, BundleError, BundleTooLarge
+from ingest.epcis.document import read_document
+from ingest.epcis.importer import ingest_epcis
+from ingest.epcis.model import EpcisError
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
 from ingest.mapping import FILES_BY_NAME
 
@@ -124,6 +127,76 @@ def ingest_event_records(
         return IngestReportOut(**report.as_dict())
 
     return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
+
+
+_EPCIS_TYPES = ("application/ld+json", "application/json", "application/xml")
+_EPCIS_BODY = {
+    "required": True,
+    # application/json is taken too; the schema names the two media types GS1 registers
+    "content": {
+        t: {"schema": {"type": "string", "format": "binary"}}
+        for t in ("application/ld+json", "application/xml")
+    },
+}
+
+
+@router.post(
+    "/epcis",
+    response_model=IngestReportOut,
+    openapi_extra={"requestBody": _EPCIS_BODY},
+    responses={
+        409: {"model": ErrorBody},
+        415: {"model": ErrorBody, "description": "not an EPCIS media type"},
+    },
+)
+async def ingest_epcis_document(
+    request: Request,
+    caller: Integrator,
+    store: StoreDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Load a GS1 EPCIS document (``application/ld+json`` or ``application/json`` for EPCIS
+    2.0 JSON, ``application/xml`` for XML), at most once per Idempotency-Key (the key and
+    the document's SHA-256 name the request). The report accounts for every event in
+    ``events``; an event that cannot be taken is a rejection naming it and its field."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _EPCIS_TYPES:
+        raise UnsupportedMediaType(f"Content-Type: send the document as {', '.join(_EPCIS_TYPES)}")
+    limit = settings.max_bundle_mb * 1024 * 1024
+    too_large = f"the document is larger than {settings.max_bundle_mb} MB"
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(too_large)
+    if not body:
+        raise BadRequest("body: empty; send an EPCIS document")
+    data = bytes(body)
+
+    def work() -> IngestReportOut:
+        try:
+            document = read_document(data, name="body", media_type=content_type)
+            report = ingest_epcis(
+                store,
+                document,
+                actor=caller.name,
+                label="epcis:upload",
+                max_rows=settings.max_event_rows,
+            )
+        except EpcisError as exc:
+            raise BadRequest(f"document: refused, nothing written: {exc}") from None
+        except TooManyRecords as exc:
+            raise PayloadTooLarge(f"document: {exc}") from None
+        return IngestReportOut(**report.as_dict())
+
+    request_id = {"epcis_sha256": hashlib.sha256(data).hexdigest()}
+    return await run_in_threadpool(
+        _ingest_once, store, idempotency_key, caller.name, request_id, work
+    )
 
 
 def refused_bundle(exc: BundleError) -> ApiError:

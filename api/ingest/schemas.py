@@ -18,6 +18,22 @@ class RejectionOut(BaseModel):
     reason: str
 
 
+class NotMappedEventOut(BaseModel):
+    event: str  # its eventID, else "event <position>"
+    position: int  # 1-based, in the document's event list
+    reason: str
+
+
+class EventCountsOut(BaseModel):
+    """An EPCIS ingest's events: ``read = accepted + unchanged + rejected``."""
+
+    read: int
+    accepted: int
+    unchanged: int
+    rejected: int
+    not_mapped: list[NotMappedEventOut]  # unchanged events with no meaning in the graph
+
+
 class IngestReportOut(BaseModel):
     """The CLI's `ingest --json` answer: every row accounted for."""
 
@@ -33,6 +49,7 @@ class IngestReportOut(BaseModel):
     unresolved: int
     files: dict[str, FileCountsOut]
     rejections: list[RejectionOut]
+    events: EventCountsOut | None = None  # EPCIS ingests only
 
 
 class StoredRejection(RejectionOut):

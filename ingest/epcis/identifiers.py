@@ -40,3 +40,10 @@ def from_local_urn(uri: str) -> tuple[str, str] | None:
     if not colon or kind not in LOCAL_KINDS or not encoded:
         return None
     return kind, unquote(encoded)
+
+
+def to_class_urn(value: str) -> str:
+    """PROVISIONAL (the "read" helper's version replaces it at merge): a GS1 Digital Link
+    would become its EPC class URN, but splitting a GTIN into company prefix and item
+    reference needs the GS1 prefix-length table, so every value is returned unchanged."""
+    return value

@@ -20,6 +20,8 @@ NOT_READERS = ("integrator", "admin")
 EVERYONE = ("inv-a", "inv-all", "qa-a", "qa-b", "auditor", "integrator", "admin")
 # the audit trail's reads, the auditor's only
 AUDIT_PATHS = ("/audit", "/audit.csv", "/audit/verify")
+_LD_JSON = {"Content-Type": "application/ld+json"}
+_EPCIS = b'{"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": []}}'
 
 
 def _lots_by_site(api: Api) -> dict[str, list[str]]:
@@ -103,6 +105,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
         ("GET", "/documents/DOC-ANY/diff", {"params": {"from": 1, "to": 2}}),
         ("GET", "/accounts", {}),
         ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
+        ("POST", "/ingest/epcis", {"content": _EPCIS}),  # 401 whatever the media type
     ]
     for method, path, kw in calls:
         _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
@@ -151,6 +154,9 @@ def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
     for account in ("inv-all", "qa-b", "auditor", "admin"):
         _assert_error(api.post(account, "/ingest/events", json=events), 403, "forbidden")
         _assert_error(
+            api.post(account, "/ingest/epcis", content=_EPCIS, headers=_LD_JSON), 403, "forbidden"
+        )
+        _assert_error(
             api.post(
                 account,
                 "/ingest/bundles",
@@ -161,6 +167,8 @@ def test_each_role_reaches_only_its_endpoints(api: Api) -> None:
             "forbidden",
         )
     assert api.post("integrator", "/ingest/events", json=events).json()["accepted"] == 1
+    reply = api.post("integrator", "/ingest/epcis", content=_EPCIS, headers=_LD_JSON)
+    assert reply.status_code == 200 and reply.json()["events"]["read"] == 0
 
 
 def _write_calls(lot: str, document: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -114,6 +114,16 @@ def _bundle_zip(draw: st.DrawFn) -> bytes:
 # POST /ingest/bundles takes a raw application/zip body, which schemathesis has no generator
 # for (SerializationNotPossible): garbage bytes, and zips of made-up bundles.
 schemathesis.openapi.media_type("application/zip", st.binary(max_size=64) | _bundle_zip())
+# POST /ingest/epcis takes a raw EPCIS document: garbage bytes, and the reference genealogy.
+_EPCIS_DOC = (
+    Path(__file__).resolve().parents[1]
+    / "data"
+    / "epcis"
+    / "opentraceability"
+    / "traceback_tests.jsonld"
+).read_bytes()
+for _media in ("application/ld+json", "application/xml"):
+    schemathesis.openapi.media_type(_media, st.binary(max_size=64) | st.just(_EPCIS_DOC))
 
 
 @pytest.fixture(autouse=True)
@@ -286,6 +296,14 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             {"body": events},
             {"body": events, "headers": {"Idempotency-Key": "fuzz-1"}},
             {"body": events, "headers": {"Idempotency-Key": "fuzz-1"}},  # the answer again
+        ],
+        "POST /ingest/epcis": [
+            {"body": _EPCIS_DOC, "media_type": "application/ld+json"},
+            {
+                "body": _EPCIS_DOC,
+                "media_type": "application/ld+json",
+                "headers": {"Idempotency-Key": "fuzz-e"},
+            },
         ],
         "GET /ingest/rejections": [{}, {"query": {"limit": 1}}],
         "GET /audit": [

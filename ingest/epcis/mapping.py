@@ -1,0 +1,890 @@
+"""An EPCIS document as records of the canonical bundle's kinds (DESIGN §3, docs/EPCIS.md
+"Import mapping").
+
+:func:`map_document` turns each event into the records it means (TransformationEvents
+sharing a ``transformationID`` -> one batch with consumptions and outputs; an ObjectEvent
+that adds objects with ILMD -> lots; shipping -> shipments to a customer; receiving between
+two locations -> movements) and master data into suppliers, materials and customers. What
+it cannot map is an :class:`EventProblem` naming the event, the field and the reason; the
+other events are still mapped. Every record keys on content (EPC classes, transformationID,
+event hash), never on ``eventID``, so the same event under another id maps the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from graph.store import format_utc
+from ingest.epcis.event_hash import event_hash
+from ingest.epcis.identifiers import from_local_urn, to_class_urn
+from ingest.epcis.model import (
+    VTYPE_EPC_CLASS,
+    VTYPE_LOCATION,
+    VTYPE_PARTY,
+    EpcisDocument,
+    EpcisEvent,
+    EventProblem,
+    VocabularyElement,
+    cbv_term,
+)
+from ingest.units import UnitError, convert
+
+Record = dict[str, str | float | None]
+
+# UN/CEFACT Rec. 20 codes lotgraph converts, and the lotgraph unit each is.
+UOM_UNITS: dict[str, str] = {
+    "KGM": "kg",
+    "GRM": "g",
+    "MGM": "mg",
+    "LTR": "L",
+    "MLT": "mL",
+    "H87": "ea",  # piece
+    "C62": "ea",  # one
+    "EA": "ea",
+}
+
+# Documented defaults for what a bundle requires and EPCIS does not say (docs/EPCIS.md).
+DEFAULT_LOT_STATUS = "quarantine"
+DEFAULT_BATCH_STATUS = "executed"
+DEFAULT_SUPPLIER_STATUS = "conditional"
+UNKNOWN_SITE = "EPCIS-UNKNOWN-SITE"
+COUNT_UNIT = "ea"
+_DISPOSITION_STATUS = {
+    "conformant": "released",
+    "sellable_accessible": "released",
+    "sellable_not_accessible": "released",
+    "available": "released",
+    "non_conformant": "rejected",
+    "damaged": "rejected",
+    "destroyed": "rejected",
+    "disposed": "rejected",
+    "recalled": "on_hold",
+    "expired": "on_hold",
+    "stolen": "on_hold",
+}
+
+MDA = "urn:epcglobal:cbv:mda#"
+LOTGRAPH_MDA = "urn:lotgraph:mda#"
+EVENT_TYPES = (
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
+)
+
+_SGTIN = re.compile(r"^urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)$")
+_LGTIN = re.compile(r"^urn:epc:class:lgtin:([0-9]+)\.([0-9]+)\.(.+)$")
+_SGTIN_PATTERN = re.compile(r"^urn:epc:idpat:sgtin:([0-9]+)\.([0-9]+)\.\*$")
+_SSCC = re.compile(r"^urn:epc:id:sscc:")
+_GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]+)\.(.+)$")
+
+
+class Unmappable(Exception):
+    """An event (or one of its fields) that cannot be mapped: the field and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass
+class MappedEvent:
+    """What one event became: its hash, and either nothing (``note`` says why, e.g. an
+    observation with no genealogy meaning) or a problem. Its records are in the document's
+    ``records``, each listing the events it came from in ``origins``."""
+
+    index: int
+    event_id: str | None
+    event_hash: str
+    problem: EventProblem | None = None
+    note: str | None = None
+
+
+@dataclass
+class MappedDocument:
+    events: list[MappedEvent]
+    # records by kind (the bundle's file stems), and for each the event positions it came
+    # from (empty for master data)
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    origins: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
+
+    def add(self, kind: str, record: Record, origin: Iterable[int]) -> None:
+        self.records.setdefault(kind, []).append(record)
+        self.origins.setdefault(kind, []).append(tuple(sorted(set(origin))))
+
+
+LotUnits = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+@dataclass
+class _Amount:
+    lot: str
+    quantity: float | None  # None: the event names the lot but not how much
+    unit: str | None  # None: a count in the lot's own unit
+    instances: tuple[str, ...] = ()  # instance EPCs (SGTIN, SSCC) this amount rolls up
+
+
+@dataclass
+class _LotAcc:
+    lot_id: str
+    material_id: str
+    site: str
+    created_at: str
+    status: str
+    origins: set[int]
+    hashes: set[str]
+    ids: set[str]
+    quantity: float = 0.0
+    unit: str | None = None
+    expiry: str | None = None
+    best_before: str | None = None
+    lot_number: str | None = None
+    supplier_id: str | None = None
+    instances: set[str] = field(default_factory=set)
+    containers: set[str] = field(default_factory=set)
+
+
+def _local(value: str, kind: str) -> str:
+    """A lotgraph id read back from its ``urn:lotgraph:<kind>:`` URN; other values as given."""
+    local = from_local_urn(value)
+    if local is not None and local[0] == kind:
+        return local[1]
+    return value
+
+
+def _ilmd_value(ilmd: Any, name: str) -> Any:
+    """An ILMD field by its bare name, whichever prefix carries it (``cbvmda:lotNumber``,
+    ``urn:epcglobal:cbv:mda#lotNumber``, ``lotNumber``)."""
+    if not isinstance(ilmd, dict):
+        return None
+    for key, value in ilmd.items():
+        if key.rsplit(":", 1)[-1].rsplit("#", 1)[-1] == name:
+            return value
+    return None
+
+
+def _offset(event: dict[str, Any]) -> timezone | None:
+    text = event.get("eventTimeZoneOffset")
+    if not isinstance(text, str):
+        return None
+    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text.strip())
+    if not match:
+        return None
+    sign = -1 if match.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+
+
+def _moment(value: Any, field_name: str, zone: timezone | None) -> str:
+    """A time of the event in UTC (``format_utc``); a time without offset (or a date) is
+    read in the event's ``eventTimeZoneOffset``."""
+    if not isinstance(value, str) or not value.strip():
+        raise Unmappable(field_name, "missing or not a time")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Unmappable(field_name, f"unparseable time {value!r}") from None
+    if moment.tzinfo is None:
+        if zone is None:
+            raise Unmappable(
+                field_name, f"{value!r} has no UTC offset and the event no eventTimeZoneOffset"
+            )
+        moment = moment.replace(tzinfo=zone)
+    return format_utc(moment)
+
+
+def _unit_of(uom: Any, field_name: str) -> str | None:
+    if uom is None or uom == "":
+        return None
+    unit = UOM_UNITS.get(str(uom).strip().upper())
+    if unit is None:
+        known = ", ".join(UOM_UNITS)
+        raise Unmappable(field_name, f"uom {uom!r} is not one lotgraph converts ({known})")
+    return unit
+
+
+def _quantity(value: Any, field_name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise Unmappable(field_name, f"not a number: {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Unmappable(field_name, f"not a number: {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        raise Unmappable(field_name, f"not a quantity >= 0: {value!r}")
+    return number
+
+
+def _location(event: dict[str, Any]) -> str | None:
+    for key in ("bizLocation", "readPoint"):
+        place = event.get(key)
+        if isinstance(place, dict) and place.get("id"):
+            return _local(str(place["id"]), "site")
+    return None
+
+
+def _party(entries: Any, kind: str, roles: tuple[str, ...]) -> str | None:
+    """The first party of ``sourceList``/``destinationList`` of the first role found."""
+    if not isinstance(entries, list):
+        return None
+    key = "source" if kind == "source" else "destination"
+    for role in roles:
+        for entry in entries:
+            if isinstance(entry, dict) and cbv_term(entry.get("type")) == role and entry.get(key):
+                return str(entry[key])
+    return None
+
+
+def _product_of(lot_id: str, classes: Mapping[str, VocabularyElement]) -> str:
+    """The material of a lot (docs/EPCIS.md): the LGTIN's product class; the EPCClass master
+    data's ``urn:lotgraph:mda#material``; a GDST lot class's product class; else the lot's
+    class itself (the document says no more about what it is)."""
+    element = classes.get(lot_id)
+    if element is not None:
+        material = element.attributes.get(f"{LOTGRAPH_MDA}material")
+        if material:
+            return _local(str(material), "material")
+    match = _LGTIN.match(lot_id)
+    if match:
+        return f"urn:epc:idpat:sgtin:{match.group(1)}.{match.group(2)}.*"
+    match = _GDST_LOT.match(lot_id)
+    if match:
+        return f"{match.group(1)}class:{match.group(2)}"
+    return _local(lot_id, "material")
+
+
+class _Mapper:
+    def __init__(self, document: EpcisDocument, lot_units: LotUnits) -> None:
+        self.document = document
+        self.lot_units = lot_units
+        self.classes = {e.id: e for e in document.vocabularies.get(VTYPE_EPC_CLASS, [])}
+        self.parties = {e.id: e for e in document.vocabularies.get(VTYPE_PARTY, [])}
+        self.locations = {e.id: e for e in document.vocabularies.get(VTYPE_LOCATION, [])}
+        self.out = MappedDocument(events=[])
+        self.lots: dict[str, _LotAcc] = {}
+        self.sgtin_lots: dict[str, str] = {}  # SGTIN -> its lot (ILMD of its commissioning)
+        self.containers: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}  # SSCC -> children
+        self.received_from: dict[str, tuple[str, int]] = {}  # lot -> (party, event)
+        self.produced: set[str] = set()  # materials made by a transformation here
+        self.used_parties: dict[str, str] = {}  # party -> "supplier" or "customer"
+
+    # -- identifiers --------------------------------------------------------------------
+
+    def lot_of_class(self, value: Any, field_name: str, lot_number: str | None) -> str:
+        """The lot a quantity element's ``epcClass`` names."""
+        if not isinstance(value, str) or not value.strip():
+            raise Unmappable(field_name, "missing epcClass")
+        cls = to_class_urn(value.strip())
+        pattern = _SGTIN_PATTERN.match(cls)
+        if pattern:
+            if not lot_number:
+                raise Unmappable(
+                    field_name, f"{cls} is a product class, and the event's ilmd has no lotNumber"
+                )
+            return f"urn:epc:class:lgtin:{pattern.group(1)}.{pattern.group(2)}.{lot_number}"
+        return _local(cls, "lot")
+
+    def created_lot(self, value: Any, field_name: str, lot_number: str | None) -> str:
+        """A lot an event creates: its class must name the lot (an LGTIN, a GDST lot class,
+        a lotgraph lot) or the event's ILMD must give its lot number."""
+        lot = self.lot_of_class(value, field_name, lot_number)
+        names_a_lot = (
+            _LGTIN.match(lot) or _GDST_LOT.match(lot) or not lot.startswith(("urn:", "http"))
+        )
+        if not names_a_lot and not lot_number:
+            raise Unmappable(
+                "ilmd.lotNumber",
+                f"missing: the output class {lot} does not name a lot, and the event gives "
+                "no lot number",
+            )
+        return lot
+
+    def sgtin_lot(self, epc: str, field_name: str, lot_number: str | None) -> str:
+        epc = to_class_urn(epc)
+        match = _SGTIN.match(epc)
+        if match is None:
+            raise Unmappable(field_name, f"{epc} is not an SGTIN")
+        if lot_number:
+            return f"urn:epc:class:lgtin:{match.group(1)}.{match.group(2)}.{lot_number}"
+        known = self.sgtin_lots.get(epc)
+        if known is None:
+            raise Unmappable(
+                field_name,
+                f"the lot of {epc} is unknown: no event of the document commissions it with "
+                "an ILMD lotNumber",
+            )
+        return known
+
+    def instance_amounts(
+        self, epcs: Any, field_name: str, lot_number: str | None = None
+    ) -> list[_Amount]:
+        """Instance EPCs rolled up to their lots: an SGTIN through its lot number, an SSCC
+        through the aggregation events whose parent it is."""
+        amounts: list[_Amount] = []
+        if not isinstance(epcs, list):
+            return amounts
+        for i, raw in enumerate(epcs):
+            epc = to_class_urn(str(raw))
+            if _SSCC.match(epc):
+                amounts.extend(self.container_amounts(epc, f"{field_name}[{i}]", set()))
+            elif _SGTIN.match(epc):
+                lot = self.sgtin_lot(epc, f"{field_name}[{i}]", lot_number)
+                amounts.append(_Amount(lot, 1.0, COUNT_UNIT, (epc,)))
+            else:
+                raise Unmappable(
+                    f"{field_name}[{i}]",
+                    f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot",
+                )
+        return amounts
+
+    def container_amounts(self, sscc: str, field_name: str, seen: set[str]) -> list[_Amount]:
+        if sscc in seen:
+            raise Unmappable(field_name, f"{sscc} contains itself (aggregation cycle)")
+        seen = seen | {sscc}
+        children = self.containers.get(sscc)
+        if not children:
+            raise Unmappable(
+                field_name, f"{sscc}: no AggregationEvent of the document packs anything into it"
+            )
+        amounts: list[_Amount] = []
+        for _, _, event in children:
+            for epc in event.get("childEPCs") or []:
+                epc = to_class_urn(str(epc))
+                if _SSCC.match(epc):
+                    inner = self.container_amounts(epc, field_name, seen)
+                else:
+                    inner = self.instance_amounts([epc], field_name)
+                amounts.extend(
+                    _Amount(a.lot, a.quantity, a.unit, (*a.instances, sscc)) for a in inner
+                )
+            for j, item in enumerate(event.get("childQuantityList") or []):
+                amount = self.class_amount(item, f"{field_name}.childQuantityList[{j}]", None)
+                amount.instances = (sscc,)
+                amounts.append(amount)
+        return amounts
+
+    def class_amount(
+        self, item: Any, field_name: str, lot_number: str | None, create: bool = False
+    ) -> _Amount:
+        if not isinstance(item, dict):
+            raise Unmappable(field_name, "not an object")
+        cls = item.get("epcClass")
+        lot = (
+            self.created_lot(cls, f"{field_name}.epcClass", lot_number)
+            if create
+            else self.lot_of_class(cls, f"{field_name}.epcClass", lot_number)
+        )
+        return _Amount(
+            lot,
+            _quantity(item.get("quantity"), f"{field_name}.quantity"),
+            _unit_of(item.get("uom"), f"{field_name}.uom"),
+        )
+
+    def amounts(
+        self,
+        event: dict[str, Any],
+        epc_key: str,
+        qty_key: str,
+        lot_number: str | None,
+        create: bool = False,
+    ) -> list[_Amount]:
+        found = [
+            self.class_amount(item, f"{qty_key}[{i}]", lot_number, create)
+            for i, item in enumerate(event.get(qty_key) or [])
+        ]
+        return found + self.instance_amounts(event.get(epc_key), epc_key, lot_number)
+
+    # -- master data --------------------------------------------------------------------
+
+    def party_name(self, party: str) -> str:
+        element = self.parties.get(party) or self.locations.get(party)
+        if element is not None:
+            for attr in ("name", "descriptionShort"):
+                value = element.attributes.get(f"{MDA}{attr}")
+                if value:
+                    return str(value)
+        return _local(_local(party, "customer"), "supplier")
+
+    def party_country(self, party: str) -> str | None:
+        element = self.parties.get(party)
+        value = element.attributes.get(f"{MDA}countryCode") if element else None
+        return str(value) if value else None
+
+    # -- passes -------------------------------------------------------------------------
+
+    def index(self, events: list[tuple[EpcisEvent, str]]) -> None:
+        """What later events need of earlier (or later) ones: SGTIN lots, SSCC contents,
+        who a lot was received from."""
+        for event, _ in events:
+            body = event.body
+            lot_number = _ilmd_value(body.get("ilmd"), "lotNumber")
+            epc_keys = ("epcList", "outputEPCList") if body.get("ilmd") is not None else ()
+            for key in epc_keys:
+                for epc in body.get(key) or []:
+                    match = _SGTIN.match(str(epc))
+                    if match and lot_number:
+                        self.sgtin_lots[str(epc)] = (
+                            f"urn:epc:class:lgtin:{match.group(1)}.{match.group(2)}.{lot_number}"
+                        )
+            if (
+                event.type == "AggregationEvent"
+                and body.get("action") == "ADD"
+                and body.get("parentID")
+            ):
+                self.containers.setdefault(str(body["parentID"]), []).append(
+                    (event.index, "", body)
+                )
+
+    def receipts(self, events: list[tuple[EpcisEvent, str]]) -> None:
+        for event, _ in events:
+            body = event.body
+            if cbv_term(body.get("bizStep")) != "receiving":
+                continue
+            party = _party(body.get("sourceList"), "source", ("owning_party", "possessing_party"))
+            if party is None:
+                continue
+            try:
+                amounts = self.amounts(body, "epcList", "quantityList", None)
+            except Unmappable:
+                continue  # the event's own mapping reports it
+            for amount in amounts:
+                self.received_from.setdefault(amount.lot, (party, event.index))
+
+    def map(self) -> MappedDocument:
+        events: list[tuple[EpcisEvent, str]] = []
+        seen_ids: dict[str, tuple[int, str]] = {}
+        seen_hashes: dict[str, int] = {}
+        for event in self.document.events:
+            digest = event_hash(event.body)
+            mapped = MappedEvent(event.index, event.event_id, digest)
+            self.out.events.append(mapped)
+            if event.type not in EVENT_TYPES:
+                mapped.problem = self.problem(event, "type", f"unknown event type {event.type!r}")
+                continue
+            if event.event_id is not None and event.event_id in seen_ids:
+                first, first_hash = seen_ids[event.event_id]
+                if first_hash != digest:
+                    mapped.problem = self.problem(
+                        event,
+                        "eventID",
+                        f"duplicate eventID {event.event_id!r}: event {first + 1} has it with "
+                        "other content",
+                    )
+                    continue
+            if digest in seen_hashes:
+                mapped.note = f"repeats event {seen_hashes[digest] + 1} (same event hash)"
+                continue
+            if event.event_id is not None:
+                seen_ids.setdefault(event.event_id, (event.index, digest))
+            seen_hashes[digest] = event.index
+            events.append((event, digest))
+        self.index(events)
+        self.receipts(events)
+        by_index = {m.index: m for m in self.out.events}
+        transformations: dict[str, list[tuple[EpcisEvent, str]]] = {}
+        for event, digest in events:
+            if event.type == "TransformationEvent":
+                tid = event.body.get("transformationID")
+                transformations.setdefault(str(tid) if tid else digest, []).append((event, digest))
+                continue
+            try:
+                by_index[event.index].note = self.map_event(event, digest)
+            except Unmappable as exc:
+                by_index[event.index].problem = self.problem(event, exc.field, exc.reason)
+        for key, group in transformations.items():
+            self.map_transformation(key, group, by_index)
+        self.finish_lots(by_index)
+        self.master_records()
+        return self.out
+
+    def problem(self, event: EpcisEvent, field_name: str, reason: str) -> EventProblem:
+        return EventProblem(event.index, event.event_id, field_name, reason)
+
+    # -- events -------------------------------------------------------------------------
+
+    def map_event(self, event: EpcisEvent, digest: str) -> str | None:
+        """Records of one non-transformation event; a note when it maps to none."""
+        body = event.body
+        step = cbv_term(body.get("bizStep"))
+        action = body.get("action")
+        zone = _offset(body)
+        at = _moment(body.get("eventTime"), "eventTime", zone)
+        if event.type == "ObjectEvent" and action == "ADD" and body.get("ilmd") is not None:
+            self.create_lots(event, digest, "epcList", "quantityList", at)
+            return None
+        if step == "shipping" and event.type in (
+            "ObjectEvent",
+            "AggregationEvent",
+            "TransactionEvent",
+        ):
+            return self.shipment(event, digest, at)
+        if step == "receiving":
+            return self.movement(event, digest, at)
+        if event.type == "AggregationEvent" and action == "ADD":
+            return None  # its contents roll up to lots (see container_amounts, finish_lots)
+        return f"no genealogy meaning in lotgraph ({event.type}, bizStep {step or 'none'}, action {action or 'none'})"
+
+    def event_columns(self, events: Iterable[tuple[EpcisEvent, str]]) -> Record:
+        pairs = list(events)
+        hashes = " ".join(sorted({d for _, d in pairs}))
+        ids = " ".join(sorted({e.event_id for e, _ in pairs if e.event_id}))
+        record: Record = {"epcis_event_hash": hashes}
+        if ids:
+            record["epcis_event_id"] = ids
+        return record
+
+    def create_lots(
+        self, event: EpcisEvent, digest: str, epc_key: str, qty_key: str, at: str
+    ) -> list[_Amount]:
+        body = event.body
+        ilmd = body.get("ilmd")
+        zone = _offset(body)
+        lot_number = _ilmd_value(ilmd, "lotNumber")
+        lot_number = str(lot_number) if lot_number not in (None, "") else None
+        amounts = self.amounts(body, epc_key, qty_key, lot_number, create=True)
+        expiry_raw = _ilmd_value(ilmd, "itemExpirationDate")
+        best_raw = _ilmd_value(ilmd, "bestBeforeDate")
+        expiry = _moment(expiry_raw, "ilmd.itemExpirationDate", zone) if expiry_raw else None
+        best = _moment(best_raw, "ilmd.bestBeforeDate", zone) if best_raw else None
+        site = _location(body) or UNKNOWN_SITE
+        disposition = cbv_term(body.get("disposition"))
+        status = _DISPOSITION_STATUS.get(disposition or "", DEFAULT_LOT_STATUS)
+        merged: dict[str, _Amount] = {}
+        for amount in amounts:
+            merged[amount.lot] = self.add_amount(merged.get(amount.lot), amount, qty_key)
+        for lot_id, amount in merged.items():
+            acc = self.lots.get(lot_id)
+            if acc is None:
+                acc = self.lots[lot_id] = _LotAcc(
+                    lot_id=lot_id,
+                    material_id=_product_of(lot_id, self.classes),
+                    site=site,
+                    created_at=at,
+                    status=status,
+                    origins=set(),
+                    hashes=set(),
+                    ids=set(),
+                )
+            acc.origins.add(event.index)
+            acc.hashes.add(digest)
+            if event.event_id:
+                acc.ids.add(event.event_id)
+            acc.created_at = min(acc.created_at, at)
+            if amount.quantity is not None:
+                if acc.unit is None or amount.unit is None or amount.unit == acc.unit:
+                    acc.unit = acc.unit or amount.unit
+                    acc.quantity += amount.quantity
+                else:
+                    try:
+                        acc.quantity += convert(amount.quantity, amount.unit, acc.unit)
+                    except UnitError as exc:
+                        raise Unmappable(f"{qty_key}.uom", str(exc)) from None
+            acc.expiry = acc.expiry or expiry
+            acc.best_before = acc.best_before or best
+            acc.lot_number = acc.lot_number or lot_number
+            acc.instances.update(amount.instances)
+        return list(merged.values())
+
+    @staticmethod
+    def add_amount(total: _Amount | None, amount: _Amount, field_name: str) -> _Amount:
+        if total is None:
+            return _Amount(amount.lot, amount.quantity, amount.unit, amount.instances)
+        quantity = amount.quantity
+        if quantity is not None and total.quantity is not None:
+            if amount.unit != total.unit and amount.unit and total.unit:
+                try:
+                    quantity = convert(quantity, amount.unit, total.unit)
+                except UnitError as exc:
+                    raise Unmappable(f"{field_name}.uom", str(exc)) from None
+            total.quantity += quantity
+        total.instances = (*total.instances, *amount.instances)
+        return total
+
+    def merged_amounts(self, amounts: list[_Amount], field_name: str) -> list[_Amount]:
+        merged: dict[str, _Amount] = {}
+        for amount in amounts:
+            merged[amount.lot] = self.add_amount(merged.get(amount.lot), amount, field_name)
+        return list(merged.values())
+
+    def shipment(self, event: EpcisEvent, digest: str, at: str) -> str | None:
+        body = event.body
+        customer = _party(
+            body.get("destinationList"), "destination", ("owning_party", "possessing_party")
+        )
+        if customer is None:
+            return "shipping without a destination owning_party or possessing_party: no customer to ship to"
+        shipper = _party(body.get("sourceList"), "source", ("owning_party", "possessing_party"))
+        shipment_id = digest
+        for transaction in body.get("bizTransactionList") or []:
+            value = transaction.get("bizTransaction") if isinstance(transaction, dict) else None
+            local = from_local_urn(str(value)) if value else None
+            if local is not None and local[0] == "shipment":
+                shipment_id = local[1]
+                break
+        amounts = self.amounts(body, "epcList", "quantityList", None)
+        if event.type == "AggregationEvent":
+            amounts += self.amounts(body, "childEPCs", "childQuantityList", None)
+            if body.get("parentID"):
+                amounts += self.instance_amounts([body["parentID"]], "parentID")
+        if not amounts:
+            raise Unmappable("epcList", "a shipping event that names no object")
+        customer_id = _local(customer, "customer")
+        self.used_parties.setdefault(customer, "customer")
+        for amount in self.merged_amounts(amounts, "quantityList"):
+            record: Record = {
+                "shipment_id": shipment_id,
+                "lot_id": amount.lot,
+                "customer_id": customer_id,
+                "quantity": amount.quantity,
+                "unit": amount.unit,
+                "shipped_at": at,
+            }
+            if shipper:
+                record["shipper"] = _local(shipper, "supplier")
+            if amount.instances:
+                record["epcis_epcs"] = " ".join(sorted(set(amount.instances)))
+            self.out.add("shipments", record | self.event_columns([(event, digest)]), [event.index])
+        return None
+
+    def movement(self, event: EpcisEvent, digest: str, at: str) -> str | None:
+        body = event.body
+        source = _party(body.get("sourceList"), "source", ("location",))
+        target = _party(body.get("destinationList"), "destination", ("location",)) or _location(
+            body
+        )
+        if source is None or target is None:
+            if any(i == event.index for _, i in self.received_from.values()):
+                return None  # it names the supplier of a lot (finish_lots)
+            return (
+                "receiving without a source location (and a destination location or "
+                "bizLocation): not a movement between sites"
+            )
+        amounts = self.amounts(body, "epcList", "quantityList", None)
+        if not amounts:
+            raise Unmappable("epcList", "a receiving event that names no object")
+        for amount in self.merged_amounts(amounts, "quantityList"):
+            record: Record = {
+                "lot_id": amount.lot,
+                "from_site": _local(source, "site"),
+                "to_site": _local(target, "site"),
+                "quantity": amount.quantity,
+                "unit": amount.unit,
+                "moved_at": at,
+            }
+            receiver = _party(
+                body.get("destinationList"), "destination", ("owning_party", "possessing_party")
+            )
+            if receiver:
+                record["moved_by"] = receiver
+            self.out.add("movements", record | self.event_columns([(event, digest)]), [event.index])
+        return None
+
+    def map_transformation(
+        self, key: str, group: list[tuple[EpcisEvent, str]], by_index: dict[int, MappedEvent]
+    ) -> None:
+        """One batch from the TransformationEvents sharing a transformationID (or one alone)."""
+        good: list[tuple[EpcisEvent, str, str, list[_Amount], list[_Amount]]] = []
+        for event, digest in group:
+            try:
+                body = event.body
+                at = _moment(body.get("eventTime"), "eventTime", _offset(body))
+                lot_number = _ilmd_value(body.get("ilmd"), "lotNumber")
+                lot_number = str(lot_number) if lot_number not in (None, "") else None
+                inputs = self.amounts(body, "inputEPCList", "inputQuantityList", None)
+                outputs = self.create_lots_checked(event, digest, at, lot_number)
+                good.append((event, digest, at, inputs, outputs))
+            except Unmappable as exc:
+                by_index[event.index].problem = self.problem(event, exc.field, exc.reason)
+        if not good:
+            return
+        outputs_all = [a for *_, outs in good for a in outs]
+        if not outputs_all:
+            for event, *_ in good:
+                by_index[event.index].problem = self.problem(
+                    event,
+                    "outputQuantityList",
+                    "the transformation has no output lot, so it is no batch lotgraph can hold",
+                )
+            return
+        for event, digest, at, _, _ in good:
+            self.create_lots(event, digest, "outputEPCList", "outputQuantityList", at)
+        first_event = good[0][0]
+        tid = first_event.body.get("transformationID")
+        batch_id = _local(str(tid), "batch") if tid else key
+        times = sorted(at for _, _, at, _, _ in good)
+        origin = [e.index for e, *_ in good]
+        product = self.lots[outputs_all[0].lot].material_id
+        self.produced.add(product)
+        batch: Record = {
+            "batch_id": batch_id,
+            "product_material_id": product,
+            "site": _location(first_event.body) or UNKNOWN_SITE,
+            "started_at": times[0],
+            "completed_at": times[-1],
+            "status": DEFAULT_BATCH_STATUS,
+        }
+        step = cbv_term(first_event.body.get("bizStep"))
+        if step:
+            batch["epcis_biz_step"] = step
+        self.out.add("batches", batch | self.event_columns((e, d) for e, d, *_ in good), origin)
+        for event, digest, at, inputs, outputs in good:
+            columns = self.event_columns([(event, digest)])
+            for amount in self.merged_amounts(inputs, "inputQuantityList"):
+                consumption: Record = {
+                    "batch_id": batch_id,
+                    "lot_id": amount.lot,
+                    "quantity": amount.quantity,
+                    "unit": amount.unit,
+                    "consumed_at": at,
+                }
+                self.out.add("consumptions", consumption | columns, [event.index])
+            for amount in self.merged_amounts(outputs, "outputQuantityList"):
+                output: Record = {
+                    "batch_id": batch_id,
+                    "lot_id": amount.lot,
+                    "quantity": amount.quantity,
+                    "unit": amount.unit,
+                }
+                self.out.add("outputs", output | columns, [event.index])
+
+    def create_lots_checked(
+        self, event: EpcisEvent, digest: str, at: str, lot_number: str | None
+    ) -> list[_Amount]:
+        """The output amounts of a transformation, checked before any lot is created."""
+        del digest, at
+        return self.amounts(
+            event.body, "outputEPCList", "outputQuantityList", lot_number, create=True
+        )
+
+    # -- finishing ----------------------------------------------------------------------
+
+    def finish_lots(self, by_index: dict[int, MappedEvent]) -> None:
+        # the containers (SSCC) a lot was packed into, from the aggregation events
+        for sscc, children in self.containers.items():
+            packers = [i for i, _, _ in children if by_index[i].problem is None]
+            try:
+                contents = self.container_amounts(sscc, "parentID", set())
+            except Unmappable:
+                continue  # an unresolvable container: its shipping event reports it
+            for amount in contents:
+                acc = self.lots.get(amount.lot)
+                if acc is not None:
+                    acc.containers.update(i for i in amount.instances if _SSCC.match(i))
+                    acc.origins.update(packers)
+        for acc in self.lots.values():
+            received = self.received_from.get(acc.lot_id)
+            if received is not None:
+                acc.supplier_id = _local(received[0], "supplier")
+                self.used_parties.setdefault(received[0], "supplier")
+                acc.origins.add(received[1])
+            unit = acc.unit or self.material_unit(acc.material_id) or COUNT_UNIT
+            record: Record = {
+                "lot_id": acc.lot_id,
+                "material_id": acc.material_id,
+                "supplier_id": acc.supplier_id,
+                "site": acc.site,
+                "quantity": acc.quantity,
+                "unit": unit,
+                "status": acc.status,
+                "created_at": acc.created_at,
+                "expiry": acc.expiry or acc.best_before,
+            }
+            if acc.best_before:
+                record["best_before"] = acc.best_before
+            if acc.lot_number:
+                record["lot_number"] = acc.lot_number
+            if acc.instances:
+                record["epcis_instances"] = " ".join(
+                    sorted(i for i in acc.instances if not _SSCC.match(i))
+                )
+            if acc.containers:
+                record["epcis_containers"] = " ".join(sorted(acc.containers))
+            record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
+            if acc.ids:
+                record["epcis_event_id"] = " ".join(sorted(acc.ids))
+            self.out.add("lots", record, acc.origins)
+        self.fill_units()
+
+    def material_unit(self, material_id: str) -> str | None:
+        element = self.classes.get(material_id)
+        value = element.attributes.get(f"{LOTGRAPH_MDA}unit") if element else None
+        return str(value) if value else None
+
+    def fill_units(self) -> None:
+        """A quantity without uom is a count in its lot's unit: the lot's here, else the
+        stored lot's, else ``ea``."""
+        here = {str(r["lot_id"]): str(r["unit"]) for r in self.out.records.get("lots", [])}
+        missing = sorted(
+            {
+                str(r["lot_id"])
+                for kind in ("consumptions", "outputs", "shipments", "movements")
+                for r in self.out.records.get(kind, [])
+                if r.get("unit") is None and str(r["lot_id"]) not in here
+            }
+        )
+        stored = dict(self.lot_units(missing)) if missing else {}
+        for kind in ("consumptions", "outputs", "shipments", "movements"):
+            for record in self.out.records.get(kind, []):
+                lot = str(record["lot_id"])
+                if record.get("unit") is None:
+                    record["unit"] = here.get(lot) or stored.get(lot) or COUNT_UNIT
+                if record.get("quantity") is None:
+                    record["quantity"] = 0.0
+                    record["quantity_unknown"] = "true"
+
+    def master_records(self) -> None:
+        """Materials (EPCClass master data of the lots' materials), suppliers and customers
+        (Party master data of the parties the events name)."""
+        materials = {str(r["material_id"]) for r in self.out.records.get("lots", [])}
+        units = {str(r["material_id"]): str(r["unit"]) for r in self.out.records.get("lots", [])}
+        for material in sorted(materials):
+            element = self.classes.get(material)
+            if element is None:
+                continue  # nothing says what it is: a placeholder until a bundle does
+            attrs = element.attributes
+            name = (
+                attrs.get(f"{MDA}descriptionShort")
+                or attrs.get(f"{MDA}regulatedProductName")
+                or attrs.get(f"{MDA}name")
+                or material
+            )
+            kind = attrs.get(f"{LOTGRAPH_MDA}kind") or (
+                "intermediate" if material in self.produced else "raw"
+            )
+            unit = attrs.get(f"{LOTGRAPH_MDA}unit") or units[material]
+            self.out.add(
+                "materials",
+                {"material_id": material, "name": str(name), "kind": str(kind), "unit": str(unit)},
+                (),
+            )
+        for party, role in sorted(self.used_parties.items()):
+            if role == "supplier":
+                record: Record = {
+                    "supplier_id": _local(party, "supplier"),
+                    "name": self.party_name(party),
+                    "country": self.party_country(party),
+                    "status": DEFAULT_SUPPLIER_STATUS,
+                }
+                self.out.add("suppliers", record, ())
+            else:
+                record = {
+                    "customer_id": _local(party, "customer"),
+                    "name": self.party_name(party),
+                    "country": self.party_country(party),
+                }
+                self.out.add("customers", record, ())
+
+
+def map_document(document: EpcisDocument, lot_units: LotUnits | None = None) -> MappedDocument:
+    """The document's events and master data as canonical records (docs/EPCIS.md).
+
+    ``lot_units`` gives the stored unit of lots the document only refers to (a quantity
+    without ``uom`` is a count in its lot's unit)."""
+    return _Mapper(document, lot_units or (lambda ids: {})).map()
