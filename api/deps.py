@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth.schemas import READERS, Caller, Role
+from api.auth.schemas import MAY, REFUSED, Action, Caller
 from api.auth.service import Authenticator
 from api.errors import Forbidden, NotAuthenticated
 from api.settings import ApiSettings
@@ -82,20 +82,26 @@ async def get_caller(
     return caller
 
 
-def require(roles: frozenset[Role], what: str) -> Callable[[Caller], Awaitable[Caller]]:
+def require(action: Action) -> Callable[[Caller], Awaitable[Caller]]:
+    """A caller whose role may take ``action`` (auth/schemas.py MAY), else 403."""
+    roles = MAY[action]
+
     async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role not in roles:
-            raise Forbidden(f"the {caller.role} role may not {what}")
+            raise Forbidden(f"the {caller.role} role may not {REFUSED[action]}")
         return caller
 
     return check
 
 
-Reader = Annotated[Caller, Depends(require(READERS, "read investigations"))]
-Integrator = Annotated[Caller, Depends(require(frozenset({Role.INTEGRATOR}), "ingest"))]
-Auditor = Annotated[Caller, Depends(require(frozenset({Role.AUDITOR}), "read the audit trail"))]
-Admin = Annotated[Caller, Depends(require(frozenset({Role.ADMIN}), "manage accounts"))]
-IngestReader = Annotated[
-    Caller,
-    Depends(require(frozenset({Role.INTEGRATOR, Role.AUDITOR}), "read ingest rejections")),
-]
+SignedIn = Annotated[Caller, Depends(get_caller)]
+Reader = Annotated[Caller, Depends(require(Action.READ))]
+Integrator = Annotated[Caller, Depends(require(Action.INGEST))]
+Auditor = Annotated[Caller, Depends(require(Action.READ_AUDIT))]
+Admin = Annotated[Caller, Depends(require(Action.MANAGE_ACCOUNTS))]
+IngestReader = Annotated[Caller, Depends(require(Action.READ_INGEST_REJECTIONS))]
+DocumentWriter = Annotated[Caller, Depends(require(Action.WRITE_DOCUMENTS))]
+Signer = Annotated[Caller, Depends(require(Action.SIGN))]
+HoldWriter = Annotated[Caller, Depends(require(Action.HOLD))]
+Releaser = Annotated[Caller, Depends(require(Action.RELEASE))]
+ChangeDecider = Annotated[Caller, Depends(require(Action.DECIDE_SUPPLIER_CHANGE))]

@@ -96,6 +96,10 @@ class ApiClient:
         body = self._send("POST", "/auth/sessions/token", json={"session_id": session_id})
         return Token(body["access_token"], int(body["expires_in"])), str(body["username"])
 
+    def me(self) -> dict[str, Any]:
+        """Who the token is for and the actions their role may take (``may``)."""
+        return self._send("GET", "/auth/me")
+
     def end_session(self, session_id: str) -> None:
         self._reply("POST", "/auth/sessions/end", json={"session_id": session_id})
 

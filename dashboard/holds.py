@@ -43,6 +43,8 @@ def history(holds: dict[str, Any], key: str) -> None:
 def form(lot: str, active: dict[str, Any] | None, key: str) -> None:
     """Place a hold on the lot, or release its active one: the qa signer's reason,
     password entered again and a deliberate confirmation."""
+    if session.may_not("hold", "Placing or releasing a hold"):
+        return
     release = active is not None
     intent = f"{'release' if release else 'place'}-hold-{lot}"
     intents.show_done(f"hold-{lot}")

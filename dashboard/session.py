@@ -263,6 +263,22 @@ def ask(
     return answer
 
 
+def may(action: str) -> bool:
+    """Whether the signed-in person's role may take ``action`` (GET /auth/me's ``may``):
+    pages show a form only to those who may use it. The API still decides every request;
+    when it cannot be asked, the form is shown and the API's answer is what counts."""
+    me = ask("Checking what you may do...", ApiClient.me)
+    return me is None or action in me.get("may", ())
+
+
+def may_not(action: str, what: str) -> bool:
+    """True, with a note saying so, when the signed-in person may not take ``action``."""
+    if may(action):
+        return False
+    st.caption(f"{what} needs another role than yours: the form is not shown.")
+    return True
+
+
 def client() -> ApiClient:
     """The signed-in caller's client, for a write the page makes itself (a write is never
     answered from the kept answers, and its refusal is the page's to show)."""

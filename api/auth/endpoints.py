@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from api.auth.schemas import SessionIdIn, SessionOut, SessionTokenOut, TokenOut
-from api.deps import AuthenticatorDep, StoreDep, in_store
+from api.auth.schemas import MeOut, SessionIdIn, SessionOut, SessionTokenOut, TokenOut, allowed
+from api.deps import AuthenticatorDep, SignedIn, StoreDep, in_store
 from api.errors import ERROR_RESPONSES
 
 router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
@@ -23,6 +23,17 @@ def sign_in(
     """A short-lived bearer token for a person's username and password."""
     request.state.actor = username
     return auth.sign_in(username, password)
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(caller: SignedIn) -> MeOut:
+    """Who the bearer is, their sites, and the actions their role may take."""
+    return MeOut(
+        username=caller.name,
+        role=caller.role,
+        sites=sorted(caller.sites),
+        may=allowed(caller.role),
+    )
 
 
 # -- dashboard sessions (docs/API.md, Sessions) ----------------------------------------------

@@ -21,6 +21,54 @@ class Role(StrEnum):
 READERS = frozenset({Role.INVESTIGATOR, Role.QA, Role.AUDITOR})
 
 
+class Action(StrEnum):
+    """What a caller may be allowed to do; each endpoint requires one (api/deps.py)."""
+
+    READ = "read"  # investigations, records, work queue and KPIs
+    WRITE_DOCUMENTS = "write_documents"  # new documents and versions
+    SIGN = "sign"  # e-signatures on document versions
+    HOLD = "hold"  # place and release holds
+    RELEASE = "release"  # batch release, by override too
+    DECIDE_SUPPLIER_CHANGE = "decide_supplier_change"
+    INGEST = "ingest"
+    READ_INGEST_REJECTIONS = "read_ingest_rejections"
+    READ_AUDIT = "read_audit"
+    MANAGE_ACCOUNTS = "manage_accounts"
+
+
+# The one table of who may do what: the endpoints require it, GET /auth/me reports it.
+MAY: dict[Action, frozenset[Role]] = {
+    Action.READ: READERS,
+    Action.WRITE_DOCUMENTS: frozenset({Role.INVESTIGATOR, Role.QA}),
+    Action.SIGN: frozenset({Role.QA}),
+    Action.HOLD: frozenset({Role.QA}),
+    Action.RELEASE: frozenset({Role.QA}),
+    Action.DECIDE_SUPPLIER_CHANGE: frozenset({Role.QA}),
+    Action.INGEST: frozenset({Role.INTEGRATOR}),
+    Action.READ_INGEST_REJECTIONS: frozenset({Role.INTEGRATOR, Role.AUDITOR}),
+    Action.READ_AUDIT: frozenset({Role.AUDITOR}),
+    Action.MANAGE_ACCOUNTS: frozenset({Role.ADMIN}),
+}
+# how a refusal names the action: "the auditor role may not <...>"
+REFUSED: dict[Action, str] = {
+    Action.READ: "read investigations",
+    Action.WRITE_DOCUMENTS: "write documents",
+    Action.SIGN: "sign documents",
+    Action.HOLD: "place or release holds",
+    Action.RELEASE: "release batches",
+    Action.DECIDE_SUPPLIER_CHANGE: "decide on supplier changes",
+    Action.INGEST: "ingest",
+    Action.READ_INGEST_REJECTIONS: "read ingest rejections",
+    Action.READ_AUDIT: "read the audit trail",
+    Action.MANAGE_ACCOUNTS: "manage accounts",
+}
+
+
+def allowed(role: Role) -> list[Action]:
+    """The actions a role may take, in the table's order."""
+    return [action for action, roles in MAY.items() if role in roles]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     name: str
@@ -34,6 +82,16 @@ class Caller:
     def sees(self, site: str | None) -> bool:
         """A node without a site (supplier, customer, document, ...) is shared reference data."""
         return site is None or self.all_sites or site in self.sites
+
+
+class MeOut(BaseModel):
+    """Who the bearer is and what they may do: the dashboard shows a form only to those
+    who may use it (the API still decides every request)."""
+
+    username: str
+    role: Role
+    sites: list[str]  # "*" for every site
+    may: list[Action]
 
 
 class TokenOut(BaseModel):

@@ -3,22 +3,19 @@ a qa person releases it, signing with their password entered again."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.auth.schemas import Caller, Role
 from api.batches.schemas import ReleaseRequest
 from api.batches.service import BatchReleaseService
-from api.deps import AuthenticatorDep, Reader, StoreDep, in_snapshot, require
+from api.deps import AuthenticatorDep, Reader, Releaser, StoreDep, in_snapshot
 from api.errors import ERROR_RESPONSES
 from api.idempotency import IdempotencyKey, run_once
 from queries.batch_release import ReleaseChecklist
 from queries.batch_release import release_checklist as checklist_of
 
 router = APIRouter(prefix="/batches/{batch_id}", tags=["batches"], responses=ERROR_RESPONSES)
-
-Releaser = Annotated[Caller, Depends(require(frozenset({Role.QA}), "release batches"))]
 
 
 @router.get("/release", response_model=ReleaseChecklist)

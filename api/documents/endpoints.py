@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from api.auth.schemas import Caller, Role
-from api.deps import AuthenticatorDep, Reader, StoreDep, in_store, require
+from api.deps import AuthenticatorDep, DocumentWriter, Reader, Signer, StoreDep, in_store
 from api.documents.schemas import DocumentCreate, DocumentSigned, SignatureCreate, VersionCreate
 from api.documents.service import DocumentService
 from api.errors import ERROR_RESPONSES, Conflict
@@ -23,17 +22,13 @@ from queries.document_record import DocumentRecord, DocumentVerification, verify
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
 
-Author = Annotated[
-    Caller, Depends(require(frozenset({Role.INVESTIGATOR, Role.QA}), "write documents"))
-]
-Signer = Annotated[Caller, Depends(require(frozenset({Role.QA}), "sign documents"))]
 VersionNumber = Annotated[int, Path(ge=1, le=1_000_000, description="the version's number")]
 
 
 @router.post("", response_model=DocumentRecord, status_code=201)
 def create_document(
     body: DocumentCreate,
-    caller: Author,
+    caller: DocumentWriter,
     store: StoreDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
@@ -55,7 +50,7 @@ def create_document(
 def add_version(
     document_id: str,
     body: VersionCreate,
-    caller: Author,
+    caller: DocumentWriter,
     store: StoreDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:

@@ -3,12 +3,11 @@ their password entered again; every reader sees a lot's holds."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.auth.schemas import Caller, Role
-from api.deps import AuthenticatorDep, Reader, StoreDep, in_snapshot, require
+from api.deps import AuthenticatorDep, HoldWriter, Reader, StoreDep, in_snapshot
 from api.errors import ERROR_RESPONSES
 from api.holds.schemas import HoldRequest, LotHolds
 from api.holds.service import HoldService
@@ -16,8 +15,6 @@ from api.idempotency import IdempotencyKey, run_once
 from queries.holds import HoldRecord
 
 router = APIRouter(prefix="/lots/{lot_id}/holds", tags=["holds"], responses=ERROR_RESPONSES)
-
-HoldWriter = Annotated[Caller, Depends(require(frozenset({Role.QA}), "place or release holds"))]
 
 
 @router.post("", response_model=HoldRecord, status_code=201)

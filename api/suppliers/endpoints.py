@@ -3,12 +3,11 @@ and its change notices; a qa person records a signed decision on a change notice
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.auth.schemas import Caller, Role
-from api.deps import AuthenticatorDep, Reader, StoreDep, in_snapshot, require
+from api.deps import AuthenticatorDep, ChangeDecider, Reader, StoreDep, in_snapshot
 from api.errors import ERROR_RESPONSES
 from api.idempotency import IdempotencyKey, run_once
 from api.suppliers.schemas import DecisionRequest, SupplierOut
@@ -16,10 +15,6 @@ from api.suppliers.service import SupplierService
 from queries.suppliers import ChangeDecision
 
 router = APIRouter(prefix="/suppliers/{supplier_id}", tags=["suppliers"], responses=ERROR_RESPONSES)
-
-ChangeDecider = Annotated[
-    Caller, Depends(require(frozenset({Role.QA}), "decide on supplier changes"))
-]
 
 
 @router.get("", response_model=SupplierOut)

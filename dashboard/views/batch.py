@@ -145,6 +145,8 @@ def _release_form(record: dict[str, Any]) -> None:
         f"— sha256 {record.get('content_sha256')}"
     )
     st.subheader("Release")
+    if session.may_not("release", "Releasing a batch"):
+        return
     st.caption(
         "Only a qa person may release a batch, and never the author of the batch record's "
         "version: the API refuses anyone else (403) and nothing is signed."

@@ -222,7 +222,7 @@ allowed: list[str] = record.get("allowed_meanings") or []
 name = session.username() or "?"
 if latest is None or not allowed:
     st.info(f"No signature can be given: the document is {record['state']}.")
-else:
+elif not session.may_not("sign", "Signing"):
     st.caption(
         "Signing is for qa. Only the latest version is signed; approved and released are "
         "signed by someone other than the version's author, authored only by its author."
@@ -264,7 +264,7 @@ else:
 st.subheader("Add a version")
 if record.get("unresolved"):
     st.caption("A referenced document gets its versions from its source first.")
-else:
+elif not session.may_not("write_documents", "Adding a version"):
     st.caption(
         "For investigators and qa. A new version puts the document back to draft; the "
         "signatures on earlier versions stay, marked superseded."

@@ -187,6 +187,8 @@ tables.show(
     key="decisions",
     empty="",
 )
+if session.may_not("decide_supplier_change", "Recording a decision"):
+    st.stop()
 intent = f"decision-{supplier}-{picked}"
 with st.form("decision", clear_on_submit=True):
     st.markdown(

@@ -13,7 +13,7 @@ from graph.model import Label
 from queries.analyte import analyte_results
 from queries.recall import recall
 from queries.trace import Direction, trace
-from tests.api.conftest import PASSWORD, SECRET, Api
+from tests.api.conftest import ACCOUNTS, PASSWORD, SECRET, Api
 
 READERS = ("inv-all", "qa-b", "auditor")
 NOT_READERS = ("integrator", "admin")
@@ -106,6 +106,7 @@ def test_every_endpoint_answers_401_without_or_with_a_bad_bearer(api: Api) -> No
         ("GET", "/accounts", {}),
         ("POST", "/batches/B-ANY/release", {"json": {"password": PASSWORD}}),
         ("POST", "/ingest/epcis", {"content": _EPCIS}),  # 401 whatever the media type
+        ("GET", "/auth/me", {}),
     ]
     for method, path, kw in calls:
         _assert_error(_call(api, None, method, path, kw), 401, "not_authenticated")
@@ -459,3 +460,43 @@ def test_every_reader_and_only_readers_diff_a_documents_versions(api: Api) -> No
         ]
     for account in NOT_READERS:
         _assert_error(api.get(account, path, **query), 403, "forbidden")
+
+
+def _probes(api: Api) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """For each action, a request that only its roles get past the role check with: it names
+    nothing that exists (or is refused for its body), so it writes nothing either way."""
+    sign = {"password": PASSWORD}
+    return {
+        "read": ("GET", "/lots/L-NOT-THERE", {}),
+        "write_documents": ("POST", "/documents/DOC-NOT-THERE/versions", {"json": {}}),
+        "sign": (
+            "POST",
+            "/documents/DOC-NOT-THERE/versions/1/signatures",
+            {"json": {"meaning": "reviewed", **sign}},
+        ),
+        "hold": ("POST", "/lots/L-NOT-THERE/holds", {"json": {"reason": "r", **sign}}),
+        "release": ("POST", "/batches/B-NOT-THERE/release", {"json": sign}),
+        "decide_supplier_change": (
+            "POST",
+            "/suppliers/SUP-NOT-THERE/changes/SCN-NOT-THERE/decisions",
+            {"json": {"decision": "accepted", "reason": "r", **sign}},
+        ),
+        "ingest": ("POST", "/ingest/events", {"json": {}}),
+        "read_ingest_rejections": ("GET", "/ingest/rejections", {"params": {"limit": 0}}),
+        "read_audit": ("GET", "/audit", {"params": {"limit": 0}}),
+        "manage_accounts": ("GET", "/accounts/NOBODY", {}),
+    }
+
+
+def test_auth_me_names_the_caller_and_exactly_the_actions_its_role_passes(api: Api) -> None:
+    probes = _probes(api)
+    for account, (role, sites) in ACCOUNTS.items():
+        me = api.get(account, "/auth/me").json()
+        assert (me["username"], me["role"], me["sites"]) == (account, role, sorted(sites))
+        assert set(me["may"]) <= set(probes), me
+        for action, (method, path, kw) in probes.items():
+            reply = _call(api, account, method, path, kw)
+            if action in me["may"]:
+                assert reply.status_code != 403, (account, action, reply.text)
+            else:
+                _assert_error(reply, 403, "forbidden")

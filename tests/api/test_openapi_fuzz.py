@@ -204,6 +204,7 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         "POST /auth/sessions": [{"body": {"username": "auditor", "password": PASSWORD}}],
         "POST /auth/sessions/token": [{"body": {"session_id": sessions[0]}}],
         "POST /auth/sessions/end": [{"body": {"session_id": sessions[1]}}],
+        "GET /auth/me": [{}],
         "GET /lots/{lot_id}": [{"path_parameters": {"lot_id": i}} for i in [root, *other_lots]],
         "GET /batches/{batch_id}": [{"path_parameters": {"batch_id": batch}}],
         "GET /documents/{document_id}": [

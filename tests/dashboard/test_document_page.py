@@ -121,6 +121,12 @@ def test_the_page_shows_the_record_as_the_api_gives_it(api_env: ServedPlant) -> 
     assert row["signed_at"] == readable(signature["signed_at"])
     assert any("replaced" in w and signature["signature_id"] in w for w in texts(at.warning))
 
+    # an investigator adds versions but does not sign: only the version form is offered
+    assert record["allowed_meanings"], record
+    assert not [b for b in at.button if b.label == "Sign"]
+    assert any("Signing needs another role" in c for c in texts(at.caption))
+    assert [b for b in at.button if b.label == "Add version"]
+
     # the diff of the two stored versions, as the API computes it
     diff = api_env.get("auditor", f"/documents/{doc_id}/diff", params={"from": 1, "to": 2})
     changes = table(at, "path", "change", "old", "new")

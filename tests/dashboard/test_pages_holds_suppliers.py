@@ -106,10 +106,16 @@ def test_qa_places_and_releases_a_hold_on_the_lot_page(api_env: ServedPlant) -> 
 
 def test_a_refused_hold_is_shown_as_the_api_gives_it(api_env: ServedPlant) -> None:
     lot = _lot_at(api_env, 5)
+    # an investigator is not offered the form (GET /auth/me), and the API refuses anyway
     at = at_page("inv-all", "lot", id=lot)
-    _sign(at, "hold-lot", "not mine to place")
-    button(at, "Place hold").click().run()
-    assert any(e.startswith("Refused by the API (403 forbidden)") for e in texts(at.error))
+    assert not [b for b in at.button if b.label == "Place hold"]
+    assert any("Placing or releasing a hold needs another role" in c for c in texts(at.caption))
+    refused = httpx.post(
+        f"{api_env.api_url}/lots/{lot}/holds",
+        headers={"Authorization": f"Bearer {api_env.token('inv-all')}"},
+        json={"reason": "not mine to place", "password": PASSWORD},
+    )
+    assert refused.status_code == 403, refused.text
     assert _holds(api_env, lot)["holds"] == []
     # a hold placed meanwhile by someone else: the page's form is refused 409
     at = at_page(QA, "lot", id=lot)
@@ -231,11 +237,16 @@ def test_qa_records_and_supersedes_a_supplier_change_decision(api_env: ServedPla
     history = table(at, "id", "number", "decision")
     assert list(history["id"]) == [d["id"] for d in notice["decisions"]]
 
-    # an investigator is refused as the API refuses it, and nothing is written
+    # an investigator is not offered the form, the API refuses it, and nothing is written
     at = at_page("inv-all", "supplier", id=supplier, change=change)
-    _sign(at, "decision", "not mine")
-    button(at, "Sign decision").click().run()
-    assert any(e.startswith("Refused by the API (403 forbidden)") for e in texts(at.error))
+    assert not [b for b in at.button if b.label == "Sign decision"]
+    assert any("Recording a decision needs another role" in c for c in texts(at.caption))
+    refused = httpx.post(
+        f"{api_env.api_url}/suppliers/{supplier}/changes/{change}/decisions",
+        headers={"Authorization": f"Bearer {api_env.token('inv-all')}"},
+        json={"decision": "accepted", "reason": "not mine", "password": PASSWORD},
+    )
+    assert refused.status_code == 403, refused.text
     after = api_env.get("auditor", f"/suppliers/{supplier}")["changes"]
     assert len(next(c for c in after if c["id"] == change)["decisions"]) == 2
 
