@@ -195,8 +195,35 @@ def _from_json(parsed: Any) -> tuple[EpcisDocument, Converted]:
         local = dict(namespaces)
         local.update(_context_prefixes(raw.get("@context")))
         body = _expand_json({k: v for k, v in raw.items() if k != "@context"}, local)
-        converted.append((index, body, []))
+        converted.append((index, body, _json_only_problems(body)))
     return document, converted
+
+
+def _json_only_problems(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """EPCIS 2.0 JSON writes a CBV value as its bare term or web URI, never as the CBV
+    URN of the XML bindings (the JSON schema's vocab-other-uri)."""
+    values: list[tuple[str, Any]] = [(f, body.get(f)) for f in ("bizStep", "disposition")]
+    for list_name in ("bizTransactionList", "sourceList", "destinationList"):
+        items = body.get(list_name)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                values.append((f"{list_name}[{i}].type", item.get("type")))
+    declaration = body.get("errorDeclaration")
+    if isinstance(declaration, dict):
+        values.append(("errorDeclaration.reason", declaration.get("reason")))
+    problems = [
+        (field, f"{value!r}: JSON gives a CBV value as its bare term or web URI, not a URN")
+        for field, value in values
+        if isinstance(value, str) and value.startswith("urn:epcglobal:cbv")
+    ]
+    # the JSON schema requires a sensor report's measurement type (XML leaves it optional)
+    sensors = body.get("sensorElementList")
+    for i, sensor in enumerate(sensors if isinstance(sensors, list) else []):
+        reports = sensor.get("sensorReport") if isinstance(sensor, dict) else None
+        for j, report in enumerate(reports if isinstance(reports, list) else []):
+            if isinstance(report, dict) and "type" not in report:
+                problems.append((f"sensorElementList[{i}].sensorReport[{j}].type", "missing"))
+    return problems
 
 
 def _context_prefixes(context: Any) -> dict[str, str]:
@@ -324,6 +351,14 @@ _XML_ORDER = {
 }
 
 
+_REQUIRED_12 = {
+    "ObjectEvent": ("epcList",),
+    "AggregationEvent": ("childEPCs",),
+    "TransactionEvent": ("epcList",),
+}
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -335,7 +370,7 @@ def _is_extension(tag: str) -> bool:
 
 def _from_xml(data: bytes, name: str, *, lenient: bool) -> tuple[EpcisDocument, Converted]:
     try:
-        root = SafeElementTree.fromstring(data, forbid_dtd=True)
+        root = SafeElementTree.fromstring(data)
     except (ParseError, DefusedXmlException) as exc:
         raise EpcisError(name, f"not an XML document: {exc}") from None
     document_type = _XML_DOCUMENT_TYPES.get(_local(root.tag))
@@ -368,7 +403,7 @@ def _from_xml(data: bytes, name: str, *, lenient: bool) -> tuple[EpcisDocument, 
         if event_type not in EVENT_TYPES:
             converted.append((index, {"type": event_type}, []))
         else:
-            body, problems = _xml_event(element, event_type)
+            body, problems = _xml_event(element, event_type, version.startswith("2"))
             converted.append((index, body, problems))
     return document, converted
 
@@ -382,10 +417,10 @@ def _xml_event_list(root: Element, document_type: str) -> Element | None:
         results = _child(body, "QueryResults")
         if results is None:
             raise EpcisError("EPCISBody.QueryResults", "missing")
-        for required in ("queryName", "resultsBody"):
-            if _child(results, required) is None:
-                raise EpcisError(f"QueryResults.{required}", "missing")
+        # queryName is left out by many query documents in the wild: only the results count
         body = _child(results, "resultsBody")
+        if body is None:
+            raise EpcisError("QueryResults.resultsBody", "missing")
     return _child(body, "EventList") if body is not None else None
 
 
@@ -420,7 +455,9 @@ def _unwrapped(element: Element) -> list[Element]:
     return children
 
 
-def _xml_event(element: Element, event_type: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _xml_event(
+    element: Element, event_type: str, is_20: bool
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     body: dict[str, Any] = {"type": event_type}
     order = _XML_ORDER[event_type]
@@ -435,7 +472,9 @@ def _xml_event(element: Element, event_type: str) -> tuple[dict[str, Any], list[
             problems.append((field, f"not a field of {event_type}"))
             continue
         position = order.index(field)
-        if position < last_position:
+        # 1.2 documents carry 2.0's fields inside <extension> in any order: only 2.0's XSD
+        # sequence is checked
+        if position < last_position and is_20:
             problems.append(
                 (field, f"out of order: the schema puts it before {order[last_position]}")
             )
@@ -444,6 +483,11 @@ def _xml_event(element: Element, event_type: str) -> tuple[dict[str, Any], list[
             problems.append((field, "given more than once"))
             continue
         body[field] = _xml_field(field, child)
+    if not is_20:
+        # the 1.2 schema requires these elements, empty or not
+        for field in _REQUIRED_12.get(event_type, ()):
+            if field not in body:
+                problems.append((field, f"missing: EPCIS 1.2 requires it in a {event_type}"))
     return body, problems
 
 
@@ -506,6 +550,8 @@ def _xml_list_item(list_name: str, item: Element) -> Any:
         quantity: dict[str, Any] = {}
         for child in _unwrapped(item):
             key = _local(child.tag)
+            if child.get(_XSI_NIL) == "true":
+                continue  # xsi:nil: no value given
             quantity[key] = _number(_text(child)) if key == "quantity" else _text(child)
         return quantity
     if name == "sensorElement":
@@ -582,7 +628,8 @@ def _xml_vocabulary(vocabulary: Element, found: dict[str, list[VocabularyElement
 # --- the checks common to both syntaxes --------------------------------------------------
 
 _OFFSET = re.compile(r"^[+-]((0\d|1[0-3]):[0-5]\d|14:00)$")
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+# seconds may be left out (``2006-11-07T13:00Z``), as some producers do; the offset may not
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 _UOM = re.compile(r"^[A-Z0-9]{2,3}$")
 _ACTIONS = ("ADD", "OBSERVE", "DELETE")
 
@@ -651,7 +698,7 @@ def check_event(body: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 - 
     certification = body.get("certificationInfo")
     if certification is not None:
         items = certification if isinstance(certification, list) else [certification]
-        if not all(_is_uri(c) for c in items):
+        if not all(isinstance(c, str) and c for c in items):
             problems.append(("certificationInfo", "not a URI or a list of URIs"))
     action = body.get("action")
     if event_type == "TransformationEvent":
