@@ -62,6 +62,13 @@ _EPC_TEXT = re.compile(rf"{_EPC_CHARS}+")
 _AI82 = r"[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]"
 
 
+# how many dot-separated fields an EPC URN scheme has (the last may contain dots)
+_EPC_FIELDS = {
+    "id:sgtin": 3, "class:lgtin": 3, "id:sgln": 3, "id:grai": 3, "id:gdti": 3,
+    "id:sgcn": 3, "id:cpi": 3, "id:upui": 3, "id:itip": 5, "id:giai": 2, "id:ginc": 2,
+}  # fmt: skip
+
+
 def gs1_check_digit(digits: str) -> str:
     """The GS1 mod-10 check digit of a key without it (GTIN, GLN, SSCC, GSRN, ...)."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
@@ -234,11 +241,92 @@ def to_digital_link(uri: str) -> str | None:
     (``urn:epc:class:lgtin:...``, ``urn:epc:idpat:sgtin:...:*``) or a Digital Link on any
     host; None when ``uri`` names no GS1 key."""
     if uri.startswith("urn:epc:"):
-        scheme, _, rest = uri[len("urn:epc:") :].rpartition(":")
-        if scheme.count(":") != 1:
+        # a serial or lot may hold a colon: the scheme is the first two fields
+        fields = uri[len("urn:epc:") :].split(":", 2)
+        if len(fields) != 3:
             return None
-        path = _epc_urn_to_dl(scheme, rest.split("."))
+        scheme = f"{fields[0]}:{fields[1]}"
+        # the last field (serial, lot, extension) may hold dots too
+        path = _epc_urn_to_dl(scheme, fields[2].split(".", _EPC_FIELDS.get(scheme, 99) - 1))
         return DIGITAL_LINK_HOST + path if path else None
     if uri.startswith(("http://", "https://")):
         return _normalise_dl(uri)
     return None
+
+
+# --- Digital Link lots as EPC class URNs --------------------------------------------------
+#
+# A GTIN does not say where its GS1 Company Prefix ends; the LGTIN URN does
+# (urn:epc:class:lgtin:<prefix>.<indicator + item reference>.<lot>). The prefix length comes
+# from GS1's table of assigned prefix lengths, which the package biip ships (a copy of GS1's
+# gcpprefixformatlist). A GTIN whose prefix is not in that table (a test or unassigned
+# range, a GTIN-8) is split after DEFAULT_COMPANY_PREFIX_LENGTH digits: the URN is still a
+# valid LGTIN URN that names the same GTIN and lot (to_digital_link gives the same link
+# back), it only may split the GTIN where its owner would not.
+
+DEFAULT_COMPANY_PREFIX_LENGTH = 7
+_DL_LOT = re.compile(
+    r"^https?://[^/?#]+(?:/[^?#]*?)?/(?:01|gtin)/(\d{8}|\d{12,14})/(?:10|lot)/([^/?#]+)"
+)
+# characters an EPC URN carries as they are (TDS 2.0 table A-1); others are %-encoded
+_URN_SAFE = frozenset("!'()*+,-.0123456789:;=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+
+
+def company_prefix_length(gtin14: str) -> int | None:
+    """The length of the GS1 Company Prefix of a GTIN-14, from GS1's prefix table; None
+    when the table does not know it."""
+    from biip.gs1_prefixes import GS1CompanyPrefix
+
+    found = GS1CompanyPrefix.extract(gtin14[1:])
+    length = len(found.value) if found is not None else 0
+    return length if 6 <= length <= 12 else None
+
+
+def _urn_encode(text: str) -> str:
+    return "".join(c if c in _URN_SAFE else quote(c, safe="") for c in text)
+
+
+def lgtin_urn(gtin: str, lot: str, *, prefix_length: int | None = None) -> str:
+    """``urn:epc:class:lgtin:CP.IR.LOT`` of a GTIN (8 to 14 digits) and a lot number."""
+    gtin14 = gtin.zfill(14)
+    if not gtin14.isdigit() or len(gtin14) != 14:
+        raise ValueError(f"{gtin!r} is not a GTIN")
+    length = prefix_length or company_prefix_length(gtin14) or DEFAULT_COMPANY_PREFIX_LENGTH
+    prefix = gtin14[1 : 1 + length]
+    item_reference = gtin14[0] + gtin14[1 + length : 13]
+    return f"urn:epc:class:lgtin:{prefix}.{item_reference}.{_urn_encode(lot)}"
+
+
+def to_class_urn(value: str) -> str:
+    """The lot a value names, in lotgraph's lot-id form: a GS1 Digital Link with a GTIN
+    (AI 01) and a lot (AI 10), on any host, as ``urn:epc:class:lgtin:CP.IR.LOT`` (a serial
+    after the lot is dropped: the lot is the class); any other value as it is (an LGTIN URN
+    already, another scheme's lot id such as GDST's ``urn:gdst:...:lot:class:...``, or a
+    link whose GTIN check digit is wrong)."""
+    match = _DL_LOT.match(value)
+    if not match:
+        return value
+    gtin14 = match.group(1).zfill(14)
+    if gs1_check_digit(gtin14[:-1]) != gtin14[-1]:
+        return value  # a wrong check digit: no GTIN, so no LGTIN either
+    return lgtin_urn(gtin14, unquote(match.group(2)))
+
+
+_LGTIN_OR_SGTIN = re.compile(r"^urn:epc:(?:class:lgtin|id:sgtin):(\d{6,12})\.(\d{1,7})\.(.+)$")
+
+
+def product_class(value: str) -> str:
+    """The product (GTIN) a lot or an instance belongs to, as the EPC pattern URN
+    ``urn:epc:idpat:sgtin:CP.IR.*``: of an LGTIN or SGTIN URN, or of a Digital Link lot."""
+    match = _LGTIN_OR_SGTIN.match(to_class_urn(value))
+    if not match or len(match.group(1)) + len(match.group(2)) != 13:
+        raise ValueError(f"{value!r} is not a GS1 lot (LGTIN) or instance (SGTIN)")
+    return f"urn:epc:idpat:sgtin:{match.group(1)}.{match.group(2)}.*"
+
+
+def lot_of_class(value: str) -> str | None:
+    """The lot number of an LGTIN URN or a Digital Link lot (decoded), else None."""
+    match = _LGTIN_OR_SGTIN.match(to_class_urn(value))
+    if not match or not value.startswith(("urn:epc:class:lgtin:", "http")):
+        return None
+    return unquote(match.group(3))
