@@ -148,7 +148,12 @@ def prehash(body: dict[str, Any], *, ignore: Iterable[str] = ()) -> str:
 
 
 def _text(value: Any, parent: str, key: str) -> str:
-    text = str(value)
+    # JSON true/false/null as XML writes them, so both forms of an event hash alike (the
+    # reference tool's JSON path would write Python's "True" and "None")
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = "" if value is None else str(value)
     prefix = _VOCABULARY.get((parent, key))
     if prefix and text and ":" not in text:
         return prefix + text

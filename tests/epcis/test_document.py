@@ -203,7 +203,8 @@ def _reference_files() -> list[str]:
     )
 
 
-INVALID = [f for f in _reference_files() if _is_invalid_example(f)]
+# without the reference folder each parametrised test still runs once, to skip (fail in CI)
+INVALID = [f for f in _reference_files() if _is_invalid_example(f)] or ["missing"]
 VALID = [f for f in _reference_files() if not _is_invalid_example(f)]
 
 
@@ -287,7 +288,7 @@ def test_a_valid_example_reads_whole(relative: str) -> None:
 
 
 def _json_files() -> list[str]:
-    return [f for f in _reference_files() if f.endswith((".json", ".jsonld"))]
+    return [f for f in _reference_files() if f.endswith((".json", ".jsonld"))] or ["missing"]
 
 
 @pytest.fixture(scope="module")

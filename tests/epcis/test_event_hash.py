@@ -148,3 +148,21 @@ def test_fields_outside_the_hash_do_not_change_it_and_content_does() -> None:
     assert event_hash(moved) == event_hash(body)
     assert event_hash(dict(body, bizStep="receiving")) != event_hash(body)
     assert event_hash(dict(body, bizStep="urn:epcglobal:cbv:bizstep:shipping")) == event_hash(body)
+
+
+def test_json_booleans_hash_as_xml_writes_them() -> None:
+    path = reference_dir() / "epcis-event-hash-generator" / "examples" / "SensorDataExamples.xml"
+    for body in converted_events(path.read_bytes(), name=path.name):
+        for sensor in body.get("sensorElementList", []):
+            for report in sensor["sensorReport"]:
+                if report.get("booleanValue") in ("true", "false"):
+                    as_json = json.loads(
+                        json.dumps(body).replace(
+                            f'"booleanValue": "{report["booleanValue"]}"',
+                            f'"booleanValue": {report["booleanValue"]}',
+                        )
+                    )
+                    assert as_json != body
+                    assert event_hash(as_json) == event_hash(body)
+                    return
+    raise AssertionError("the example has a booleanValue")
