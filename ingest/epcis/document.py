@@ -103,8 +103,9 @@ def read_document(data: bytes, *, name: str, media_type: str | None = None) -> E
     ``media_type`` (``application/ld+json``, ``application/json``, ``application/xml``,
     ``text/xml``), else from the first non-blank character."""
     document, converted = _parse(data, name, media_type, lenient=False)
+    seen: dict[str, dict[str, Any]] = {}  # eventID -> the first event's body
     for index, body, problems in converted:
-        _accept(document, index, body, problems)
+        _accept(document, index, body, problems, seen)
     return document
 
 
@@ -635,13 +636,24 @@ _ACTIONS = ("ADD", "OBSERVE", "DELETE")
 
 
 def _accept(
-    document: EpcisDocument, index: int, body: dict[str, Any], problems: list[tuple[str, str]]
+    document: EpcisDocument,
+    index: int,
+    body: dict[str, Any],
+    problems: list[tuple[str, str]],
+    seen: dict[str, dict[str, Any]],
 ) -> None:
-    """Keep the event, or record why not (its first problem)."""
+    """Keep the event, or record why not (its first problem). A second event with the
+    eventID of an earlier one is left out, whether or not its content is the same: an id
+    names one event (the first is kept)."""
     problems = problems + check_event(body)
     event_id = body.get("eventID") if isinstance(body.get("eventID"), str) else None
-    if event_id and any(e.event_id == event_id for e in document.events):
-        problems.append(("eventID", "the same eventID as an earlier event of the document"))
+    if event_id and not problems:
+        first = seen.setdefault(event_id, body)
+        if first is not body:
+            same = "the same content" if first == body else "other content"
+            problems.append(
+                ("eventID", f"the same eventID as an earlier event of the document ({same})")
+            )
     if problems:
         field, reason = problems[0]
         document.problems.append(EventProblem(index, event_id, field, reason))
