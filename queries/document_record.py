@@ -31,24 +31,18 @@ Decisions:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from graph.canonical import NotCanonical, sha256_hex
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import DOCUMENT_TARGETS, Label, RelType
-from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, Props, StoredNode
 from queries.custody import SignatureStatus, signature_status
-from queries.embedded_graph import pairs
 from queries.errors import NotFound
 from queries.snapshot import one_snapshot
-
-_HERE = Path(__file__).parent
 
 DocumentState = Literal["draft", "in_review", "approved", "released", "rejected"]
 
@@ -174,32 +168,47 @@ class DocumentFacts:
 
 
 def document_facts(store: GraphStore, document_id: str) -> DocumentFacts:
-    found = store.fetch_nodes(Label.DOCUMENT, [document_id])
-    if document_id not in found:
+    """The facts of one document, its signers' names included."""
+    facts = documents_facts(store, [document_id]).get(document_id)
+    if facts is None:
         raise NotFound(str(Label.DOCUMENT), document_id)
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(read_cypher("document_record", _HERE), document_id=document_id)
-        version_ids = list(row["versions"])
-        signs = [(s, v) for s, v in row["signs"]]
-        signed = [(p, s) for p, s in row["signers"]]
-        concerns = [(label, t) for label, t in row["concerns"]]
-    elif isinstance(store, EmbeddedStore):
-        version_ids = [
-            v for _, v in pairs(store, Label.DOCUMENT, [document_id], RelType.HAS_VERSION, True)
-        ]
-        signs = pairs(store, Label.DOCUMENT_VERSION, version_ids, RelType.SIGNS, False)
-        signed = pairs(store, Label.SIGNATURE, {s for s, _ in signs}, RelType.SIGNED, False)
-        concerns = _embedded_concerns(store, document_id)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no document record for store {type(store).__name__}")
-    facts = DocumentFacts(document_id, found[document_id])
-    facts.versions = store.fetch_nodes(Label.DOCUMENT_VERSION, sorted(set(version_ids)))
-    facts.signs = sorted({(s, v) for s, v in signs if v in facts.versions})
-    facts.signatures = store.fetch_nodes(Label.SIGNATURE, sorted({s for s, _ in facts.signs}))
-    for person, signature in sorted(set(signed)):
-        facts.signers.setdefault(signature, []).append(person)
-    facts.concerns = sorted(set(concerns))
     facts.signer_names = _signer_names(store, facts)
+    return facts
+
+
+def documents_facts(store: GraphStore, document_ids: Iterable[str]) -> dict[str, DocumentFacts]:
+    """The facts of each existing document among ``document_ids``."""
+    nodes = store.fetch_nodes(Label.DOCUMENT, sorted(set(document_ids)))
+    ids = sorted(nodes)
+    facts = {i: DocumentFacts(i, nodes[i]) for i in ids}
+    has_version = store.linked(Label.DOCUMENT, ids, RelType.HAS_VERSION, True)
+    version_ids = sorted({v for _, v, _ in has_version})
+    versions = store.fetch_nodes(Label.DOCUMENT_VERSION, version_ids)
+    owner: dict[str, str] = {}
+    for doc, vid, _ in has_version:
+        if vid in versions:
+            facts[doc].versions[vid] = versions[vid]
+            owner[vid] = doc
+    signs = store.linked(Label.DOCUMENT_VERSION, sorted(owner), RelType.SIGNS, False)
+    signatures = store.fetch_nodes(Label.SIGNATURE, sorted({s for s, _, _ in signs}))
+    for sig, vid, _ in signs:
+        if sig in signatures:
+            doc_facts = facts[owner[vid]]
+            doc_facts.signs.append((sig, vid))
+            doc_facts.signatures[sig] = signatures[sig]
+    signed = store.linked(Label.SIGNATURE, sorted(signatures), RelType.SIGNED, False)
+    by_signature: dict[str, list[str]] = {}
+    for person, sig, _ in signed:
+        by_signature.setdefault(sig, []).append(person)
+    for doc_facts in facts.values():
+        doc_facts.signs.sort()
+        for sig, _ in doc_facts.signs:
+            if sig in by_signature:
+                doc_facts.signers[sig] = sorted(by_signature[sig])
+    for doc, target, label in store.linked(Label.DOCUMENT, ids, RelType.CONCERNS, True):
+        facts[doc].concerns.append((label, target))
+    for doc_facts in facts.values():
+        doc_facts.concerns.sort()
     return facts
 
 
@@ -228,17 +237,6 @@ def _signer_names(
             role if isinstance(role, str) else None,
         )
     return names
-
-
-_CONCERNS_SQL = """
-SELECT dst_label, dst_id FROM rels
-WHERE src_label = 'Document' AND src_id = ? AND type = 'CONCERNS'
-"""
-
-
-def _embedded_concerns(store: EmbeddedStore, document_id: str) -> list[tuple[str, str]]:
-    with store.reading() as conn:
-        return [(label, t) for label, t in conn.execute(_CONCERNS_SQL, (document_id,))]
 
 
 # -- the one assembly ---------------------------------------------------------------------

@@ -6,25 +6,18 @@ One node per hold: placing it writes ``reason``, ``placed_by``, ``placed_at``; r
 it adds ``released_by``, ``released_at``, ``release_reason`` (the old and new content go
 to the audit trail). A lot is on hold while one of its holds has no ``released_at``.
 
-Both stores only fetch (hold, lot) pairs; the records are built here from the Hold nodes'
+The store only gives (hold, lot) pairs (its ``linked`` primitive); the records are built here from the Hold nodes'
 content, so both answer identically.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
-from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, Props
-from queries.embedded_graph import pairs
-
-_HERE = Path(__file__).parent
 
 PLACED = "placed on hold"
 RELEASED = "released from hold"
@@ -99,12 +92,7 @@ def hold_pairs(store: GraphStore, lot_ids: Iterable[str]) -> list[tuple[str, str
     wanted = sorted(set(lot_ids))
     if not wanted:
         return []
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(read_cypher("holds_of_lots", _HERE), lot_ids=wanted)
-        return [(h, lot) for h, lot in row["found"]]
-    if isinstance(store, EmbeddedStore):
-        return pairs(store, Label.LOT, wanted, RelType.HOLDS, False)
-    raise TypeError(f"no holds query for store {type(store).__name__}")  # pragma: no cover
+    return [(hold, lot) for hold, lot, _ in store.linked(Label.LOT, wanted, RelType.HOLDS, False)]
 
 
 def holds_of(store: GraphStore, lot_ids: Iterable[str]) -> dict[str, list[HoldRecord]]:
