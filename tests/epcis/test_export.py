@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jsonschema
 import pytest
 
 from graph.embedded import EmbeddedStore
@@ -34,35 +32,9 @@ from ingest.units import canonical_unit, convert
 from queries.epcis_export import UOM, export_trace, render
 from queries.errors import NotFound
 from queries.trace import Direction, TraceResult, trace
-from tests.epcis.reference import reference_dir
+from tests.epcis.schema import assert_valid
 
 CREATED = "2026-05-04T12:00:00.000Z"
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-
-
-# -- the official schema, with the formats it names checked ---------------------------------------
-def _is_date_time(value: object) -> bool:
-    if not isinstance(value, str) or "T" not in value:
-        return True  # not ours to judge: the schema's type check catches non-strings
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
-    except ValueError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def validator() -> jsonschema.Draft7Validator:
-    schema_file = reference_dir() / "schema" / "EPCIS-JSON-Schema.json"
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    formats = jsonschema.FormatChecker(formats=())
-    formats.checks("uri")(lambda v: not isinstance(v, str) or bool(_URI.match(v)))
-    formats.checks("date-time")(_is_date_time)
-    return jsonschema.Draft7Validator(schema, format_checker=formats)
-
-
-def assert_valid(validator: jsonschema.Draft7Validator, document: dict[str, Any]) -> None:
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:5])
 
 
 # -- a generated plant ------------------------------------------------------------------------------
@@ -265,7 +237,7 @@ def check_against_plant(
 
 # -- tests ----------------------------------------------------------------------------------------------
 def test_exports_are_valid_and_cover_the_trace(
-    plant: tuple[GraphStore, Plant, random.Random], validator: jsonschema.Draft7Validator
+    plant: tuple[GraphStore, Plant, random.Random],
 ) -> None:
     store, csvs, draw = plant
     for root, direction in pick_roots(store, csvs, draw):
@@ -274,7 +246,7 @@ def test_exports_are_valid_and_cover_the_trace(
         seconds = time.perf_counter() - started
         answer = trace(store, root, direction)
         print(f"{direction} {root}: {len(events(document))} events in {seconds * 1000:.0f} ms")
-        assert_valid(validator, document)
+        assert_valid(document)
         assert document["creationDate"] == CREATED and document["schemaVersion"] == "2.0"
         check_against_plant(document, answer, csvs, store)
         if direction is Direction.FORWARD:
