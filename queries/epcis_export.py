@@ -296,7 +296,7 @@ def _transformation_events(facts: _Facts) -> Iterable[Event]:
     for batch_id in facts.batch_ids:
         hidden = batch_id in facts.hidden.batches
         body: dict[str, Any] = {"type": "TransformationEvent"}
-        body.update(_when(_batch_time(facts, batch_id) or UNKNOWN_TIME))
+        body.update(_when(_batch_time(facts, batch_id, inputs[batch_id]) or UNKNOWN_TIME))
         if inputs[batch_id]:
             found = [facts.consumed.get((lot, batch_id), []) for lot in inputs[batch_id]]
             body["inputQuantityList"] = _elements(facts, inputs[batch_id], found, hidden)
@@ -325,9 +325,10 @@ def _elements(
     ]
 
 
-def _batch_time(facts: _Facts, batch_id: str) -> str | None:
-    """When a batch happened: completed, else started, else its last consumption (a
-    placeholder batch knows only its consumptions); None when hidden or unknown."""
+def _batch_time(facts: _Facts, batch_id: str, inputs: list[str]) -> str | None:
+    """When a batch happened: completed, else started, else its last consumption of the
+    traced ``inputs`` (a placeholder batch knows only its consumptions); None when hidden
+    or unknown."""
     if batch_id in facts.hidden.batches:
         return None
     for name in ("completed_at", "started_at"):
@@ -335,9 +336,8 @@ def _batch_time(facts: _Facts, batch_id: str) -> str | None:
             return str(value)
     times = [
         str(p["at"])
-        for (_, b), found in facts.consumed.items()
-        if b == batch_id
-        for p in found
+        for lot in inputs
+        for p in facts.consumed.get((lot, batch_id), [])
         if p.get("at")
     ]
     return max(times, key=_utc) if times else None

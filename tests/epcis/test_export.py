@@ -32,7 +32,9 @@ from ingest.units import canonical_unit, convert
 from queries.epcis_export import UOM, export_trace, render
 from queries.errors import NotFound
 from queries.trace import Direction, TraceResult, trace
-from tests.epcis.schema import assert_valid
+from tests.bundles import MATERIALS, batch, consumption, output, write_bundle
+from tests.bundles import lot as lot_row
+from tests.epcis.schema import assert_valid, epcis_validator
 
 CREATED = "2026-05-04T12:00:00.000Z"
 
@@ -188,10 +190,10 @@ def check_against_plant(
         (element,) = event["quantityList"]
         created_lots[local(element["epcClass"], "lot")] = event
     assert set(created_lots) == lots - made
-    for lot, event in created_lots.items():
-        row = plant.lots[lot]
+    for lot_id, event in created_lots.items():
+        row = plant.lots[lot_id]
         assert event["action"] == "ADD"
-        assert quantities(event["quantityList"], lot_units)[lot] == Decimal(
+        assert quantities(event["quantityList"], lot_units)[lot_id] == Decimal(
             repr(float(row["quantity"]))
         )
         sources = [local(s["source"], "supplier") for s in event.get("sourceList", [])]
@@ -318,3 +320,108 @@ def test_linked_rels_reads_parallel_relationships_apart(
     assert got == expected
     assert all(ref.key == props["at"] for ref, props in found)
     assert all(ref.src.label == Label.LOT and ref.dst.label == Label.BATCH for ref, _ in found)
+
+
+def test_placeholders_uris_units_and_repeated_consumptions(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """A hand-built graph with what generated plants lack: a lot id that is a URI, a lot
+    counted in ``ea``, two consumptions of one lot by one batch (one in g), a consumption
+    by a batch that has not arrived (placeholder) and of a lot that has not (placeholder)."""
+    gtin_lot = "urn:epc:class:lgtin:4012345.011111.LOT7"
+    materials = [
+        *MATERIALS,
+        {"material_id": "MAT-E", "name": "Vials", "kind": "packaging", "unit": "ea"},
+    ]
+    bundle = write_bundle(
+        tmp_path / "hand",
+        {
+            "materials.csv": materials,
+            "suppliers.csv": [
+                {"supplier_id": "SUP-1", "name": "S", "country": "CH", "status": "approved"}
+            ],
+            "lots.csv": [
+                lot_row("R1", supplier_id="SUP-1", expiry="2027-01-31"),
+                lot_row(gtin_lot, material="MAT-E", unit="ea", quantity="500"),
+                lot_row("P1", material="MAT-I"),
+            ],
+            "batches.csv": [batch("B1")],
+            "consumptions.csv": [
+                consumption("B1", "R1", "10", "kg", consumed_at="2026-02-01T09:00:00Z"),
+                consumption("B1", "R1", "2500", "g", consumed_at="2026-02-01T10:00:00Z"),
+                consumption("B1", gtin_lot, "40", "ea"),
+                consumption("B-LATER", "R1", "1", "kg", consumed_at="2026-03-01T09:00:00Z"),
+                consumption("B1", "L-LATER", "3", "kg"),
+            ],
+            "outputs.csv": [output("B1", "P1", "50", "kg")],
+        },
+    )
+    assert ingest_bundle(store, bundle, actor="test").total("rejected") == 0
+    forward = export_trace(store, "R1", Direction.FORWARD, creation_date=CREATED)
+    backward = export_trace(store, "P1", Direction.BACKWARD, creation_date=CREATED)
+    for document in (forward, backward):
+        assert_valid(document)
+    by_batch = {e["transformationID"]: e for e in events(forward) if "transformationID" in e}
+    assert set(by_batch) == {"urn:lotgraph:batch:B1", "urn:lotgraph:batch:B-LATER"}
+    # both consumptions of R1 by B1 in one element, the grams in kg
+    assert by_batch["urn:lotgraph:batch:B1"]["inputQuantityList"] == [
+        {"epcClass": "urn:lotgraph:lot:R1", "quantity": 12.5, "uom": "KGM"}
+    ]
+    # a placeholder batch: its consumption's time, marked unresolved, no site
+    later = by_batch["urn:lotgraph:batch:B-LATER"]
+    assert later["eventTime"] == "2026-03-01T09:00:00.000Z" and later["lotgraph:unresolved"]
+    assert "bizLocation" not in later and "outputQuantityList" not in later
+    # backward from P1: every input of B1, the URI id as it is, ea without uom, the
+    # placeholder lot by its id with its quantity but no creation event or master data
+    (b1,) = [e for e in events(backward) if e["type"] == "TransformationEvent"]
+    assert {e["epcClass"]: e for e in b1["inputQuantityList"]} == {
+        "urn:lotgraph:lot:R1": {"epcClass": "urn:lotgraph:lot:R1", "quantity": 12.5, "uom": "KGM"},
+        gtin_lot: {"epcClass": gtin_lot, "quantity": 40.0},
+        "urn:lotgraph:lot:L-LATER": {
+            "epcClass": "urn:lotgraph:lot:L-LATER",
+            "quantity": 3.0,
+            "uom": "KGM",
+        },
+    }
+    created = {
+        e["quantityList"][0]["epcClass"]: e
+        for e in events(backward)
+        if e.get("bizStep") == "creating_class_instance"
+    }
+    assert set(created) == {"urn:lotgraph:lot:R1", gtin_lot}
+    assert created["urn:lotgraph:lot:R1"]["sourceList"] == [
+        {"type": "owning_party", "source": "urn:lotgraph:supplier:SUP-1"}
+    ]
+    assert created["urn:lotgraph:lot:R1"]["ilmd"]["cbvmda:lotNumber"] == "R1"
+    described = {
+        element["id"]
+        for vocabulary in backward["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+        for element in vocabulary["vocabularyElementList"]
+    }
+    assert {
+        "urn:lotgraph:lot:R1",
+        gtin_lot,
+        "urn:lotgraph:lot:P1",
+        "urn:lotgraph:material:MAT-E",
+    } <= described
+    assert "urn:lotgraph:lot:L-LATER" not in described
+    assert {"urn:lotgraph:supplier:SUP-1", "urn:lotgraph:site:SITE-A"} <= described
+
+
+def test_the_schema_check_can_fail(plant: tuple[GraphStore, Plant, random.Random]) -> None:
+    """The validator the tests use refuses what the standard refuses."""
+    store, csvs, draw = plant
+    root, direction = pick_roots(store, csvs, draw)[0]
+    document = export_trace(store, root, direction)
+    event = next(e for e in events(document) if e["type"] == "TransformationEvent")
+    for spoil in (
+        lambda e: e.pop("eventTimeZoneOffset"),
+        lambda e: e.update(eventTime="yesterday"),
+        lambda e: e["inputQuantityList"][0].update(uom="kilogram"),
+        lambda e: e.update(transformationID="not a uri"),
+        lambda e: e.update(bizStep="urn:epcglobal:cbv:bizstep:made_up"),
+    ):
+        spoiled = json.loads(json.dumps(document))
+        target = next(e for e in events(spoiled) if e["eventID"] == event["eventID"])
+        spoil(target)
+        assert not epcis_validator().is_valid(spoiled)
