@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import Any, Final
 
 import orjson
-import rfc8785
 
 from graph.model import Label, RelType
 from graph.store import GraphStore, Props, StoredNode, utc_now
@@ -444,9 +443,9 @@ def _key(props: Props) -> bytes:
 
 
 def _with_id(body: dict[str, Any]) -> dict[str, Any]:
-    """The event with ``eventID`` first: a UUID (version 5) of its canonical JSON, so the
-    same facts give the same id in every export."""
-    name = rfc8785.dumps(body).decode()
+    """The event with ``eventID`` first: a UUID (version 5) of its JSON with sorted keys,
+    so the same facts give the same id in every export."""
+    name = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
     return {"eventID": f"urn:uuid:{uuid.uuid5(_EVENT_NAMESPACE, name)}", **body}
 
 

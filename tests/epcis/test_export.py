@@ -25,7 +25,9 @@ from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from ingest.epcis.document import read_document
 from ingest.epcis.identifiers import from_local_urn, local_urn
+from ingest.epcis.model import VTYPE_EPC_CLASS, VTYPE_LOCATION, VTYPE_PARTY
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from ingest.units import canonical_unit, convert
@@ -425,3 +427,26 @@ def test_the_schema_check_can_fail(plant: tuple[GraphStore, Plant, random.Random
         target = next(e for e in events(spoiled) if e["eventID"] == event["eventID"])
         spoil(target)
         assert not epcis_validator().is_valid(spoiled)
+
+
+def test_the_shared_reader_reads_an_export_whole(
+    plant: tuple[GraphStore, Plant, random.Random],
+) -> None:
+    """What the import starts from: ingest.epcis.document reads every event and every
+    master-data element of an export, with no problem."""
+    store, csvs, draw = plant
+    for root, direction in pick_roots(store, csvs, draw)[:2]:
+        document = export_trace(store, root, direction)
+        read = read_document(render(document), name=f"{root}.jsonld")
+        assert read.problems == [] and read.schema_version == "2.0"
+        assert [e.body for e in read.events] == events(document)
+        assert [e.event_id for e in read.events] == [e["eventID"] for e in events(document)]
+        vocabularies = document["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+        assert set(read.vocabularies) == {v["type"] for v in vocabularies}
+        assert set(read.vocabularies) <= {VTYPE_EPC_CLASS, VTYPE_LOCATION, VTYPE_PARTY}
+        for vocabulary in vocabularies:
+            elements = {e.id: e.attributes for e in read.vocabularies[vocabulary["type"]]}
+            assert elements == {
+                e["id"]: {a["id"]: a["attribute"] for a in e.get("attributes", [])}
+                for e in vocabulary["vocabularyElementList"]
+            }
