@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -136,7 +136,7 @@ class _Facts:
     shipped: dict[tuple[str, str], list[Props]]  # (lot, shipment) -> each shipped quantity
     shipments: dict[str, StoredNode]
     customers_of: dict[str, list[str]]  # shipment -> customers
-    suppliers_of: dict[str, list[str]]  # lot -> suppliers (lots with a creation event)
+    suppliers_of: dict[str, list[str]]  # visible lot -> its suppliers
     movements: list[tuple[str, str, Props]]  # lot, to site, props
     materials: dict[str, StoredNode] = field(default_factory=dict)
     sites: dict[str, StoredNode] = field(default_factory=dict)
@@ -165,10 +165,8 @@ class _Facts:
                     found[(ref.src.id, ref.dst.id)].append(props)
             return found
 
-        produced_in_document = {b for _, r, b in edge_set if r == RelType.PRODUCED}
-        created = [i for i in visible_lots if i not in produced_in_document]
         suppliers_of: dict[str, list[str]] = defaultdict(list)
-        for supplier, lot, _ in store.linked(Label.LOT, created, RelType.SUPPLIED, False):
+        for supplier, lot, _ in store.linked(Label.LOT, visible_lots, RelType.SUPPLIED, False):
             suppliers_of[lot].append(supplier)
         customers_of: dict[str, list[str]] = defaultdict(list)
         for shipment, customer, _ in store.linked(Label.SHIPMENT, shipment_ids, RelType.TO, True):
@@ -501,17 +499,21 @@ def _material_attributes(props: Props) -> list[tuple[str, Any]]:
 
 
 # A lot's properties that name another node travel as that node's URN.
-_LOT_REFERENCES: Final = {"material_id": ("material", "material"), "site": ("site", "site")}
-_LOT_SKIPPED: Final[Collection[str]] = ("supplier_id",)  # the creation event's source party
+_LOT_REFERENCES: Final = {
+    "material_id": ("material", "material"),
+    "site": ("site", "site"),
+    "supplier_id": ("supplier", "supplier"),
+}
 
 
 def _lot_attributes(props: Props) -> list[tuple[str, Any]]:
-    """Each property of the lot as ``urn:lotgraph:mda#<property>``; ``material`` and
-    ``site`` as URNs (the material's EPCClass, the site's Location)."""
+    """Each property of the lot as ``urn:lotgraph:mda#<property>``; ``material``,
+    ``site`` and ``supplier`` as URNs (the material's EPCClass, the site's Location, the
+    supplier's Party)."""
     found: list[tuple[str, Any]] = []
     for name in sorted(props):
         value = props[name]
-        if value is None or name in _LOT_SKIPPED or isinstance(value, (list, dict)):
+        if value is None or isinstance(value, (list, dict)):
             continue
         if name in _LOT_REFERENCES:
             attribute, kind = _LOT_REFERENCES[name]

@@ -233,6 +233,9 @@ def check_against_plant(
         attributes = classes[local_urn("lot", lot)]
         material = local(attributes["urn:lotgraph:mda#material"], "material")
         assert material == plant.lots[lot]["material_id"]
+        assert local(attributes["urn:lotgraph:mda#site"], "site") == plant.lots[lot]["site"]
+        supplier = attributes.get("urn:lotgraph:mda#supplier")
+        assert (local(supplier, "supplier") if supplier else "") == plant.lots[lot]["supplier_id"]
         described = classes[local_urn("material", material)]
         assert described["urn:epcglobal:cbv:mda#descriptionShort"] == materials[material]["name"]
         assert described["urn:lotgraph:mda#kind"] == materials[material]["kind"]
