@@ -56,6 +56,14 @@ def test_the_cli_writes_the_document_the_api_answers(
         # the same bytes but for the creation date
         same_date = {**written, "creationDate": answered["creationDate"]}
         assert json.dumps(same_date, indent=2, ensure_ascii=False) + "\n" == reply.text
+    # --out - writes the document itself to stdout
+    args = ["epcis", "export", "--lot", root, "--direction", "backward", "--out", "-"]
+    printed = CliRunner().invoke(cli_app, args, env=env)
+    assert printed.exit_code == 0, printed.output
+    assert {**json.loads(printed.stdout), "creationDate": None} == {
+        **json.loads((tmp_path / "backward.jsonld").read_bytes()),
+        "creationDate": None,
+    }
     missing = CliRunner().invoke(
         cli_app, ["epcis", "export", "--lot", "NO-SUCH-LOT", "--out", str(tmp_path / "x")], env=env
     )
