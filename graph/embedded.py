@@ -92,6 +92,14 @@ _LINKED_IN = """
 SELECT r.src_id, r.dst_id, r.src_label FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ?
 """
+_LINKED_RELS_OUT = """
+SELECT r.src_label, r.src_id, r.dst_label, r.dst_id, r.key, r.props FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value AND r.type = ?
+"""
+_LINKED_RELS_IN = """
+SELECT r.src_label, r.src_id, r.dst_label, r.dst_id, r.key, r.props FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ?
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -814,6 +822,27 @@ class EmbeddedStore:
                 chunk = json.dumps(wanted[start : start + _LINKED_CHUNK])
                 found.update(conn.execute(query, (chunk, str(label), str(rel_type))))
         return sorted(found)
+
+    def linked_rels(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[RelRef, Props]]:
+        query = _LINKED_RELS_OUT if outgoing else _LINKED_RELS_IN
+        wanted = sorted(set(ids))
+        found: dict[RelRef, Props] = {}
+        with self._reader() as conn:
+            for start in range(0, len(wanted), _LINKED_CHUNK):
+                chunk = json.dumps(wanted[start : start + _LINKED_CHUNK])
+                for src_label, src, dst_label, dst, key, props in conn.execute(
+                    query, (chunk, str(label), str(rel_type))
+                ):
+                    ref = RelRef(
+                        rel_type,
+                        NodeRef(Label(src_label), src),
+                        NodeRef(Label(dst_label), dst),
+                        key,
+                    )
+                    found[ref] = orjson.loads(props)
+        return sorted(found.items())
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

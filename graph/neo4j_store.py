@@ -456,6 +456,21 @@ class Neo4jStore:
             found.update((src, dst, other) for src, dst, other in self._found(query, ids=part))
         return sorted(found)
 
+    def linked_rels(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[RelRef, Props]]:
+        name = "linked_rels_out" if outgoing else "linked_rels_in"
+        query = render(name, label=label, type=rel_type)
+        found: dict[RelRef, Props] = {}
+        for part in _chunks(sorted(set(ids))):
+            for src_label, src, dst_label, dst, props in self._found(query, ids=part):
+                key = str(props.get(REL_KEY, ""))
+                ref = RelRef(
+                    rel_type, NodeRef(Label(src_label), src), NodeRef(Label(dst_label), dst), key
+                )
+                found[ref] = _content(props)
+        return sorted(found.items())
+
     def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}
         for ref in refs:

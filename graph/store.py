@@ -421,6 +421,15 @@ class GraphStore(Protocol):
         the targets. Sorted, each once, whatever the label at the other end."""
         ...
 
+    def linked_rels(
+        self, label: Label, ids: Sequence[str], rel_type: RelType, outgoing: bool
+    ) -> list[tuple[RelRef, Props]]:
+        """Each ``rel_type`` relationship at the ``label`` nodes among ``ids`` (the sources
+        when ``outgoing``, else the targets) with its content (without key and provenance):
+        what ``linked`` reads, one entry per relationship, parallel ones apart. Sorted by
+        reference."""
+        ...
+
     def apply(self, batch: WriteBatch) -> None:
         """Apply one batch in one transaction: all of it or none of it."""
         ...

@@ -19,6 +19,7 @@ from ingest.loader import DEFAULT_CHUNK_ROWS, ingest_bundle
 from lotgraph.cli_api import serve, users_app
 from lotgraph.cli_audit import audit_app
 from lotgraph.cli_dashboard import dashboard, demo
+from lotgraph.cli_epcis import epcis_app
 from lotgraph.cli_evidence import evidence
 from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
@@ -30,6 +31,7 @@ app.add_typer(neo4j_app, name="neo4j", help="A local Neo4j on 127.0.0.1 (no Dock
 register_investigations(app)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(epcis_app, name="epcis")
 app.command()(serve)
 app.command()(dashboard)
 app.command()(demo)

@@ -14,6 +14,10 @@ Decisions:
   a deviation affecting it (a batch that consumed the lot but produced nothing yet still
   has its batch record). They are read for the whole scope at once, not lot by lot: one
   query per lot took 2.7 s for the 3,154 lots of a 100k-lot plant's largest recall.
+- ``trace.epcis.jsonld`` is the lot's backward and forward traces as one GS1 EPCIS 2.0
+  document (``queries/epcis_export.py``, docs/EPCIS.md "Export"), its ``creationDate``
+  the package's ``created_at``, so its bytes are stable too. It came with format
+  ``lotgraph-evidence/2``; a format 1 package (without it) still verifies.
 - Signature status (valid / hash_mismatch / superseded) is computed by
   ``queries/custody.py``'s own code, from the same kind of links it reads for a batch.
 - The audit extract is every audit entry whose key is one of the scope's lots and
@@ -57,6 +61,8 @@ from graph.store import GraphStore, Props, StoredNode, format_utc, utc_now
 from queries import custody
 from queries.custody import CustodySignature
 from queries.embedded_graph import pairs
+from queries.epcis_export import epcis_document
+from queries.epcis_export import render as render_epcis
 from queries.errors import InvalidQuery
 from queries.evidence_report import number, render_report
 from queries.recall import RecallResult, recall
@@ -66,12 +72,25 @@ from queries.trace import Direction, TraceResult, trace
 _HERE = Path(__file__).parent
 T = TypeVar("T")
 
-FORMAT = "lotgraph-evidence/1"
+FORMAT = "lotgraph-evidence/2"
 MANIFEST = "manifest.json"
 REPORT = "report.html"
+EPCIS_FILE = "trace.epcis.jsonld"
 # The files of a package, in the order they are written into the zip.
-DATA_FILES = ("recall.json", "recall.csv", "trace.graphml", "documents.json", "audit.json")
+DATA_FILES = (
+    "recall.json",
+    "recall.csv",
+    "trace.graphml",
+    EPCIS_FILE,
+    "documents.json",
+    "audit.json",
+)
 FILES = (MANIFEST, REPORT, *DATA_FILES)
+# The files each format has: a package made before the EPCIS export (format 1) still verifies.
+FORMAT_FILES = {
+    "lotgraph-evidence/1": tuple(name for name in FILES if name != EPCIS_FILE),
+    FORMAT: FILES,
+}
 _MANIFEST_KEYS = (
     "format",
     "lot",
@@ -141,6 +160,9 @@ class Evidence:
     lot_props: dict[str, Props] = field(default_factory=dict)
     material_names: dict[str, str | None] = field(default_factory=dict)
     shipment_props: dict[str, Props] = field(default_factory=dict)
+    # both traces as one EPCIS 2.0 document (queries/epcis_export.py); its creationDate is
+    # set to the package's created_at when the package is written
+    epcis: dict[str, Any] = field(default_factory=dict)
 
     def sites(self) -> set[str]:
         """Every site the package reaches: of its lots and batches, both trace directions."""
@@ -192,6 +214,7 @@ def collect_evidence(
     materials = sorted({x.material_id for x in answer.lots if x.material_id is not None})
     material_nodes = store.fetch_nodes(Label.MATERIAL, materials)
     shipments = clock("shipments", store.fetch_nodes, Label.SHIPMENT, forward.shipments)
+    epcis = clock("epcis", epcis_document, store, [backward, forward])
     return Evidence(
         lot=lot_id,
         recall=answer,
@@ -206,6 +229,7 @@ def collect_evidence(
             for m in materials
         },
         shipment_props={k: n.props for k, n in shipments.items()},
+        epcis=epcis,
     )
 
 
@@ -239,6 +263,7 @@ def package(evidence: Evidence, *, creator: str, now: str | None = None) -> byte
         "recall.json": _json_bytes(evidence.recall.model_dump(mode="json")),
         "recall.csv": recall_csv(evidence),
         "trace.graphml": trace_graphml(evidence),
+        EPCIS_FILE: render_epcis({**evidence.epcis, "creationDate": created_at}),
         "documents.json": _json_bytes(evidence.documents.model_dump(mode="json")),
         "audit.json": _json_bytes(
             {
@@ -757,7 +782,7 @@ def verify_evidence(
         if why:
             problem(MANIFEST, "changed", why)
         listed: dict[str, str] = manifest["files"]
-        for name in FILES:
+        for name in FORMAT_FILES[manifest["format"]]:
             if name != MANIFEST and name not in listed:
                 problem(name, "missing", "the package format has this file; the manifest omits it")
         for name, expected in listed.items():
@@ -798,8 +823,8 @@ def _parse_manifest(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     for key in ("format", "lot", "created_at", "created_by", "manifest_digest"):
         if not isinstance(value.get(key), str):
             return None, f"no {key!r} text"
-    if value["format"] != FORMAT:
-        return None, f"format {value['format']!r} is not {FORMAT!r}"
+    if value["format"] not in FORMAT_FILES:
+        return None, f"format {value['format']!r} is not one of {', '.join(FORMAT_FILES)}"
     if manifest_digest(value) != value["manifest_digest"]:
         return value, "its content does not match its manifest_digest (the manifest was edited)"
     if manifest_bytes(value) != raw:

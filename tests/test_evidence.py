@@ -22,14 +22,17 @@ from typer.testing import CliRunner
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
+from ingest.epcis.identifiers import local_urn
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from lotgraph.cli import app as cli_app
 from queries.custody import custody
 from queries.documents import documents_for_lot
+from queries.epcis_export import export_trace
 from queries.errors import NotFound
 from queries.evidence import (
     DATA_FILES,
+    EPCIS_FILE,
     FILES,
     FORMAT,
     MANIFEST,
@@ -48,6 +51,7 @@ from queries.evidence import (
 from queries.recall import recall
 from queries.trace import Direction, trace
 from tests.bundles import MATERIALS, batch, consumption, lot, output, write_bundle
+from tests.epcis.schema import assert_valid
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-05-04T12:00:00Z"
@@ -429,6 +433,50 @@ def test_unreadable_packages(small: GraphStore, tmp_path: Path) -> None:
     assert verify_evidence(path).ok and verify_evidence(str(path)).ok
 
 
+def test_trace_epcis_holds_both_directions_as_one_valid_document(
+    plant: tuple[GraphStore, str],
+) -> None:
+    store, lot_id = plant
+    files = files_of(build_evidence(store, lot_id, creator="t", now=NOW))
+    document = json.loads(files[EPCIS_FILE])
+    assert_valid(document)
+    assert document["creationDate"] == json.loads(files[MANIFEST])["created_at"]
+    forward = export_trace(store, lot_id, Direction.FORWARD)
+    backward = export_trace(store, lot_id, Direction.BACKWARD)
+    events = {e["eventID"]: e for e in document["epcisBody"]["eventList"]}
+    for one in (forward, backward):
+        for event in one["epcisBody"]["eventList"]:
+            created = event.get("bizStep") == "creating_class_instance"
+            if created and event["quantityList"][0]["epcClass"] == local_urn("lot", lot_id):
+                continue  # the root's creation: forward only, when a batch made the root
+            assert events[event["eventID"]] == event
+    batches = {e["transformationID"] for e in events.values() if "transformationID" in e}
+    traced = set(trace(store, lot_id, Direction.FORWARD).batches)
+    traced |= set(trace(store, lot_id, Direction.BACKWARD).batches)
+    assert batches == {local_urn("batch", b) for b in traced} and batches
+    # stable bytes: the same store and time give the same file
+    again = files_of(build_evidence(store, lot_id, creator="t", now=NOW))
+    assert again[EPCIS_FILE] == files[EPCIS_FILE]
+
+
+def test_a_package_of_format_1_without_the_epcis_file_still_verifies(
+    small: GraphStore,
+) -> None:
+    files = files_of(build_evidence(small, "R1", creator="t", now=NOW))
+    manifest = json.loads(files.pop(MANIFEST))
+    del files[EPCIS_FILE]
+    manifest["format"] = "lotgraph-evidence/1"
+    del manifest["files"][EPCIS_FILE]
+    manifest["manifest_digest"] = manifest_digest(manifest)
+    old = rezip([(MANIFEST, manifest_bytes(manifest)), *files.items()])
+    assert problems(old) == []
+    # but a format 2 package that lacks it is not intact
+    manifest["format"] = FORMAT
+    manifest["manifest_digest"] = manifest_digest(manifest)
+    cut = rezip([(MANIFEST, manifest_bytes(manifest)), *files.items()])
+    assert problems(cut) == [(EPCIS_FILE, "missing")]
+
+
 # -- both stores --------------------------------------------------------------------------------
 @pytest.mark.neo4j
 def test_both_stores_give_the_same_package(
@@ -443,7 +491,7 @@ def test_both_stores_give_the_same_package(
         packages[store.kind] = files_of(build_evidence(store, lot_id, creator="t", now=NOW))
         evidence[store.kind] = collect_evidence(store, lot_id)
     embedded, neo4j = packages["embedded"], packages["neo4j"]
-    for name in ("recall.json", "recall.csv", "trace.graphml", "documents.json"):
+    for name in ("recall.json", "recall.csv", "trace.graphml", EPCIS_FILE, "documents.json"):
         assert embedded[name] == neo4j[name], name
 
     # The audit trail differs only in when (and in which transaction) each store wrote it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Reader, StoreDep, in_snapshot, in_store
 from api.errors import ERROR_RESPONSES
@@ -24,6 +24,7 @@ from graph.model import Label
 from queries.analyte import DEFAULT_LIMIT, analyte_results
 from queries.custody import custody
 from queries.documents import LotDocuments, documents_for_lot, lots_for_document
+from queries.epcis_export import MEDIA_TYPE, epcis_document, render
 from queries.impact import impact
 from queries.impurity import impurity
 from queries.recall import recall
@@ -44,6 +45,33 @@ async def trace_lot(
     """What a lot went into (forward) or came from (backward)."""
     answer = await in_store(store, trace, store, lot_id, direction)
     return redaction.trace_out(caller, answer)
+
+
+@router.get(
+    "/lots/{lot_id}/epcis",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {MEDIA_TYPE: {}},
+            "description": "the trace as a GS1 EPCIS 2.0 JSON-LD EPCISDocument",
+        }
+    },
+)
+async def lot_epcis(
+    lot_id: str,
+    caller: Reader,
+    store: StoreDep,
+    direction: Direction = Direction.FORWARD,
+) -> Response:
+    """The lot's trace as an EPCIS 2.0 JSON-LD document (docs/EPCIS.md "Export"); lots and
+    batches at sites outside the caller's are reduced to their ids, as in the trace."""
+
+    def exported() -> bytes:
+        answer = trace(store, lot_id, direction)
+        hidden = redaction.epcis_hidden(caller, answer)
+        return render(epcis_document(store, [answer], hidden=hidden))
+
+    return Response(await in_snapshot(store, exported), media_type=MEDIA_TYPE)
 
 
 @router.post("/investigations/recall", response_model=RecallOut)

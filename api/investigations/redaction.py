@@ -29,6 +29,7 @@ from queries.analyte import AnalyteResults
 from queries.batch_release import ReleaseChecklist, redact_findings
 from queries.custody import CustodyResult
 from queries.documents import DocumentLots
+from queries.epcis_export import Hidden
 from queries.impact import ImpactResult
 from queries.impurity import ImpurityResult
 from queries.recall import RecallResult
@@ -58,6 +59,18 @@ def trace_out(caller: Caller, answer: TraceResult) -> TraceOut:
     check_site(caller, "Lot", answer.root, root.site)
     nodes = [n if caller.sees(n.site) else Redacted(id=n.id, label=n.label) for n in answer.nodes]
     return TraceOut(**{**dict(answer), "nodes": nodes})
+
+
+def epcis_hidden(caller: Caller, answer: TraceResult) -> Hidden:
+    """What an EPCIS export of a trace hides from the caller: the lots and batches the
+    trace answer would redact (``trace_out``), after refusing a root outside its sites."""
+    root = next(n for n in answer.nodes if n.id == answer.root and n.depth == 0)
+    check_site(caller, "Lot", answer.root, root.site)
+    unseen = [n for n in answer.nodes if not caller.sees(n.site)]
+    return Hidden(
+        lots=frozenset(n.id for n in unseen if n.label == str(Label.LOT)),
+        batches=frozenset(n.id for n in unseen if n.label == str(Label.BATCH)),
+    )
 
 
 def recall_out(caller: Caller, answer: RecallResult) -> RecallOut:

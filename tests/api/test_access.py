@@ -10,10 +10,13 @@ from typing import Any
 import jwt
 
 from graph.model import Label
+from ingest.epcis.identifiers import local_urn
 from queries.analyte import analyte_results
+from queries.epcis_export import MEDIA_TYPE, UNKNOWN_TIME, export_trace
 from queries.recall import recall
 from queries.trace import Direction, trace
 from tests.api.conftest import ACCOUNTS, PASSWORD, SECRET, Api
+from tests.epcis.schema import assert_valid
 
 READERS = ("inv-all", "qa-b", "auditor")
 NOT_READERS = ("integrator", "admin")
@@ -54,6 +57,7 @@ def _read_calls(api: Api, lot: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/lots/{lot}", {}),
         ("GET", f"/batches/{batch}", {}),
         ("GET", f"/lots/{lot}/trace", {"params": {"direction": "backward"}}),
+        ("GET", f"/lots/{lot}/epcis", {"params": {"direction": "forward"}}),
         ("GET", f"/lots/{lot}/documents", {}),
         ("POST", "/investigations/recall", {"json": {"lot_ids": [lot]}}),
         ("GET", f"/suppliers/{supplier}/impact", {"params": {"since": "2025-01-01"}}),
@@ -308,6 +312,62 @@ def test_out_of_scope_nodes_are_redacted_to_id_and_label(api: Api) -> None:
         for redacted in (o for o in recall_body["lots"] if o.get("redacted")):
             assert sites[redacted["id"]] != "SITE-A"
     assert redacted_seen > 0
+
+
+def test_the_epcis_export_hides_what_the_trace_redacts(api: Api) -> None:
+    """GET /lots/{id}/epcis for a caller of one site: a lot or batch the trace redacts is
+    in the document as its id only (docs/EPCIS.md "Export", redaction)."""
+    by_site = _lots_by_site(api)
+    roots = [
+        lot
+        for lot in by_site["SITE-A"]
+        if any(
+            n.site not in (None, "SITE-A") for n in trace(api.store, lot, Direction.FORWARD).nodes
+        )
+    ][:3]
+    assert roots, f"seed {api.meta['seed']}: no SITE-A lot reaches another site"
+    for lot in roots:
+        full = trace(api.store, lot, Direction.FORWARD)
+        hidden = {n.id: n.label for n in full.nodes if n.site not in (None, "SITE-A")}
+        reply = api.get("inv-a", f"/lots/{lot}/epcis", params={"direction": "forward"})
+        assert reply.status_code == 200 and reply.headers["content-type"] == MEDIA_TYPE
+        document = reply.json()
+        assert_valid(document)
+        hidden_lots = {local_urn("lot", i) for i, label in hidden.items() if label == "Lot"}
+        hidden_batches = {local_urn("batch", i) for i, label in hidden.items() if label == "Batch"}
+        assert hidden_lots or hidden_batches
+        named = set()
+        for event in document["epcisBody"]["eventList"]:
+            elements = [
+                e
+                for key in ("quantityList", "inputQuantityList", "outputQuantityList")
+                for e in event.get(key, [])
+            ]
+            named |= {e["epcClass"] for e in elements}
+            for element in elements:  # a hidden lot: its class, no quantity
+                if element["epcClass"] in hidden_lots or event.get("lotgraph:redacted"):
+                    assert element == {"epcClass": element["epcClass"]}, element
+            if event.get("transformationID") in hidden_batches:
+                assert event["lotgraph:redacted"] is True
+                assert event["eventTime"] == UNKNOWN_TIME
+                assert not {"bizLocation", "readPoint", "bizStep"} & set(event), event
+            else:
+                assert "lotgraph:redacted" not in event
+            if event.get("bizStep") in ("creating_class_instance", "receiving"):
+                assert event["quantityList"][0]["epcClass"] not in hidden_lots
+        # the ids stay (the graph can be read), the master data of hidden lots goes
+        assert {local_urn("lot", i) for i in full.lots} <= named
+        described = {
+            element["id"]
+            for vocabulary in document["epcisHeader"]["epcisMasterData"]["vocabularyList"]
+            for element in vocabulary["vocabularyElementList"]
+        }
+        assert not described & hidden_lots
+        # a caller who sees every site gets the whole export
+        whole = api.get("inv-all", f"/lots/{lot}/epcis", params={"direction": "forward"}).json()
+        expected = export_trace(api.store, lot, Direction.FORWARD)
+        assert {**whole, "creationDate": None} == {**expected, "creationDate": None}
+        assert not any(e.get("lotgraph:redacted") for e in whole["epcisBody"]["eventList"])
 
 
 def test_no_answer_carries_properties_of_an_out_of_scope_node(api: Api) -> None:

@@ -214,6 +214,10 @@ def _seeds(api: Api, tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
             {"path_parameters": {"lot_id": root}, "query": {"direction": d}}
             for d in ("forward", "backward")
         ],
+        "GET /lots/{lot_id}/epcis": [
+            {"path_parameters": {"lot_id": root}, "query": {"direction": d}}
+            for d in ("forward", "backward")
+        ],
         "POST /investigations/recall": [
             {"body": {"lot_ids": [root]}},
             {"body": {"lot_ids": other_lots}},
