@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
@@ -81,7 +82,8 @@ _SGTIN = re.compile(r"^urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)$")
 _LGTIN = re.compile(r"^urn:epc:class:lgtin:([0-9]+)\.([0-9]+)\.(.+)$")
 _SGTIN_PATTERN = re.compile(r"^urn:epc:idpat:sgtin:([0-9]+)\.([0-9]+)\.\*$")
 _SSCC = re.compile(r"^urn:epc:id:sscc:")
-_GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]+)\.(.+)$")
+_LOCAL_NAME = re.compile(r"[:#}/]")  # what separates a namespace from a local name
+_GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+)$")
 
 
 class Unmappable(Exception):
@@ -127,7 +129,8 @@ class _Amount:
     lot: str
     quantity: float | None  # None: the event names the lot but not how much
     unit: str | None  # None: a count in the lot's own unit
-    instances: tuple[str, ...] = ()  # instance EPCs (SGTIN, SSCC) this amount rolls up
+    instances: tuple[str, ...] = ()  # instance EPCs (SGTIN) this amount rolls up
+    containers: tuple[str, ...] = ()  # what they are packed in (SSCC, SGTIN cases), nested
 
 
 @dataclass
@@ -160,11 +163,12 @@ def _local(value: str, kind: str) -> str:
 
 def _ilmd_value(ilmd: Any, name: str) -> Any:
     """An ILMD field by its bare name, whichever prefix carries it (``cbvmda:lotNumber``,
+    ``{urn:epcglobal:cbv:mda}lotNumber`` as XML and expanded JSON-LD give it,
     ``urn:epcglobal:cbv:mda#lotNumber``, ``lotNumber``)."""
     if not isinstance(ilmd, dict):
         return None
     for key, value in ilmd.items():
-        if key.rsplit(":", 1)[-1].rsplit("#", 1)[-1] == name:
+        if _LOCAL_NAME.split(key)[-1] == name:
             return value
     return None
 
@@ -242,6 +246,16 @@ def _party(entries: Any, kind: str, roles: tuple[str, ...]) -> str | None:
     return None
 
 
+def _lot_number_of(lot_id: str, ilmd_lot: str | None) -> str | None:
+    """The lot number of a created lot: the ILMD ``lotNumber``, unless the lot's class
+    names another lot itself (an event creating several lots gives one ILMD for all)."""
+    match = _LGTIN.match(lot_id) or _GDST_LOT.match(lot_id)
+    named = unquote(match.group(3)) if match else None
+    if ilmd_lot and (named is None or named.casefold() == ilmd_lot.casefold()):
+        return ilmd_lot
+    return named
+
+
 def _product_of(lot_id: str, classes: Mapping[str, VocabularyElement]) -> str:
     """The material of a lot (docs/EPCIS.md): the LGTIN's product class; the EPCClass master
     data's ``urn:lotgraph:mda#material``; a GDST lot class's product class; else the lot's
@@ -270,7 +284,9 @@ class _Mapper:
         self.out = MappedDocument(events=[])
         self.lots: dict[str, _LotAcc] = {}
         self.sgtin_lots: dict[str, str] = {}  # SGTIN -> its lot (ILMD of its commissioning)
-        self.containers: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}  # SSCC -> children
+        # container (an aggregation's parentID as given) -> the events packing into it
+        self.containers: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        self.contents_cache: dict[str, list[_Amount]] = {}
         self.received_from: dict[str, tuple[str, int]] = {}  # lot -> (party, event)
         self.produced: set[str] = set()  # materials made by a transformation here
         self.used_parties: dict[str, str] = {}  # party -> "supplier" or "customer"
@@ -323,52 +339,69 @@ class _Mapper:
         return known
 
     def instance_amounts(
-        self, epcs: Any, field_name: str, lot_number: str | None = None
+        self, epcs: Any, field_name: str, lot_number: str | None = None, expand: bool = True
     ) -> list[_Amount]:
-        """Instance EPCs rolled up to their lots: an SGTIN through its lot number, an SSCC
-        through the aggregation events whose parent it is."""
+        """Instance EPCs rolled up to their lots (docs/EPCIS.md): an SGTIN through its lot
+        number; a Digital Link with a lot is of that lot; whatever aggregation events pack
+        into an EPC (an SSCC pallet, an SGTIN case) rolls up with it unless ``expand`` is
+        False (an event commissioning a case creates the case, not its contents)."""
         amounts: list[_Amount] = []
         if not isinstance(epcs, list):
             return amounts
         for i, raw in enumerate(epcs):
-            epc = to_class_urn(str(raw))
-            if _SSCC.match(epc):
-                amounts.extend(self.container_amounts(epc, f"{field_name}[{i}]", set()))
-            elif _SGTIN.match(epc):
-                lot = self.sgtin_lot(epc, f"{field_name}[{i}]", lot_number)
-                amounts.append(_Amount(lot, 1.0, COUNT_UNIT, (epc,)))
-            else:
-                raise Unmappable(
-                    f"{field_name}[{i}]",
-                    f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot",
-                )
+            amounts.extend(
+                self.epc_amounts(str(raw), f"{field_name}[{i}]", lot_number, expand, frozenset())
+            )
         return amounts
 
-    def container_amounts(self, sscc: str, field_name: str, seen: set[str]) -> list[_Amount]:
-        if sscc in seen:
-            raise Unmappable(field_name, f"{sscc} contains itself (aggregation cycle)")
-        seen = seen | {sscc}
-        children = self.containers.get(sscc)
-        if not children:
-            raise Unmappable(
-                field_name, f"{sscc}: no AggregationEvent of the document packs anything into it"
-            )
+    def epc_amounts(
+        self,
+        raw: str,
+        field_name: str,
+        lot_number: str | None,
+        expand: bool,
+        seen: frozenset[str],
+    ) -> list[_Amount]:
+        raw = raw.strip()
+        epc = to_class_urn(raw)
+        if raw in seen:
+            raise Unmappable(field_name, f"{raw} contains itself (aggregation cycle)")
         amounts: list[_Amount] = []
-        for _, _, event in children:
-            for epc in event.get("childEPCs") or []:
-                epc = to_class_urn(str(epc))
-                if _SSCC.match(epc):
-                    inner = self.container_amounts(epc, field_name, seen)
-                else:
-                    inner = self.instance_amounts([epc], field_name)
-                amounts.extend(
-                    _Amount(a.lot, a.quantity, a.unit, (*a.instances, sscc)) for a in inner
+        if _SGTIN.match(epc):
+            lot = self.sgtin_lot(epc, field_name, lot_number)
+            amounts.append(_Amount(lot, 1.0, COUNT_UNIT, (epc,)))
+        elif _LGTIN.match(epc) and epc != raw:
+            amounts.append(_Amount(epc, 1.0, COUNT_UNIT, (raw,)))  # a Digital Link instance
+        elif not expand or raw not in self.containers:
+            if _SSCC.match(epc):
+                raise Unmappable(
+                    field_name, f"{epc}: no AggregationEvent of the document packs anything into it"
                 )
+            raise Unmappable(
+                field_name, f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot"
+            )
+        if expand and raw in self.containers:
+            amounts.extend(self.contents(raw, field_name, seen | {raw}))
+        return amounts
+
+    def contents(self, container: str, field_name: str, seen: frozenset[str]) -> list[_Amount]:
+        """What the aggregation events of the document pack into ``container``, nested,
+        each amount naming the containers it sits in (computed once per container)."""
+        amounts = self.contents_cache.get(container)
+        if amounts is not None:
+            return [_Amount(a.lot, a.quantity, a.unit, a.instances, a.containers) for a in amounts]
+        amounts = []
+        for _, _, event in self.containers[container]:
+            for epc in event.get("childEPCs") or []:
+                for inner in self.epc_amounts(str(epc), field_name, None, True, seen):
+                    inner.containers = (*inner.containers, container)
+                    amounts.append(inner)
             for j, item in enumerate(event.get("childQuantityList") or []):
                 amount = self.class_amount(item, f"{field_name}.childQuantityList[{j}]", None)
-                amount.instances = (sscc,)
+                amount.containers = (container,)
                 amounts.append(amount)
-        return amounts
+        self.contents_cache[container] = amounts
+        return [_Amount(a.lot, a.quantity, a.unit, a.instances, a.containers) for a in amounts]
 
     def class_amount(
         self, item: Any, field_name: str, lot_number: str | None, create: bool = False
@@ -399,7 +432,20 @@ class _Mapper:
             self.class_amount(item, f"{qty_key}[{i}]", lot_number, create)
             for i, item in enumerate(event.get(qty_key) or [])
         ]
-        return found + self.instance_amounts(event.get(epc_key), epc_key, lot_number)
+        return found + self.instance_amounts(
+            event.get(epc_key), epc_key, lot_number, expand=not create
+        )
+
+    def objects(self, event: EpcisEvent) -> list[_Amount]:
+        """What a shipping or receiving event moves: its EPCs and quantities, and for an
+        AggregationEvent its children and its parent (with what is packed in it)."""
+        body = event.body
+        amounts = self.amounts(body, "epcList", "quantityList", None)
+        if event.type == "AggregationEvent":
+            amounts += self.amounts(body, "childEPCs", "childQuantityList", None)
+            if body.get("parentID"):
+                amounts += self.instance_amounts([body["parentID"]], "parentID")
+        return amounts
 
     # -- master data --------------------------------------------------------------------
 
@@ -413,7 +459,7 @@ class _Mapper:
         return _local(_local(party, "customer"), "supplier")
 
     def party_country(self, party: str) -> str | None:
-        element = self.parties.get(party)
+        element = self.parties.get(party) or self.locations.get(party)
         value = element.attributes.get(f"{MDA}countryCode") if element else None
         return str(value) if value else None
 
@@ -438,7 +484,7 @@ class _Mapper:
                 and body.get("action") == "ADD"
                 and body.get("parentID")
             ):
-                self.containers.setdefault(str(body["parentID"]), []).append(
+                self.containers.setdefault(str(body["parentID"]).strip(), []).append(
                     (event.index, "", body)
                 )
 
@@ -451,7 +497,7 @@ class _Mapper:
             if party is None:
                 continue
             try:
-                amounts = self.amounts(body, "epcList", "quantityList", None)
+                amounts = self.objects(event)
             except Unmappable:
                 continue  # the event's own mapping reports it
             for amount in amounts:
@@ -588,14 +634,16 @@ class _Mapper:
                         raise Unmappable(f"{qty_key}.uom", str(exc)) from None
             acc.expiry = acc.expiry or expiry
             acc.best_before = acc.best_before or best
-            acc.lot_number = acc.lot_number or lot_number
+            acc.lot_number = acc.lot_number or _lot_number_of(lot_id, lot_number)
             acc.instances.update(amount.instances)
         return list(merged.values())
 
     @staticmethod
     def add_amount(total: _Amount | None, amount: _Amount, field_name: str) -> _Amount:
         if total is None:
-            return _Amount(amount.lot, amount.quantity, amount.unit, amount.instances)
+            return _Amount(
+                amount.lot, amount.quantity, amount.unit, amount.instances, amount.containers
+            )
         quantity = amount.quantity
         if quantity is not None and total.quantity is not None:
             if amount.unit != total.unit and amount.unit and total.unit:
@@ -605,6 +653,7 @@ class _Mapper:
                     raise Unmappable(f"{field_name}.uom", str(exc)) from None
             total.quantity += quantity
         total.instances = (*total.instances, *amount.instances)
+        total.containers = (*total.containers, *amount.containers)
         return total
 
     def merged_amounts(self, amounts: list[_Amount], field_name: str) -> list[_Amount]:
@@ -628,11 +677,7 @@ class _Mapper:
             if local is not None and local[0] == "shipment":
                 shipment_id = local[1]
                 break
-        amounts = self.amounts(body, "epcList", "quantityList", None)
-        if event.type == "AggregationEvent":
-            amounts += self.amounts(body, "childEPCs", "childQuantityList", None)
-            if body.get("parentID"):
-                amounts += self.instance_amounts([body["parentID"]], "parentID")
+        amounts = self.objects(event)
         if not amounts:
             raise Unmappable("epcList", "a shipping event that names no object")
         customer_id = _local(customer, "customer")
@@ -648,8 +693,9 @@ class _Mapper:
             }
             if shipper:
                 record["shipper"] = _local(shipper, "supplier")
-            if amount.instances:
-                record["epcis_epcs"] = " ".join(sorted(set(amount.instances)))
+            if amount.instances or amount.containers:
+                shipped = {*amount.instances, *amount.containers}
+                record["epcis_epcs"] = " ".join(sorted(shipped))
             self.out.add("shipments", record | self.event_columns([(event, digest)]), [event.index])
         return None
 
@@ -666,7 +712,7 @@ class _Mapper:
                 "receiving without a source location (and a destination location or "
                 "bizLocation): not a movement between sites"
             )
-        amounts = self.amounts(body, "epcList", "quantityList", None)
+        amounts = self.objects(event)
         if not amounts:
             raise Unmappable("epcList", "a receiving event that names no object")
         for amount in self.merged_amounts(amounts, "quantityList"):
@@ -766,17 +812,17 @@ class _Mapper:
     # -- finishing ----------------------------------------------------------------------
 
     def finish_lots(self, by_index: dict[int, MappedEvent]) -> None:
-        # the containers (SSCC) a lot was packed into, from the aggregation events
-        for sscc, children in self.containers.items():
+        # the containers (SSCC pallets, SGTIN cases) a lot was packed into, nested
+        for container, children in self.containers.items():
             packers = [i for i, _, _ in children if by_index[i].problem is None]
             try:
-                contents = self.container_amounts(sscc, "parentID", set())
+                contents = self.contents(container, "parentID", frozenset({container}))
             except Unmappable:
                 continue  # an unresolvable container: its shipping event reports it
             for amount in contents:
                 acc = self.lots.get(amount.lot)
                 if acc is not None:
-                    acc.containers.update(i for i in amount.instances if _SSCC.match(i))
+                    acc.containers.update(amount.containers)
                     acc.origins.update(packers)
         for acc in self.lots.values():
             received = self.received_from.get(acc.lot_id)
@@ -801,9 +847,7 @@ class _Mapper:
             if acc.lot_number:
                 record["lot_number"] = acc.lot_number
             if acc.instances:
-                record["epcis_instances"] = " ".join(
-                    sorted(i for i in acc.instances if not _SSCC.match(i))
-                )
+                record["epcis_instances"] = " ".join(sorted(acc.instances))
             if acc.containers:
                 record["epcis_containers"] = " ".join(sorted(acc.containers))
             record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
