@@ -95,6 +95,16 @@ class Unmappable(Exception):
         self.reason = reason
 
 
+class Unplaced(Unmappable):
+    """An object of an event that names no lot lotgraph can place it in (an SGTIN no event
+    of the document commissions, a product class without a lot number, another kind of
+    EPC): the event's other objects are still mapped, this one is listed as unplaced."""
+
+    def __init__(self, field: str, reason: str, identifier: str) -> None:
+        super().__init__(field, reason)
+        self.identifier = identifier
+
+
 @dataclass
 class MappedEvent:
     """What one event became: its hash, and either nothing (``note`` says why, e.g. an
@@ -106,6 +116,8 @@ class MappedEvent:
     event_hash: str
     problem: EventProblem | None = None
     note: str | None = None
+    # objects of the event that name no lot lotgraph can place them in: (field, identifier)
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -256,6 +268,19 @@ def _lot_number_of(lot_id: str, ilmd_lot: str | None) -> str | None:
     return named
 
 
+def _product_of_unplaced(unplaced: Sequence[Unplaced]) -> str | None:
+    """The product of a transformation's outputs that name no lot: a product class as
+    given, an SGTIN's product class; None when none says what product it is."""
+    for item in unplaced:
+        pattern = _SGTIN_PATTERN.match(item.identifier)
+        if pattern:
+            return item.identifier
+        sgtin = _SGTIN.match(item.identifier)
+        if sgtin:
+            return f"urn:epc:idpat:sgtin:{sgtin.group(1)}.{sgtin.group(2)}.*"
+    return None
+
+
 def _product_of(lot_id: str, classes: Mapping[str, VocabularyElement]) -> str:
     """The material of a lot (docs/EPCIS.md): the LGTIN's product class; the EPCClass master
     data's ``urn:lotgraph:mda#material``; a GDST lot class's product class; else the lot's
@@ -290,6 +315,7 @@ class _Mapper:
         self.received_from: dict[str, tuple[str, int]] = {}  # lot -> (party, event)
         self.produced: set[str] = set()  # materials made by a transformation here
         self.used_parties: dict[str, str] = {}  # party -> "supplier" or "customer"
+        self.by_index: dict[int, MappedEvent] = {}
 
     # -- identifiers --------------------------------------------------------------------
 
@@ -301,8 +327,10 @@ class _Mapper:
         pattern = _SGTIN_PATTERN.match(cls)
         if pattern:
             if not lot_number:
-                raise Unmappable(
-                    field_name, f"{cls} is a product class, and the event's ilmd has no lotNumber"
+                raise Unplaced(
+                    field_name,
+                    f"{cls} is a product class, and the event's ilmd has no lotNumber",
+                    cls,
                 )
             return f"urn:epc:class:lgtin:{pattern.group(1)}.{pattern.group(2)}.{lot_number}"
         return _local(cls, "lot")
@@ -331,15 +359,21 @@ class _Mapper:
             return f"urn:epc:class:lgtin:{match.group(1)}.{match.group(2)}.{lot_number}"
         known = self.sgtin_lots.get(epc)
         if known is None:
-            raise Unmappable(
+            raise Unplaced(
                 field_name,
                 f"the lot of {epc} is unknown: no event of the document commissions it with "
                 "an ILMD lotNumber",
+                epc,
             )
         return known
 
     def instance_amounts(
-        self, epcs: Any, field_name: str, lot_number: str | None = None, expand: bool = True
+        self,
+        epcs: Any,
+        field_name: str,
+        lot_number: str | None = None,
+        expand: bool = True,
+        first: int = 0,
     ) -> list[_Amount]:
         """Instance EPCs rolled up to their lots (docs/EPCIS.md): an SGTIN through its lot
         number; a Digital Link with a lot is of that lot; whatever aggregation events pack
@@ -348,7 +382,7 @@ class _Mapper:
         amounts: list[_Amount] = []
         if not isinstance(epcs, list):
             return amounts
-        for i, raw in enumerate(epcs):
+        for i, raw in enumerate(epcs, start=first):
             amounts.extend(
                 self.epc_amounts(str(raw), f"{field_name}[{i}]", lot_number, expand, frozenset())
             )
@@ -374,11 +408,13 @@ class _Mapper:
             amounts.append(_Amount(epc, 1.0, COUNT_UNIT, (raw,)))  # a Digital Link instance
         elif not expand or raw not in self.containers:
             if _SSCC.match(epc):
-                raise Unmappable(
-                    field_name, f"{epc}: no AggregationEvent of the document packs anything into it"
+                raise Unplaced(
+                    field_name,
+                    f"{epc}: no AggregationEvent of the document packs anything into it",
+                    raw,
                 )
-            raise Unmappable(
-                field_name, f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot"
+            raise Unplaced(
+                field_name, f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot", raw
             )
         if expand and raw in self.containers:
             amounts.extend(self.contents(raw, field_name, seen | {raw}))
@@ -427,25 +463,65 @@ class _Mapper:
         qty_key: str,
         lot_number: str | None,
         create: bool = False,
+        unplaced: list[Unplaced] | None = None,
     ) -> list[_Amount]:
-        found = [
-            self.class_amount(item, f"{qty_key}[{i}]", lot_number, create)
-            for i, item in enumerate(event.get(qty_key) or [])
-        ]
-        return found + self.instance_amounts(
-            event.get(epc_key), epc_key, lot_number, expand=not create
-        )
+        """The lots an event's quantity list and EPC list name, with amounts. With
+        ``unplaced`` given, an object that names no lot is added to it instead of raising
+        (any other fault still raises)."""
+        found: list[_Amount] = []
+        for i, item in enumerate(event.get(qty_key) or []):
+            try:
+                found.append(self.class_amount(item, f"{qty_key}[{i}]", lot_number, create))
+            except Unplaced as exc:
+                if unplaced is None:
+                    raise
+                unplaced.append(exc)
+        epcs = event.get(epc_key)
+        for i, raw in enumerate(epcs if isinstance(epcs, list) else []):
+            try:
+                found.extend(
+                    self.instance_amounts([raw], epc_key, lot_number, expand=not create, first=i)
+                )
+            except Unplaced as exc:
+                if unplaced is None:
+                    raise
+                unplaced.append(exc)
+        return found
 
-    def objects(self, event: EpcisEvent) -> list[_Amount]:
+    def objects(self, event: EpcisEvent, unplaced: list[Unplaced] | None = None) -> list[_Amount]:
         """What a shipping or receiving event moves: its EPCs and quantities, and for an
         AggregationEvent its children and its parent (with what is packed in it)."""
         body = event.body
-        amounts = self.amounts(body, "epcList", "quantityList", None)
+        amounts = self.amounts(body, "epcList", "quantityList", None, unplaced=unplaced)
         if event.type == "AggregationEvent":
-            amounts += self.amounts(body, "childEPCs", "childQuantityList", None)
+            amounts += self.amounts(body, "childEPCs", "childQuantityList", None, unplaced=unplaced)
             if body.get("parentID"):
-                amounts += self.instance_amounts([body["parentID"]], "parentID")
+                try:
+                    amounts += self.instance_amounts([body["parentID"]], "parentID")
+                except Unplaced as exc:
+                    if unplaced is None:
+                        raise
+                    unplaced.append(exc)
         return amounts
+
+    def placed_objects(self, event: EpcisEvent, what: str) -> list[_Amount]:
+        """The objects of a shipping or receiving event that name lots; those that do not
+        are noted on the event (docs/EPCIS.md); none at all is a problem."""
+        unplaced: list[Unplaced] = []
+        amounts = self.objects(event, unplaced)
+        if not amounts:
+            if unplaced:
+                raise unplaced[0]
+            raise Unmappable("epcList", f"a {what} event that names no object")
+        self.note_unplaced(event, unplaced)
+        return amounts
+
+    def unplaced_column(self, event: EpcisEvent) -> Record:
+        unplaced = sorted({i for _, i in self.by_index[event.index].unplaced})
+        return {"epcis_unplaced": " ".join(unplaced)} if unplaced else {}
+
+    def note_unplaced(self, event: EpcisEvent, unplaced: list[Unplaced]) -> None:
+        self.by_index[event.index].unplaced.extend((u.field, u.identifier) for u in unplaced)
 
     # -- master data --------------------------------------------------------------------
 
@@ -497,7 +573,7 @@ class _Mapper:
             if party is None:
                 continue
             try:
-                amounts = self.objects(event)
+                amounts = self.objects(event, [])
             except Unmappable:
                 continue  # the event's own mapping reports it
             for amount in amounts:
@@ -533,7 +609,7 @@ class _Mapper:
             events.append((event, digest))
         self.index(events)
         self.receipts(events)
-        by_index = {m.index: m for m in self.out.events}
+        by_index = self.by_index = {m.index: m for m in self.out.events}
         transformations: dict[str, list[tuple[EpcisEvent, str]]] = {}
         for event, digest in events:
             if event.type == "TransformationEvent":
@@ -563,7 +639,7 @@ class _Mapper:
         zone = _offset(body)
         at = _moment(body.get("eventTime"), "eventTime", zone)
         if event.type == "ObjectEvent" and action == "ADD" and body.get("ilmd") is not None:
-            self.create_lots(event, digest, "epcList", "quantityList", at)
+            self.create_lots(event, digest, "quantityList", at)
             return None
         if step == "shipping" and event.type in (
             "ObjectEvent",
@@ -587,14 +663,22 @@ class _Mapper:
         return record
 
     def create_lots(
-        self, event: EpcisEvent, digest: str, epc_key: str, qty_key: str, at: str
+        self,
+        event: EpcisEvent,
+        digest: str,
+        qty_key: str,
+        at: str,
+        amounts: list[_Amount] | None = None,
     ) -> list[_Amount]:
+        """The lots the event creates (its ``amounts``, else its epcList and quantityList),
+        with what its ILMD says of them."""
         body = event.body
         ilmd = body.get("ilmd")
         zone = _offset(body)
         lot_number = _ilmd_value(ilmd, "lotNumber")
         lot_number = str(lot_number) if lot_number not in (None, "") else None
-        amounts = self.amounts(body, epc_key, qty_key, lot_number, create=True)
+        if amounts is None:
+            amounts = self.amounts(body, "epcList", qty_key, lot_number, create=True)
         expiry_raw = _ilmd_value(ilmd, "itemExpirationDate")
         best_raw = _ilmd_value(ilmd, "bestBeforeDate")
         expiry = _moment(expiry_raw, "ilmd.itemExpirationDate", zone) if expiry_raw else None
@@ -677,9 +761,7 @@ class _Mapper:
             if local is not None and local[0] == "shipment":
                 shipment_id = local[1]
                 break
-        amounts = self.objects(event)
-        if not amounts:
-            raise Unmappable("epcList", "a shipping event that names no object")
+        amounts = self.placed_objects(event, "shipping")
         customer_id = _local(customer, "customer")
         self.used_parties.setdefault(customer, "customer")
         for amount in self.merged_amounts(amounts, "quantityList"):
@@ -696,6 +778,7 @@ class _Mapper:
             if amount.instances or amount.containers:
                 shipped = {*amount.instances, *amount.containers}
                 record["epcis_epcs"] = " ".join(sorted(shipped))
+            record |= self.unplaced_column(event)
             self.out.add("shipments", record | self.event_columns([(event, digest)]), [event.index])
         return None
 
@@ -712,9 +795,7 @@ class _Mapper:
                 "receiving without a source location (and a destination location or "
                 "bizLocation): not a movement between sites"
             )
-        amounts = self.objects(event)
-        if not amounts:
-            raise Unmappable("epcList", "a receiving event that names no object")
+        amounts = self.placed_objects(event, "receiving")
         for amount in self.merged_amounts(amounts, "quantityList"):
             record: Record = {
                 "lot_id": amount.lot,
@@ -729,6 +810,7 @@ class _Mapper:
             )
             if receiver:
                 record["moved_by"] = receiver
+            record |= self.unplaced_column(event)
             self.out.add("movements", record | self.event_columns([(event, digest)]), [event.index])
         return None
 
@@ -737,36 +819,57 @@ class _Mapper:
     ) -> None:
         """One batch from the TransformationEvents sharing a transformationID (or one alone)."""
         good: list[tuple[EpcisEvent, str, str, list[_Amount], list[_Amount]]] = []
+        unplaced_in: list[Unplaced] = []
+        unplaced_out: list[Unplaced] = []
         for event, digest in group:
             try:
                 body = event.body
                 at = _moment(body.get("eventTime"), "eventTime", _offset(body))
                 lot_number = _ilmd_value(body.get("ilmd"), "lotNumber")
                 lot_number = str(lot_number) if lot_number not in (None, "") else None
-                inputs = self.amounts(body, "inputEPCList", "inputQuantityList", None)
-                outputs = self.create_lots_checked(event, digest, at, lot_number)
+                ins: list[Unplaced] = []
+                outs: list[Unplaced] = []
+                inputs = self.amounts(body, "inputEPCList", "inputQuantityList", None, unplaced=ins)
+                outputs = self.amounts(
+                    body,
+                    "outputEPCList",
+                    "outputQuantityList",
+                    lot_number,
+                    create=True,
+                    unplaced=outs,
+                )
                 good.append((event, digest, at, inputs, outputs))
+                self.note_unplaced(event, [*ins, *outs])
+                unplaced_in += ins
+                unplaced_out += outs
             except Unmappable as exc:
                 by_index[event.index].problem = self.problem(event, exc.field, exc.reason)
+                by_index[event.index].unplaced = []
         if not good:
             return
-        outputs_all = [a for *_, outs in good for a in outs]
-        if not outputs_all:
+        outputs_all = [a for *_, outs_ in good for a in outs_]
+        product = _product_of_unplaced(unplaced_out)
+        if not outputs_all and product is None:
             for event, *_ in good:
+                first = next((u for u in unplaced_out if u.identifier), None)
                 by_index[event.index].problem = self.problem(
                     event,
-                    "outputQuantityList",
-                    "the transformation has no output lot, so it is no batch lotgraph can hold",
+                    first.field if first else "outputQuantityList",
+                    "the transformation has no output lot or product, so it is no batch "
+                    "lotgraph can hold" + (f" ({first.reason})" if first else ""),
                 )
+                by_index[event.index].unplaced = []
             return
-        for event, digest, at, _, _ in good:
-            self.create_lots(event, digest, "outputEPCList", "outputQuantityList", at)
+        for event, digest, at, _, outputs in good:
+            self.create_lots(event, digest, "outputQuantityList", at, outputs)
         first_event = good[0][0]
         tid = first_event.body.get("transformationID")
         batch_id = _local(str(tid), "batch") if tid else key
         times = sorted(at for _, _, at, _, _ in good)
         origin = [e.index for e, *_ in good]
-        product = self.lots[outputs_all[0].lot].material_id
+        if outputs_all:
+            product = self.lots[outputs_all[0].lot].material_id
+        assert product is not None
         self.produced.add(product)
         batch: Record = {
             "batch_id": batch_id,
@@ -779,6 +882,10 @@ class _Mapper:
         step = cbv_term(first_event.body.get("bizStep"))
         if step:
             batch["epcis_biz_step"] = step
+        if unplaced_in:
+            batch["epcis_unplaced_inputs"] = " ".join(sorted({u.identifier for u in unplaced_in}))
+        if unplaced_out:
+            batch["epcis_unplaced_outputs"] = " ".join(sorted({u.identifier for u in unplaced_out}))
         self.out.add("batches", batch | self.event_columns((e, d) for e, d, *_ in good), origin)
         for event, digest, at, inputs, outputs in good:
             columns = self.event_columns([(event, digest)])
@@ -799,15 +906,6 @@ class _Mapper:
                     "unit": amount.unit,
                 }
                 self.out.add("outputs", output | columns, [event.index])
-
-    def create_lots_checked(
-        self, event: EpcisEvent, digest: str, at: str, lot_number: str | None
-    ) -> list[_Amount]:
-        """The output amounts of a transformation, checked before any lot is created."""
-        del digest, at
-        return self.amounts(
-            event.body, "outputEPCList", "outputQuantityList", lot_number, create=True
-        )
 
     # -- finishing ----------------------------------------------------------------------
 
