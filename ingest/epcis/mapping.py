@@ -163,6 +163,7 @@ class _LotAcc:
     supplier_id: str | None = None
     instances: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
+    erroneous: list[EpcisEvent] = field(default_factory=list)  # with an errorDeclaration
 
 
 def _local(value: str, kind: str) -> str:
@@ -266,6 +267,43 @@ def _lot_number_of(lot_id: str, ilmd_lot: str | None) -> str | None:
     if ilmd_lot and (named is None or named.casefold() == ilmd_lot.casefold()):
         return ilmd_lot
     return named
+
+
+def _error_columns(events: Iterable[EpcisEvent]) -> Record:
+    """The marks of records written from events that carry an ``errorDeclaration``
+    (docs/EPCIS.md "Error declarations"): when it was declared (the latest declaration),
+    why (CBV error reason terms) and the corrective events' ids; none for other events."""
+    declared: list[str] = []
+    reasons: set[str] = set()
+    corrective: set[str] = set()
+    for event in events:
+        declaration = event.body.get("errorDeclaration")
+        if not isinstance(declaration, dict):
+            continue
+        try:
+            declared.append(
+                _moment(
+                    declaration.get("declarationTime"),
+                    "errorDeclaration.declarationTime",
+                    _offset(event.body),
+                )
+            )
+        except Unmappable:
+            declared.append("unknown")  # the reader checks the time: not expected
+        reason = cbv_term(declaration.get("reason"))
+        if reason:
+            reasons.add(reason)
+        ids = declaration.get("correctiveEventIDs")
+        if isinstance(ids, list):
+            corrective.update(str(i) for i in ids if i)
+    if not declared:
+        return {}
+    record: Record = {"epcis_error_declared_at": max(declared)}
+    if reasons:
+        record["epcis_error_reason"] = " ".join(sorted(reasons))
+    if corrective:
+        record["epcis_corrective_event_ids"] = " ".join(sorted(corrective))
+    return record
 
 
 def _product_of_unplaced(unplaced: Sequence[Unplaced]) -> str | None:
@@ -660,7 +698,7 @@ class _Mapper:
         record: Record = {"epcis_event_hash": hashes}
         if ids:
             record["epcis_event_id"] = ids
-        return record
+        return record | _error_columns(e for e, _ in pairs)
 
     def create_lots(
         self,
@@ -704,6 +742,8 @@ class _Mapper:
                 )
             acc.origins.add(event.index)
             acc.hashes.add(digest)
+            if event.body.get("errorDeclaration") is not None:
+                acc.erroneous.append(event)
             if event.event_id:
                 acc.ids.add(event.event_id)
             acc.created_at = min(acc.created_at, at)
@@ -951,6 +991,7 @@ class _Mapper:
             record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
             if acc.ids:
                 record["epcis_event_id"] = " ".join(sorted(acc.ids))
+            record |= _error_columns(acc.erroneous)
             self.out.add("lots", record, acc.origins)
         self.fill_units()
 
