@@ -30,6 +30,7 @@ from ingest.epcis.importer import ingest_epcis
 from ingest.epcis.model import EpcisError
 from queries.custody import custody
 from queries.trace import Direction, trace
+from tests.api.conftest import Api
 from tests.epcis.reference import find_reference_dir, reference_dir
 from tests.epcis.test_document import FAULTY, NOT_DOCUMENTS, REFUSED, VALID, _count_events
 
@@ -489,3 +490,31 @@ def test_a_declaration_arriving_later_marks_the_stored_records(store: GraphStore
     assert props["epcis_corrective_event_ids"].split() == declaration["correctiveEventIDs"]
     shown = custody(store, wrong)
     assert any(e.kind == "batch_started" and e.epcis_error is not None for e in shown.events)
+
+
+def test_the_api_report_names_the_objects_of_no_known_lot(api: Api) -> None:
+    path = reference_dir() / ERROR_FILES[0]
+    body = json.loads(path.read_bytes())
+    reply = api.post(
+        "integrator",
+        "/ingest/epcis",
+        content=path.read_bytes(),
+        headers={"Content-Type": "application/ld+json"},
+    )
+    assert reply.status_code == 200, reply.text
+    partly = reply.json()["events"]["partly_mapped"]
+    events = body["epcisBody"]["eventList"]
+    # every SGTIN of the file is commissioned nowhere in it, and no quantity names a lot
+    # by a pattern with an ILMD lotNumber: each is named, with its field
+    for position, event in enumerate(events, start=1):
+        expected = {
+            (key, epc) for key in ("inputEPCList", "outputEPCList") for epc in event.get(key, [])
+        } | {
+            (key, q["epcClass"])
+            for key in ("inputQuantityList", "outputQuantityList")
+            for q in event.get(key, [])
+            if q["epcClass"].startswith("urn:epc:idpat:")
+        }
+        (entry,) = [p for p in partly if p["position"] == position]
+        assert entry["event"] == event["eventID"]
+        assert {(u["field"].split("[")[0], u["id"]) for u in entry["unplaced"]} == expected
