@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from graph.store import GraphStore, NodeRef, RelRef, format_utc
 from ingest.epcis.document import read_document
 from ingest.epcis.event_hash import event_hash
 from ingest.epcis.importer import ingest_epcis
-from ingest.epcis.model import EpcisError
+from ingest.epcis.mapping import map_document
+from ingest.epcis.model import EpcisDocument, EpcisError, EpcisEvent
 from queries.custody import custody
 from queries.trace import Direction, trace
 from tests.api.conftest import Api
@@ -518,3 +520,68 @@ def test_the_api_report_names_the_objects_of_no_known_lot(api: Api) -> None:
         (entry,) = [p for p in partly if p["position"] == position]
         assert entry["event"] == event["eventID"]
         assert {(u["field"].split("[")[0], u["id"]) for u in entry["unplaced"]} == expected
+
+
+# -- speed: linear in the number of events --------------------------------------------------
+
+
+def _packed_plant(rounds: int) -> EpcisDocument:
+    """A document of ``6 * rounds`` events: units and a case commissioned, packed into the
+    case and onto a pallet, the pallet shipped, and a transformation, each round."""
+    at = {"eventTime": "2026-01-01T00:00:00+00:00", "eventTimeZoneOffset": "+00:00"}
+    lot_number = "{urn:epcglobal:cbv:mda}lotNumber"
+    events: list[dict[str, Any]] = []
+    for p in range(rounds):
+        units = [f"urn:epc:id:sgtin:4012345.011111.{p}-{k}" for k in range(4)]
+        case = f"urn:epc:id:sgtin:4012345.111111.{p}"
+        pallet = f"urn:epc:id:sscc:4012345.{p:010d}"
+        ilmd = {lot_number: f"L{p % 50}"}
+        commissioning = {"type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning"}
+        events += [
+            {**commissioning, "epcList": units, "ilmd": ilmd, **at},
+            {**commissioning, "epcList": [case], "ilmd": ilmd, **at},
+            {"type": "AggregationEvent", "action": "ADD", "parentID": case, "childEPCs": units}
+            | at,
+            {"type": "AggregationEvent", "action": "ADD", "parentID": pallet, "childEPCs": [case]}
+            | at,
+            {
+                "type": "ObjectEvent",
+                "action": "OBSERVE",
+                "bizStep": "shipping",
+                "epcList": [pallet],
+                "destinationList": [
+                    {"type": "owning_party", "destination": "urn:epc:id:pgln:4000001.00000"}
+                ],
+                **at,
+            },
+            {
+                "type": "TransformationEvent",
+                "transformationID": f"urn:lotgraph:batch:B{p}",
+                "inputQuantityList": [
+                    {"epcClass": f"urn:epc:class:lgtin:4012345.022222.R{p % 7}", "quantity": 2}
+                ],
+                "outputQuantityList": [
+                    {"epcClass": f"urn:epc:class:lgtin:4012345.033333.O{p}", "quantity": 1}
+                ],
+                **at,
+            },
+        ]
+    return EpcisDocument(
+        "EPCISDocument", "2.0", None, [EpcisEvent(i, e) for i, e in enumerate(events)]
+    )
+
+
+def test_mapping_time_grows_linearly_with_the_events() -> None:
+    def fastest(rounds: int) -> float:
+        document = _packed_plant(rounds)
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            mapped = map_document(document)
+            best = min(best, time.perf_counter() - started)
+        assert len(mapped.records["shipments"]) == 2 * rounds  # the units' and the case's lot
+        return best
+
+    small, large = fastest(250), fastest(1000)
+    # four times the events: about four times the time (a scan per event would be sixteen)
+    assert large / small < 9, (small, large)
