@@ -269,23 +269,18 @@ def _lot_number_of(lot_id: str, ilmd_lot: str | None) -> str | None:
     return named
 
 
-def _error_columns(events: Iterable[EpcisEvent]) -> Record:
+def _error_columns(declarations: Sequence[tuple[dict[str, Any], timezone | None]]) -> Record:
     """The marks of records written from events that carry an ``errorDeclaration``
     (docs/EPCIS.md "Error declarations"): when it was declared (the latest declaration),
     why (CBV error reason terms) and the corrective events' ids; none for other events."""
     declared: list[str] = []
     reasons: set[str] = set()
     corrective: set[str] = set()
-    for event in events:
-        declaration = event.body.get("errorDeclaration")
-        if not isinstance(declaration, dict):
-            continue
+    for declaration, zone in declarations:
         try:
             declared.append(
                 _moment(
-                    declaration.get("declarationTime"),
-                    "errorDeclaration.declarationTime",
-                    _offset(event.body),
+                    declaration.get("declarationTime"), "errorDeclaration.declarationTime", zone
                 )
             )
         except Unmappable:
@@ -354,6 +349,8 @@ class _Mapper:
         self.produced: set[str] = set()  # materials made by a transformation here
         self.used_parties: dict[str, str] = {}  # party -> "supplier" or "customer"
         self.by_index: dict[int, MappedEvent] = {}
+        # event position -> the errorDeclaration a later copy of it in the document makes
+        self.declared: dict[int, dict[str, Any]] = {}
 
     # -- identifiers --------------------------------------------------------------------
 
@@ -554,6 +551,18 @@ class _Mapper:
         self.note_unplaced(event, unplaced)
         return amounts
 
+    def declarations(
+        self, events: Iterable[EpcisEvent]
+    ) -> list[tuple[dict[str, Any], timezone | None]]:
+        """The error declarations of the events (their own, or a later copy's), each with
+        the event's time zone."""
+        found = []
+        for event in events:
+            declaration = event.body.get("errorDeclaration") or self.declared.get(event.index)
+            if isinstance(declaration, dict):
+                found.append((declaration, _offset(event.body)))
+        return found
+
     def unplaced_column(self, event: EpcisEvent) -> Record:
         unplaced = sorted({i for _, i in self.by_index[event.index].unplaced})
         return {"epcis_unplaced": " ".join(unplaced)} if unplaced else {}
@@ -639,7 +648,13 @@ class _Mapper:
                     )
                     continue
             if digest in seen_hashes:
-                mapped.note = f"repeats event {seen_hashes[digest] + 1} (same event hash)"
+                first = seen_hashes[digest]
+                declaration = event.body.get("errorDeclaration")
+                if isinstance(declaration, dict) and first not in self.declared:
+                    self.declared[first] = declaration
+                    mapped.note = f"declares event {first + 1} erroneous: what it wrote is marked"
+                else:
+                    mapped.note = f"repeats event {first + 1} (same event hash)"
                 continue
             if event.event_id is not None:
                 seen_ids.setdefault(event.event_id, (event.index, digest))
@@ -698,7 +713,7 @@ class _Mapper:
         record: Record = {"epcis_event_hash": hashes}
         if ids:
             record["epcis_event_id"] = ids
-        return record | _error_columns(e for e, _ in pairs)
+        return record | _error_columns(self.declarations(e for e, _ in pairs))
 
     def create_lots(
         self,
@@ -742,7 +757,7 @@ class _Mapper:
                 )
             acc.origins.add(event.index)
             acc.hashes.add(digest)
-            if event.body.get("errorDeclaration") is not None:
+            if self.declarations([event]):
                 acc.erroneous.append(event)
             if event.event_id:
                 acc.ids.add(event.event_id)
@@ -991,7 +1006,7 @@ class _Mapper:
             record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
             if acc.ids:
                 record["epcis_event_id"] = " ".join(sorted(acc.ids))
-            record |= _error_columns(acc.erroneous)
+            record |= _error_columns(self.declarations(acc.erroneous))
             self.out.add("lots", record, acc.origins)
         self.fill_units()
 

@@ -585,3 +585,33 @@ def test_mapping_time_grows_linearly_with_the_events() -> None:
     small, large = fastest(250), fastest(1000)
     # four times the events: about four times the time (a scan per event would be sixteen)
     assert large / small < 9, (small, large)
+
+
+def test_a_declaration_in_the_same_document_as_its_event_marks_it(store: GraphStore) -> None:
+    # EPCIS 2.0 §7.4.1.2: the declaration is the erroneous event again, errorDeclaration
+    # added, under the same eventID; here it follows the event in one document
+    body = json.loads((reference_dir() / ERROR_FILES[0]).read_bytes())
+    events = body["epcisBody"]["eventList"]
+    declared_index = next(i for i, e in enumerate(events) if "errorDeclaration" in e)
+    declared = events[declared_index]
+    original = {k: v for k, v in declared.items() if k != "errorDeclaration"}
+    events[declared_index:declared_index] = [original]
+    report = _ingest(store, json.dumps(body).encode(), "declared-later.jsonld")
+    counts = report["events"]
+    assert counts["read"] == len(events) and counts["rejected"] == 0, report["rejections"]
+    (note,) = counts["not_mapped"]
+    assert note["position"] == declared_index + 2 and "erroneous" in note["reason"]
+    wrong = event_hash(read_document(json.dumps(body).encode(), name="x").events[0].body)
+    props = store.fetch_nodes(Label.BATCH, [wrong])[wrong].props
+    assert props["epcis_event_id"] == declared["eventID"]
+    assert (
+        props["epcis_corrective_event_ids"].split()
+        == declared["errorDeclaration"]["correctiveEventIDs"]
+    )
+    # a copy with other content under the same eventID is still refused by name
+    twin = copy.deepcopy(declared)
+    twin["eventTime"] = "2020-01-14T01:00:00+01:00"
+    events.append(twin)
+    again = _ingest(store, json.dumps(body).encode(), "declared-twice.jsonld")
+    (rejection,) = [r for r in again["rejections"] if r["file"] == "events"]
+    assert rejection["row"] == len(events) and rejection["column"] == "eventID"
