@@ -185,7 +185,8 @@ def _ingest_epcis_file(path: Path, settings: Settings, as_json: bool) -> None:
         out.print(
             f"events read {events['read']}: accepted {events['accepted']}, unchanged "
             f"{events['unchanged']}, rejected {events['rejected']} "
-            f"({len(events['not_mapped'])} without a graph meaning)"
+            f"({len(events['not_mapped'])} without a graph meaning, "
+            f"{len(events.get('partly_mapped', []))} with objects of no known lot)"
         )
         out.print(
             f"records {data['rows_read']}: accepted {data['accepted']}, unchanged "

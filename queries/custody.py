@@ -30,6 +30,11 @@ Decisions:
   hold_placed at its placing and hold_released at its release (``id`` the hold, ``lot``
   the lot, ``by``, ``reason``, ``meaning``); a lot still on hold is also a finding,
   lot_on_hold.
+- EPCIS error declarations (docs/EPCIS.md "Error declarations"): an event built from a
+  node or relationship written from an EPCIS event that was declared erroneous carries
+  ``epcis_error`` (when, why, the corrective events' ids): batch_started/completed from
+  the batch, lot_received/output from the lot, moved and shipped from their relationship;
+  a declared batch is also a finding, epcis_error_declared.
 - Not reached: a signature on a version whose documents.csv row has not arrived (ingest
   links no placeholder version to its document).
 """
@@ -61,10 +66,29 @@ SignatureStatus = Literal["valid", "hash_mismatch", "superseded"]
 
 
 # -- the answer ---------------------------------------------------------------------------
+class EpcisErrorMark(BaseModel):
+    """An EPCIS errorDeclaration on the event a record was written from."""
+
+    declared_at: str | None
+    reason: str | None
+    corrective_event_ids: list[str]
+
+
+def epcis_error(props: Props) -> EpcisErrorMark | None:
+    if props.get("epcis_error_declared_at") is None:
+        return None
+    return EpcisErrorMark(
+        declared_at=props.get("epcis_error_declared_at"),
+        reason=props.get("epcis_error_reason"),
+        corrective_event_ids=str(props.get("epcis_corrective_event_ids") or "").split(),
+    )
+
+
 class _Event(BaseModel):
     at: str | None
     kind: str
     id: str
+    epcis_error: EpcisErrorMark | None = None
 
 
 class LotReceived(_Event):
@@ -194,6 +218,7 @@ class Finding(BaseModel):
         "unresolved",
         "deviation_open",
         "lot_on_hold",
+        "epcis_error_declared",
     ]
     id: str
     label: str
@@ -391,6 +416,7 @@ def _assemble(
                 unit=p.get("unit"),
                 coas=sorted(coas[lot]),
                 unresolved=f.unresolved(Label.LOT, lot),
+                epcis_error=epcis_error(p),
             )
         )
     for lot, site, p in f.links(RelType.MOVED_TO, Label.LOT, Label.SITE):
@@ -403,6 +429,7 @@ def _assemble(
                 to_site=site,
                 quantity=_float(p.get("quantity")),
                 by=p.get("by"),
+                epcis_error=epcis_error(p),
             )
         )
     for lot, _, p in consumed:
@@ -415,10 +442,19 @@ def _assemble(
                 unit=p.get("unit"),
             )
         )
+    declared = epcis_error(batch)
     if batch.get("started_at") is not None:
-        events.append(BatchStep(at=batch["started_at"], kind="batch_started", id=batch_id))
+        events.append(
+            BatchStep(
+                at=batch["started_at"], kind="batch_started", id=batch_id, epcis_error=declared
+            )
+        )
     if batch.get("completed_at") is not None:
-        events.append(BatchStep(at=batch["completed_at"], kind="batch_completed", id=batch_id))
+        events.append(
+            BatchStep(
+                at=batch["completed_at"], kind="batch_completed", id=batch_id, epcis_error=declared
+            )
+        )
     qc_targets = [(Label.BATCH, [batch_id]), (Label.LOT, outputs)]
     for label, wanted in qc_targets:
         for result, target, _ in f.links(RelType.TESTED, Label.TEST_RESULT, label):
@@ -447,6 +483,20 @@ def _assemble(
             )
 
     findings: list[Finding] = []
+    if declared is not None:
+        corrective = ", ".join(declared.corrective_event_ids) or "none named"
+        findings.append(
+            Finding(
+                kind="epcis_error_declared",
+                id=batch_id,
+                label=str(Label.BATCH),
+                detail=(
+                    f"the EPCIS event the batch was recorded from was declared erroneous at "
+                    f"{declared.declared_at} ({declared.reason or 'no reason given'}); "
+                    f"corrective events: {corrective}"
+                ),
+            )
+        )
     deviations = sorted({d for d, _, _ in f.links(RelType.AFFECTS, Label.DEVIATION, Label.BATCH)})
     for dev in deviations:
         p = f.props(Label.DEVIATION, dev)
@@ -505,6 +555,7 @@ def _assemble(
                 quantity=_float(p.get("quantity")),
                 unit=p.get("unit"),
                 unresolved=f.unresolved(Label.LOT, lot),
+                epcis_error=epcis_error(f.props(Label.LOT, lot)),
             )
         )
     customers = _targets(f.links(RelType.TO, Label.SHIPMENT, Label.CUSTOMER))
@@ -519,6 +570,7 @@ def _assemble(
                 customer=to[0] if to else sp.get("customer_id"),
                 quantity=_float(p.get("quantity")),
                 unit=p.get("unit"),
+                epcis_error=epcis_error(p) or epcis_error(sp),
             )
         )
 

@@ -24,6 +24,17 @@ class NotMappedEventOut(BaseModel):
     reason: str
 
 
+class UnplacedObjectOut(BaseModel):
+    field: str  # e.g. inputEPCList[0]
+    id: str  # the EPC or class that names no lot lotgraph can place it in
+
+
+class PartlyMappedEventOut(BaseModel):
+    event: str  # its eventID, else "event <position>"
+    position: int  # 1-based, in the document's event list
+    unplaced: list[UnplacedObjectOut]
+
+
 class EventCountsOut(BaseModel):
     """An EPCIS ingest's events: ``read = accepted + unchanged + rejected``."""
 
@@ -32,6 +43,8 @@ class EventCountsOut(BaseModel):
     unchanged: int
     rejected: int
     not_mapped: list[NotMappedEventOut]  # unchanged events with no meaning in the graph
+    # mapped events some of whose objects name no lot (docs/EPCIS.md "Objects without a lot")
+    partly_mapped: list[PartlyMappedEventOut] = []
 
 
 class IngestReportOut(BaseModel):

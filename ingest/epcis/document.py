@@ -644,12 +644,13 @@ def _accept(
 ) -> None:
     """Keep the event, or record why not (its first problem). A second event with the
     eventID of an earlier one is left out, whether or not its content is the same: an id
-    names one event (the first is kept)."""
+    names one event (the first is kept); only the first's error declaration (EPCIS 2.0
+    §7.4.1.2: the same event with ``errorDeclaration`` added) is kept too."""
     problems = problems + check_event(body)
     event_id = body.get("eventID") if isinstance(body.get("eventID"), str) else None
     if event_id and not problems:
         first = seen.setdefault(event_id, body)
-        if first is not body:
+        if first is not body and not _declares_error_of(body, first):
             same = "the same content" if first == body else "other content"
             problems.append(
                 ("eventID", f"the same eventID as an earlier event of the document ({same})")
@@ -659,6 +660,18 @@ def _accept(
         document.problems.append(EventProblem(index, event_id, field, reason))
     else:
         document.events.append(EpcisEvent(index, body))
+
+
+_NOT_THE_EVENT = ("errorDeclaration", "recordTime")
+
+
+def _declares_error_of(later: dict[str, Any], first: dict[str, Any]) -> bool:
+    """Whether ``later`` is the error declaration of ``first``: the same event, declared."""
+    if "errorDeclaration" not in later or "errorDeclaration" in first:
+        return False
+    return {k: v for k, v in later.items() if k not in _NOT_THE_EVENT} == {
+        k: v for k, v in first.items() if k not in _NOT_THE_EVENT
+    }
 
 
 def _is_time(value: Any) -> bool:

@@ -177,6 +177,17 @@ def _account(report: IngestReport, unread: Sequence[EventProblem], mapped: Mappe
             for m in mapped.events
             if m.note and m.problem is None and m.index not in rejected
         ],
+        # events mapped without some of their objects: those name no lot lotgraph can
+        # place them in (docs/EPCIS.md "Objects without a lot")
+        "partly_mapped": [
+            {
+                "event": names[m.index],
+                "position": m.index + 1,
+                "unplaced": [{"field": f, "id": i} for f, i in m.unplaced],
+            }
+            for m in mapped.events
+            if m.unplaced and m.problem is None and m.index not in rejected
+        ],
     }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
@@ -81,7 +82,8 @@ _SGTIN = re.compile(r"^urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)$")
 _LGTIN = re.compile(r"^urn:epc:class:lgtin:([0-9]+)\.([0-9]+)\.(.+)$")
 _SGTIN_PATTERN = re.compile(r"^urn:epc:idpat:sgtin:([0-9]+)\.([0-9]+)\.\*$")
 _SSCC = re.compile(r"^urn:epc:id:sscc:")
-_GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]+)\.(.+)$")
+_LOCAL_NAME = re.compile(r"[:#}/]")  # what separates a namespace from a local name
+_GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+)$")
 
 
 class Unmappable(Exception):
@@ -91,6 +93,16 @@ class Unmappable(Exception):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class Unplaced(Unmappable):
+    """An object of an event that names no lot lotgraph can place it in (an SGTIN no event
+    of the document commissions, a product class without a lot number, another kind of
+    EPC): the event's other objects are still mapped, this one is listed as unplaced."""
+
+    def __init__(self, field: str, reason: str, identifier: str) -> None:
+        super().__init__(field, reason)
+        self.identifier = identifier
 
 
 @dataclass
@@ -104,6 +116,8 @@ class MappedEvent:
     event_hash: str
     problem: EventProblem | None = None
     note: str | None = None
+    # objects of the event that name no lot lotgraph can place them in: (field, identifier)
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,7 +141,8 @@ class _Amount:
     lot: str
     quantity: float | None  # None: the event names the lot but not how much
     unit: str | None  # None: a count in the lot's own unit
-    instances: tuple[str, ...] = ()  # instance EPCs (SGTIN, SSCC) this amount rolls up
+    instances: tuple[str, ...] = ()  # instance EPCs (SGTIN) this amount rolls up
+    containers: tuple[str, ...] = ()  # what they are packed in (SSCC, SGTIN cases), nested
 
 
 @dataclass
@@ -148,6 +163,7 @@ class _LotAcc:
     supplier_id: str | None = None
     instances: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
+    erroneous: list[EpcisEvent] = field(default_factory=list)  # with an errorDeclaration
 
 
 def _local(value: str, kind: str) -> str:
@@ -160,11 +176,12 @@ def _local(value: str, kind: str) -> str:
 
 def _ilmd_value(ilmd: Any, name: str) -> Any:
     """An ILMD field by its bare name, whichever prefix carries it (``cbvmda:lotNumber``,
+    ``{urn:epcglobal:cbv:mda}lotNumber`` as XML and expanded JSON-LD give it,
     ``urn:epcglobal:cbv:mda#lotNumber``, ``lotNumber``)."""
     if not isinstance(ilmd, dict):
         return None
     for key, value in ilmd.items():
-        if key.rsplit(":", 1)[-1].rsplit("#", 1)[-1] == name:
+        if _LOCAL_NAME.split(key)[-1] == name:
             return value
     return None
 
@@ -242,6 +259,61 @@ def _party(entries: Any, kind: str, roles: tuple[str, ...]) -> str | None:
     return None
 
 
+def _lot_number_of(lot_id: str, ilmd_lot: str | None) -> str | None:
+    """The lot number of a created lot: the ILMD ``lotNumber``, unless the lot's class
+    names another lot itself (an event creating several lots gives one ILMD for all)."""
+    match = _LGTIN.match(lot_id) or _GDST_LOT.match(lot_id)
+    named = unquote(match.group(3)) if match else None
+    if ilmd_lot and (named is None or named.casefold() == ilmd_lot.casefold()):
+        return ilmd_lot
+    return named
+
+
+def _error_columns(declarations: Sequence[tuple[dict[str, Any], timezone | None]]) -> Record:
+    """The marks of records written from events that carry an ``errorDeclaration``
+    (docs/EPCIS.md "Error declarations"): when it was declared (the latest declaration),
+    why (CBV error reason terms) and the corrective events' ids; none for other events."""
+    declared: list[str] = []
+    reasons: set[str] = set()
+    corrective: set[str] = set()
+    for declaration, zone in declarations:
+        try:
+            declared.append(
+                _moment(
+                    declaration.get("declarationTime"), "errorDeclaration.declarationTime", zone
+                )
+            )
+        except Unmappable:
+            declared.append("unknown")  # the reader checks the time: not expected
+        reason = cbv_term(declaration.get("reason"))
+        if reason:
+            reasons.add(reason)
+        ids = declaration.get("correctiveEventIDs")
+        if isinstance(ids, list):
+            corrective.update(str(i) for i in ids if i)
+    if not declared:
+        return {}
+    record: Record = {"epcis_error_declared_at": max(declared)}
+    if reasons:
+        record["epcis_error_reason"] = " ".join(sorted(reasons))
+    if corrective:
+        record["epcis_corrective_event_ids"] = " ".join(sorted(corrective))
+    return record
+
+
+def _product_of_unplaced(unplaced: Sequence[Unplaced]) -> str | None:
+    """The product of a transformation's outputs that name no lot: a product class as
+    given, an SGTIN's product class; None when none says what product it is."""
+    for item in unplaced:
+        pattern = _SGTIN_PATTERN.match(item.identifier)
+        if pattern:
+            return item.identifier
+        sgtin = _SGTIN.match(item.identifier)
+        if sgtin:
+            return f"urn:epc:idpat:sgtin:{sgtin.group(1)}.{sgtin.group(2)}.*"
+    return None
+
+
 def _product_of(lot_id: str, classes: Mapping[str, VocabularyElement]) -> str:
     """The material of a lot (docs/EPCIS.md): the LGTIN's product class; the EPCClass master
     data's ``urn:lotgraph:mda#material``; a GDST lot class's product class; else the lot's
@@ -270,10 +342,15 @@ class _Mapper:
         self.out = MappedDocument(events=[])
         self.lots: dict[str, _LotAcc] = {}
         self.sgtin_lots: dict[str, str] = {}  # SGTIN -> its lot (ILMD of its commissioning)
-        self.containers: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}  # SSCC -> children
+        # container (an aggregation's parentID as given) -> the events packing into it
+        self.containers: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        self.contents_cache: dict[str, list[_Amount]] = {}
         self.received_from: dict[str, tuple[str, int]] = {}  # lot -> (party, event)
         self.produced: set[str] = set()  # materials made by a transformation here
         self.used_parties: dict[str, str] = {}  # party -> "supplier" or "customer"
+        self.by_index: dict[int, MappedEvent] = {}
+        # event position -> the errorDeclaration a later copy of it in the document makes
+        self.declared: dict[int, dict[str, Any]] = {}
 
     # -- identifiers --------------------------------------------------------------------
 
@@ -285,8 +362,10 @@ class _Mapper:
         pattern = _SGTIN_PATTERN.match(cls)
         if pattern:
             if not lot_number:
-                raise Unmappable(
-                    field_name, f"{cls} is a product class, and the event's ilmd has no lotNumber"
+                raise Unplaced(
+                    field_name,
+                    f"{cls} is a product class, and the event's ilmd has no lotNumber",
+                    cls,
                 )
             return f"urn:epc:class:lgtin:{pattern.group(1)}.{pattern.group(2)}.{lot_number}"
         return _local(cls, "lot")
@@ -315,60 +394,85 @@ class _Mapper:
             return f"urn:epc:class:lgtin:{match.group(1)}.{match.group(2)}.{lot_number}"
         known = self.sgtin_lots.get(epc)
         if known is None:
-            raise Unmappable(
+            raise Unplaced(
                 field_name,
                 f"the lot of {epc} is unknown: no event of the document commissions it with "
                 "an ILMD lotNumber",
+                epc,
             )
         return known
 
     def instance_amounts(
-        self, epcs: Any, field_name: str, lot_number: str | None = None
+        self,
+        epcs: Any,
+        field_name: str,
+        lot_number: str | None = None,
+        expand: bool = True,
+        first: int = 0,
     ) -> list[_Amount]:
-        """Instance EPCs rolled up to their lots: an SGTIN through its lot number, an SSCC
-        through the aggregation events whose parent it is."""
+        """Instance EPCs rolled up to their lots (docs/EPCIS.md): an SGTIN through its lot
+        number; a Digital Link with a lot is of that lot; whatever aggregation events pack
+        into an EPC (an SSCC pallet, an SGTIN case) rolls up with it unless ``expand`` is
+        False (an event commissioning a case creates the case, not its contents)."""
         amounts: list[_Amount] = []
         if not isinstance(epcs, list):
             return amounts
-        for i, raw in enumerate(epcs):
-            epc = to_class_urn(str(raw))
-            if _SSCC.match(epc):
-                amounts.extend(self.container_amounts(epc, f"{field_name}[{i}]", set()))
-            elif _SGTIN.match(epc):
-                lot = self.sgtin_lot(epc, f"{field_name}[{i}]", lot_number)
-                amounts.append(_Amount(lot, 1.0, COUNT_UNIT, (epc,)))
-            else:
-                raise Unmappable(
-                    f"{field_name}[{i}]",
-                    f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot",
-                )
+        for i, raw in enumerate(epcs, start=first):
+            amounts.extend(
+                self.epc_amounts(str(raw), f"{field_name}[{i}]", lot_number, expand, frozenset())
+            )
         return amounts
 
-    def container_amounts(self, sscc: str, field_name: str, seen: set[str]) -> list[_Amount]:
-        if sscc in seen:
-            raise Unmappable(field_name, f"{sscc} contains itself (aggregation cycle)")
-        seen = seen | {sscc}
-        children = self.containers.get(sscc)
-        if not children:
-            raise Unmappable(
-                field_name, f"{sscc}: no AggregationEvent of the document packs anything into it"
-            )
+    def epc_amounts(
+        self,
+        raw: str,
+        field_name: str,
+        lot_number: str | None,
+        expand: bool,
+        seen: frozenset[str],
+    ) -> list[_Amount]:
+        raw = raw.strip()
+        epc = to_class_urn(raw)
+        if raw in seen:
+            raise Unmappable(field_name, f"{raw} contains itself (aggregation cycle)")
         amounts: list[_Amount] = []
-        for _, _, event in children:
-            for epc in event.get("childEPCs") or []:
-                epc = to_class_urn(str(epc))
-                if _SSCC.match(epc):
-                    inner = self.container_amounts(epc, field_name, seen)
-                else:
-                    inner = self.instance_amounts([epc], field_name)
-                amounts.extend(
-                    _Amount(a.lot, a.quantity, a.unit, (*a.instances, sscc)) for a in inner
+        if _SGTIN.match(epc):
+            lot = self.sgtin_lot(epc, field_name, lot_number)
+            amounts.append(_Amount(lot, 1.0, COUNT_UNIT, (epc,)))
+        elif _LGTIN.match(epc) and epc != raw:
+            amounts.append(_Amount(epc, 1.0, COUNT_UNIT, (raw,)))  # a Digital Link instance
+        elif not expand or raw not in self.containers:
+            if _SSCC.match(epc):
+                raise Unplaced(
+                    field_name,
+                    f"{epc}: no AggregationEvent of the document packs anything into it",
+                    raw,
                 )
+            raise Unplaced(
+                field_name, f"{epc}: not an SGTIN or SSCC lotgraph can roll up to a lot", raw
+            )
+        if expand and raw in self.containers:
+            amounts.extend(self.contents(raw, field_name, seen | {raw}))
+        return amounts
+
+    def contents(self, container: str, field_name: str, seen: frozenset[str]) -> list[_Amount]:
+        """What the aggregation events of the document pack into ``container``, nested,
+        each amount naming the containers it sits in (computed once per container)."""
+        amounts = self.contents_cache.get(container)
+        if amounts is not None:
+            return [_Amount(a.lot, a.quantity, a.unit, a.instances, a.containers) for a in amounts]
+        amounts = []
+        for _, _, event in self.containers[container]:
+            for epc in event.get("childEPCs") or []:
+                for inner in self.epc_amounts(str(epc), field_name, None, True, seen):
+                    inner.containers = (*inner.containers, container)
+                    amounts.append(inner)
             for j, item in enumerate(event.get("childQuantityList") or []):
                 amount = self.class_amount(item, f"{field_name}.childQuantityList[{j}]", None)
-                amount.instances = (sscc,)
+                amount.containers = (container,)
                 amounts.append(amount)
-        return amounts
+        self.contents_cache[container] = amounts
+        return [_Amount(a.lot, a.quantity, a.unit, a.instances, a.containers) for a in amounts]
 
     def class_amount(
         self, item: Any, field_name: str, lot_number: str | None, create: bool = False
@@ -394,12 +498,77 @@ class _Mapper:
         qty_key: str,
         lot_number: str | None,
         create: bool = False,
+        unplaced: list[Unplaced] | None = None,
     ) -> list[_Amount]:
-        found = [
-            self.class_amount(item, f"{qty_key}[{i}]", lot_number, create)
-            for i, item in enumerate(event.get(qty_key) or [])
-        ]
-        return found + self.instance_amounts(event.get(epc_key), epc_key, lot_number)
+        """The lots an event's quantity list and EPC list name, with amounts. With
+        ``unplaced`` given, an object that names no lot is added to it instead of raising
+        (any other fault still raises)."""
+        found: list[_Amount] = []
+        for i, item in enumerate(event.get(qty_key) or []):
+            try:
+                found.append(self.class_amount(item, f"{qty_key}[{i}]", lot_number, create))
+            except Unplaced as exc:
+                if unplaced is None:
+                    raise
+                unplaced.append(exc)
+        epcs = event.get(epc_key)
+        for i, raw in enumerate(epcs if isinstance(epcs, list) else []):
+            try:
+                found.extend(
+                    self.instance_amounts([raw], epc_key, lot_number, expand=not create, first=i)
+                )
+            except Unplaced as exc:
+                if unplaced is None:
+                    raise
+                unplaced.append(exc)
+        return found
+
+    def objects(self, event: EpcisEvent, unplaced: list[Unplaced] | None = None) -> list[_Amount]:
+        """What a shipping or receiving event moves: its EPCs and quantities, and for an
+        AggregationEvent its children and its parent (with what is packed in it)."""
+        body = event.body
+        amounts = self.amounts(body, "epcList", "quantityList", None, unplaced=unplaced)
+        if event.type == "AggregationEvent":
+            amounts += self.amounts(body, "childEPCs", "childQuantityList", None, unplaced=unplaced)
+            if body.get("parentID"):
+                try:
+                    amounts += self.instance_amounts([body["parentID"]], "parentID")
+                except Unplaced as exc:
+                    if unplaced is None:
+                        raise
+                    unplaced.append(exc)
+        return amounts
+
+    def placed_objects(self, event: EpcisEvent, what: str) -> list[_Amount]:
+        """The objects of a shipping or receiving event that name lots; those that do not
+        are noted on the event (docs/EPCIS.md); none at all is a problem."""
+        unplaced: list[Unplaced] = []
+        amounts = self.objects(event, unplaced)
+        if not amounts:
+            if unplaced:
+                raise unplaced[0]
+            raise Unmappable("epcList", f"a {what} event that names no object")
+        self.note_unplaced(event, unplaced)
+        return amounts
+
+    def declarations(
+        self, events: Iterable[EpcisEvent]
+    ) -> list[tuple[dict[str, Any], timezone | None]]:
+        """The error declarations of the events (their own, or a later copy's), each with
+        the event's time zone."""
+        found = []
+        for event in events:
+            declaration = event.body.get("errorDeclaration") or self.declared.get(event.index)
+            if isinstance(declaration, dict):
+                found.append((declaration, _offset(event.body)))
+        return found
+
+    def unplaced_column(self, event: EpcisEvent) -> Record:
+        unplaced = sorted({i for _, i in self.by_index[event.index].unplaced})
+        return {"epcis_unplaced": " ".join(unplaced)} if unplaced else {}
+
+    def note_unplaced(self, event: EpcisEvent, unplaced: list[Unplaced]) -> None:
+        self.by_index[event.index].unplaced.extend((u.field, u.identifier) for u in unplaced)
 
     # -- master data --------------------------------------------------------------------
 
@@ -413,7 +582,7 @@ class _Mapper:
         return _local(_local(party, "customer"), "supplier")
 
     def party_country(self, party: str) -> str | None:
-        element = self.parties.get(party)
+        element = self.parties.get(party) or self.locations.get(party)
         value = element.attributes.get(f"{MDA}countryCode") if element else None
         return str(value) if value else None
 
@@ -438,7 +607,7 @@ class _Mapper:
                 and body.get("action") == "ADD"
                 and body.get("parentID")
             ):
-                self.containers.setdefault(str(body["parentID"]), []).append(
+                self.containers.setdefault(str(body["parentID"]).strip(), []).append(
                     (event.index, "", body)
                 )
 
@@ -451,7 +620,7 @@ class _Mapper:
             if party is None:
                 continue
             try:
-                amounts = self.amounts(body, "epcList", "quantityList", None)
+                amounts = self.objects(event, [])
             except Unmappable:
                 continue  # the event's own mapping reports it
             for amount in amounts:
@@ -479,7 +648,13 @@ class _Mapper:
                     )
                     continue
             if digest in seen_hashes:
-                mapped.note = f"repeats event {seen_hashes[digest] + 1} (same event hash)"
+                first = seen_hashes[digest]
+                declaration = event.body.get("errorDeclaration")
+                if isinstance(declaration, dict) and first not in self.declared:
+                    self.declared[first] = declaration
+                    mapped.note = f"declares event {first + 1} erroneous: what it wrote is marked"
+                else:
+                    mapped.note = f"repeats event {first + 1} (same event hash)"
                 continue
             if event.event_id is not None:
                 seen_ids.setdefault(event.event_id, (event.index, digest))
@@ -487,7 +662,7 @@ class _Mapper:
             events.append((event, digest))
         self.index(events)
         self.receipts(events)
-        by_index = {m.index: m for m in self.out.events}
+        by_index = self.by_index = {m.index: m for m in self.out.events}
         transformations: dict[str, list[tuple[EpcisEvent, str]]] = {}
         for event, digest in events:
             if event.type == "TransformationEvent":
@@ -517,7 +692,7 @@ class _Mapper:
         zone = _offset(body)
         at = _moment(body.get("eventTime"), "eventTime", zone)
         if event.type == "ObjectEvent" and action == "ADD" and body.get("ilmd") is not None:
-            self.create_lots(event, digest, "epcList", "quantityList", at)
+            self.create_lots(event, digest, "quantityList", at)
             return None
         if step == "shipping" and event.type in (
             "ObjectEvent",
@@ -538,17 +713,25 @@ class _Mapper:
         record: Record = {"epcis_event_hash": hashes}
         if ids:
             record["epcis_event_id"] = ids
-        return record
+        return record | _error_columns(self.declarations(e for e, _ in pairs))
 
     def create_lots(
-        self, event: EpcisEvent, digest: str, epc_key: str, qty_key: str, at: str
+        self,
+        event: EpcisEvent,
+        digest: str,
+        qty_key: str,
+        at: str,
+        amounts: list[_Amount] | None = None,
     ) -> list[_Amount]:
+        """The lots the event creates (its ``amounts``, else its epcList and quantityList),
+        with what its ILMD says of them."""
         body = event.body
         ilmd = body.get("ilmd")
         zone = _offset(body)
         lot_number = _ilmd_value(ilmd, "lotNumber")
         lot_number = str(lot_number) if lot_number not in (None, "") else None
-        amounts = self.amounts(body, epc_key, qty_key, lot_number, create=True)
+        if amounts is None:
+            amounts = self.amounts(body, "epcList", qty_key, lot_number, create=True)
         expiry_raw = _ilmd_value(ilmd, "itemExpirationDate")
         best_raw = _ilmd_value(ilmd, "bestBeforeDate")
         expiry = _moment(expiry_raw, "ilmd.itemExpirationDate", zone) if expiry_raw else None
@@ -574,6 +757,8 @@ class _Mapper:
                 )
             acc.origins.add(event.index)
             acc.hashes.add(digest)
+            if self.declarations([event]):
+                acc.erroneous.append(event)
             if event.event_id:
                 acc.ids.add(event.event_id)
             acc.created_at = min(acc.created_at, at)
@@ -588,14 +773,16 @@ class _Mapper:
                         raise Unmappable(f"{qty_key}.uom", str(exc)) from None
             acc.expiry = acc.expiry or expiry
             acc.best_before = acc.best_before or best
-            acc.lot_number = acc.lot_number or lot_number
+            acc.lot_number = acc.lot_number or _lot_number_of(lot_id, lot_number)
             acc.instances.update(amount.instances)
         return list(merged.values())
 
     @staticmethod
     def add_amount(total: _Amount | None, amount: _Amount, field_name: str) -> _Amount:
         if total is None:
-            return _Amount(amount.lot, amount.quantity, amount.unit, amount.instances)
+            return _Amount(
+                amount.lot, amount.quantity, amount.unit, amount.instances, amount.containers
+            )
         quantity = amount.quantity
         if quantity is not None and total.quantity is not None:
             if amount.unit != total.unit and amount.unit and total.unit:
@@ -605,6 +792,7 @@ class _Mapper:
                     raise Unmappable(f"{field_name}.uom", str(exc)) from None
             total.quantity += quantity
         total.instances = (*total.instances, *amount.instances)
+        total.containers = (*total.containers, *amount.containers)
         return total
 
     def merged_amounts(self, amounts: list[_Amount], field_name: str) -> list[_Amount]:
@@ -628,13 +816,7 @@ class _Mapper:
             if local is not None and local[0] == "shipment":
                 shipment_id = local[1]
                 break
-        amounts = self.amounts(body, "epcList", "quantityList", None)
-        if event.type == "AggregationEvent":
-            amounts += self.amounts(body, "childEPCs", "childQuantityList", None)
-            if body.get("parentID"):
-                amounts += self.instance_amounts([body["parentID"]], "parentID")
-        if not amounts:
-            raise Unmappable("epcList", "a shipping event that names no object")
+        amounts = self.placed_objects(event, "shipping")
         customer_id = _local(customer, "customer")
         self.used_parties.setdefault(customer, "customer")
         for amount in self.merged_amounts(amounts, "quantityList"):
@@ -648,8 +830,10 @@ class _Mapper:
             }
             if shipper:
                 record["shipper"] = _local(shipper, "supplier")
-            if amount.instances:
-                record["epcis_epcs"] = " ".join(sorted(set(amount.instances)))
+            if amount.instances or amount.containers:
+                shipped = {*amount.instances, *amount.containers}
+                record["epcis_epcs"] = " ".join(sorted(shipped))
+            record |= self.unplaced_column(event)
             self.out.add("shipments", record | self.event_columns([(event, digest)]), [event.index])
         return None
 
@@ -666,9 +850,7 @@ class _Mapper:
                 "receiving without a source location (and a destination location or "
                 "bizLocation): not a movement between sites"
             )
-        amounts = self.amounts(body, "epcList", "quantityList", None)
-        if not amounts:
-            raise Unmappable("epcList", "a receiving event that names no object")
+        amounts = self.placed_objects(event, "receiving")
         for amount in self.merged_amounts(amounts, "quantityList"):
             record: Record = {
                 "lot_id": amount.lot,
@@ -683,6 +865,7 @@ class _Mapper:
             )
             if receiver:
                 record["moved_by"] = receiver
+            record |= self.unplaced_column(event)
             self.out.add("movements", record | self.event_columns([(event, digest)]), [event.index])
         return None
 
@@ -691,36 +874,57 @@ class _Mapper:
     ) -> None:
         """One batch from the TransformationEvents sharing a transformationID (or one alone)."""
         good: list[tuple[EpcisEvent, str, str, list[_Amount], list[_Amount]]] = []
+        unplaced_in: list[Unplaced] = []
+        unplaced_out: list[Unplaced] = []
         for event, digest in group:
             try:
                 body = event.body
                 at = _moment(body.get("eventTime"), "eventTime", _offset(body))
                 lot_number = _ilmd_value(body.get("ilmd"), "lotNumber")
                 lot_number = str(lot_number) if lot_number not in (None, "") else None
-                inputs = self.amounts(body, "inputEPCList", "inputQuantityList", None)
-                outputs = self.create_lots_checked(event, digest, at, lot_number)
+                ins: list[Unplaced] = []
+                outs: list[Unplaced] = []
+                inputs = self.amounts(body, "inputEPCList", "inputQuantityList", None, unplaced=ins)
+                outputs = self.amounts(
+                    body,
+                    "outputEPCList",
+                    "outputQuantityList",
+                    lot_number,
+                    create=True,
+                    unplaced=outs,
+                )
                 good.append((event, digest, at, inputs, outputs))
+                self.note_unplaced(event, [*ins, *outs])
+                unplaced_in += ins
+                unplaced_out += outs
             except Unmappable as exc:
                 by_index[event.index].problem = self.problem(event, exc.field, exc.reason)
+                by_index[event.index].unplaced = []
         if not good:
             return
-        outputs_all = [a for *_, outs in good for a in outs]
-        if not outputs_all:
+        outputs_all = [a for *_, outs_ in good for a in outs_]
+        product = _product_of_unplaced(unplaced_out)
+        if not outputs_all and product is None:
             for event, *_ in good:
+                first = next((u for u in unplaced_out if u.identifier), None)
                 by_index[event.index].problem = self.problem(
                     event,
-                    "outputQuantityList",
-                    "the transformation has no output lot, so it is no batch lotgraph can hold",
+                    first.field if first else "outputQuantityList",
+                    "the transformation has no output lot or product, so it is no batch "
+                    "lotgraph can hold" + (f" ({first.reason})" if first else ""),
                 )
+                by_index[event.index].unplaced = []
             return
-        for event, digest, at, _, _ in good:
-            self.create_lots(event, digest, "outputEPCList", "outputQuantityList", at)
+        for event, digest, at, _, outputs in good:
+            self.create_lots(event, digest, "outputQuantityList", at, outputs)
         first_event = good[0][0]
         tid = first_event.body.get("transformationID")
         batch_id = _local(str(tid), "batch") if tid else key
         times = sorted(at for _, _, at, _, _ in good)
         origin = [e.index for e, *_ in good]
-        product = self.lots[outputs_all[0].lot].material_id
+        if outputs_all:
+            product = self.lots[outputs_all[0].lot].material_id
+        assert product is not None
         self.produced.add(product)
         batch: Record = {
             "batch_id": batch_id,
@@ -733,6 +937,10 @@ class _Mapper:
         step = cbv_term(first_event.body.get("bizStep"))
         if step:
             batch["epcis_biz_step"] = step
+        if unplaced_in:
+            batch["epcis_unplaced_inputs"] = " ".join(sorted({u.identifier for u in unplaced_in}))
+        if unplaced_out:
+            batch["epcis_unplaced_outputs"] = " ".join(sorted({u.identifier for u in unplaced_out}))
         self.out.add("batches", batch | self.event_columns((e, d) for e, d, *_ in good), origin)
         for event, digest, at, inputs, outputs in good:
             columns = self.event_columns([(event, digest)])
@@ -754,29 +962,20 @@ class _Mapper:
                 }
                 self.out.add("outputs", output | columns, [event.index])
 
-    def create_lots_checked(
-        self, event: EpcisEvent, digest: str, at: str, lot_number: str | None
-    ) -> list[_Amount]:
-        """The output amounts of a transformation, checked before any lot is created."""
-        del digest, at
-        return self.amounts(
-            event.body, "outputEPCList", "outputQuantityList", lot_number, create=True
-        )
-
     # -- finishing ----------------------------------------------------------------------
 
     def finish_lots(self, by_index: dict[int, MappedEvent]) -> None:
-        # the containers (SSCC) a lot was packed into, from the aggregation events
-        for sscc, children in self.containers.items():
+        # the containers (SSCC pallets, SGTIN cases) a lot was packed into, nested
+        for container, children in self.containers.items():
             packers = [i for i, _, _ in children if by_index[i].problem is None]
             try:
-                contents = self.container_amounts(sscc, "parentID", set())
+                contents = self.contents(container, "parentID", frozenset({container}))
             except Unmappable:
                 continue  # an unresolvable container: its shipping event reports it
             for amount in contents:
                 acc = self.lots.get(amount.lot)
                 if acc is not None:
-                    acc.containers.update(i for i in amount.instances if _SSCC.match(i))
+                    acc.containers.update(amount.containers)
                     acc.origins.update(packers)
         for acc in self.lots.values():
             received = self.received_from.get(acc.lot_id)
@@ -801,14 +1000,13 @@ class _Mapper:
             if acc.lot_number:
                 record["lot_number"] = acc.lot_number
             if acc.instances:
-                record["epcis_instances"] = " ".join(
-                    sorted(i for i in acc.instances if not _SSCC.match(i))
-                )
+                record["epcis_instances"] = " ".join(sorted(acc.instances))
             if acc.containers:
                 record["epcis_containers"] = " ".join(sorted(acc.containers))
             record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
             if acc.ids:
                 record["epcis_event_id"] = " ".join(sorted(acc.ids))
+            record |= _error_columns(self.declarations(acc.erroneous))
             self.out.add("lots", record, acc.origins)
         self.fill_units()
 

@@ -305,6 +305,7 @@ def test_lotgraph_ingest_takes_an_epcis_file(tmp_path: Path) -> None:
         "unchanged": 0,
         "rejected": 1,
         "not_mapped": [],
+        "partly_mapped": [],
     }
     assert report["rejections"][0]["column"] == "ilmd.lotNumber"
     garbage = tmp_path / "garbage.json"
