@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
-from ingest.epcis.identifiers import from_local_urn, to_class_urn
+from ingest.epcis.identifiers import from_local_urn, local_urn, to_class_urn
 from ingest.epcis.model import (
     VTYPE_EPC_CLASS,
     VTYPE_LOCATION,
@@ -70,6 +70,18 @@ _DISPOSITION_STATUS = {
 
 MDA = "urn:epcglobal:cbv:mda#"
 LOTGRAPH_MDA = "urn:lotgraph:mda#"
+_EXPANDED_LOTGRAPH = "{" + LOTGRAPH_MDA + "}"
+# A lot's properties that lotgraph's own exports state in its master data (the rest of the
+# lot's attributes are kept as extra properties); references travel as URNs.
+_LOT_FIELDS = {"material": "material_id", "site": "site", "supplier": "supplier_id"}
+_LOT_REFERENCE_KINDS = {"material_id": "material", "site": "site", "supplier_id": "supplier"}
+_BATCH_FIELDS = {
+    "product": "product_material_id",
+    "status": "status",
+    "startedAt": "started_at",
+    "completedAt": "completed_at",
+    "equipment": "equipment_id",
+}
 EVENT_TYPES = (
     "ObjectEvent",
     "AggregationEvent",
@@ -314,11 +326,30 @@ def _product_of_unplaced(unplaced: Sequence[Unplaced]) -> str | None:
     return None
 
 
+def _class_element(
+    classes: Mapping[str, VocabularyElement], kind: str, node_id: str
+) -> VocabularyElement | None:
+    """The EPCClass master data of a lot or material, by the id lotgraph reads it as."""
+    return classes.get(local_urn(kind, node_id))
+
+
+def lotgraph_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """lotgraph's own fields among an event's keys or an element's attributes, by bare
+    name: ``urn:lotgraph:mda#site``, or ``{urn:lotgraph:mda#}status`` as the reader expands
+    a ``lotgraph:status`` key (docs/EPCIS.md, Export)."""
+    found: dict[str, Any] = {}
+    for key, value in values.items():
+        for prefix in (_EXPANDED_LOTGRAPH, LOTGRAPH_MDA):
+            if key.startswith(prefix):
+                found[key[len(prefix) :]] = value
+    return found
+
+
 def _product_of(lot_id: str, classes: Mapping[str, VocabularyElement]) -> str:
     """The material of a lot (docs/EPCIS.md): the LGTIN's product class; the EPCClass master
     data's ``urn:lotgraph:mda#material``; a GDST lot class's product class; else the lot's
     class itself (the document says no more about what it is)."""
-    element = classes.get(lot_id)
+    element = _class_element(classes, "lot", lot_id)
     if element is not None:
         material = element.attributes.get(f"{LOTGRAPH_MDA}material")
         if material:
@@ -614,7 +645,10 @@ class _Mapper:
     def receipts(self, events: list[tuple[EpcisEvent, str]]) -> None:
         for event, _ in events:
             body = event.body
-            if cbv_term(body.get("bizStep")) != "receiving":
+            # a receipt names who the lot came from; so does the event that made the lot
+            # known here (lotgraph's exports: creating_class_instance from its supplier)
+            creates = body.get("action") == "ADD" and bool(body.get("ilmd"))
+            if cbv_term(body.get("bizStep")) != "receiving" and not creates:
                 continue
             party = _party(body.get("sourceList"), "source", ("owning_party", "possessing_party"))
             if party is None:
@@ -903,7 +937,12 @@ class _Mapper:
         if not good:
             return
         outputs_all = [a for *_, outs_ in good for a in outs_]
-        product = _product_of_unplaced(unplaced_out)
+        stated = lotgraph_fields(good[0][0].body)
+        product = (
+            _local(str(stated["product"]), "material")
+            if stated.get("product")
+            else _product_of_unplaced(unplaced_out)
+        )
         if not outputs_all and product is None:
             for event, *_ in good:
                 first = next((u for u in unplaced_out if u.identifier), None)
@@ -934,6 +973,14 @@ class _Mapper:
             "completed_at": times[-1],
             "status": DEFAULT_BATCH_STATUS,
         }
+        if stated.get("startedAt") and not stated.get("completedAt"):
+            batch["completed_at"] = None  # lotgraph's export of a batch still running
+        for name, value in stated.items():
+            column = _BATCH_FIELDS.get(name)
+            if column == "product_material_id":
+                batch[column] = _local(str(value), "material")
+            elif column is not None:
+                batch[column] = value
         step = cbv_term(first_event.body.get("bizStep"))
         if step:
             batch["epcis_biz_step"] = step
@@ -1003,6 +1050,7 @@ class _Mapper:
                 record["epcis_instances"] = " ".join(sorted(acc.instances))
             if acc.containers:
                 record["epcis_containers"] = " ".join(sorted(acc.containers))
+            record |= self.stated_lot(acc.lot_id)
             record["epcis_event_hash"] = " ".join(sorted(acc.hashes))
             if acc.ids:
                 record["epcis_event_id"] = " ".join(sorted(acc.ids))
@@ -1010,8 +1058,21 @@ class _Mapper:
             self.out.add("lots", record, acc.origins)
         self.fill_units()
 
+    def stated_lot(self, lot_id: str) -> Record:
+        """The lot's properties its EPCClass master data states in lotgraph's own terms (an
+        export of lotgraph's): they are what the lot is, over what its events suggest."""
+        element = _class_element(self.classes, "lot", lot_id)
+        if element is None:
+            return {}
+        stated: Record = {}
+        for name, value in lotgraph_fields(element.attributes).items():
+            column = _LOT_FIELDS.get(name, name)
+            kind = _LOT_REFERENCE_KINDS.get(column)
+            stated[column] = _local(str(value), kind) if kind else value
+        return stated
+
     def material_unit(self, material_id: str) -> str | None:
-        element = self.classes.get(material_id)
+        element = _class_element(self.classes, "material", material_id)
         value = element.attributes.get(f"{LOTGRAPH_MDA}unit") if element else None
         return str(value) if value else None
 
@@ -1043,7 +1104,7 @@ class _Mapper:
         materials = {str(r["material_id"]) for r in self.out.records.get("lots", [])}
         units = {str(r["material_id"]): str(r["unit"]) for r in self.out.records.get("lots", [])}
         for material in sorted(materials):
-            element = self.classes.get(material)
+            element = _class_element(self.classes, "material", material)
             if element is None:
                 continue  # nothing says what it is: a placeholder until a bundle does
             attrs = element.attributes
