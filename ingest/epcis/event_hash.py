@@ -21,6 +21,7 @@ user-extension keys as ``{namespace}local`` (``prefix:local`` when the prefix is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -291,6 +292,9 @@ def _generic(children: list[Any]) -> str:
 # --- values ----------------------------------------------------------------------------------
 
 
+# Pure functions of one value, and a document repeats its values (the same lot, site and
+# party in many events): each is canonicalised once.
+@functools.lru_cache(maxsize=1 << 16)
 def _canonical_value(text: str) -> str:
     """CBV URNs as web URIs, numbers without redundant digits, GS1 keys as canonical GS1
     Digital Link URIs; other text as it is."""
@@ -317,6 +321,7 @@ def _canonical_number(text: str) -> str:
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _utc_millis(text: str) -> str:
     """An xsd:dateTime in UTC at millisecond precision (``2019-10-21T09:58:56.591Z``);
     a time given without an offset is taken as UTC; text that is no time as it is."""

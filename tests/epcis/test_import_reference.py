@@ -34,7 +34,14 @@ from queries.custody import custody
 from queries.trace import Direction, trace
 from tests.api.conftest import Api
 from tests.epcis.reference import find_reference_dir, reference_dir
-from tests.epcis.test_document import FAULTY, NOT_DOCUMENTS, REFUSED, VALID, _count_events
+from tests.epcis.test_document import (
+    FAULTY,
+    INVALID,
+    NOT_DOCUMENTS,
+    REFUSED,
+    VALID,
+    _count_events,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EPCIS_DOC = (REPO / "docs" / "EPCIS.md").read_text(encoding="utf-8")
@@ -615,3 +622,31 @@ def test_a_declaration_in_the_same_document_as_its_event_marks_it(store: GraphSt
     again = _ingest(store, json.dumps(body).encode(), "declared-twice.jsonld")
     (rejection,) = [r for r in again["rejections"] if r["file"] == "events"]
     assert rejection["row"] == len(events) and rejection["column"] == "eventID"
+
+
+@pytest.mark.parametrize("relative", INVALID)
+def test_an_invalid_example_writes_only_its_valid_events(relative: str, tmp_path: Path) -> None:
+    """An invalid reference document through the import: refused whole with nothing
+    written, or each faulty event dead-lettered (named, with its field) and the store then
+    holding exactly what the document's valid events alone write."""
+    path = reference_dir() / relative
+    try:
+        document = read_document(path.read_bytes(), name=relative)
+    except EpcisError:
+        return  # refused before any store is touched (the CLI's exit 2, the API's 400)
+    store = EmbeddedStore(tmp_path / "invalid.sqlite")
+    store.ensure_schema()
+    report = ingest_epcis(store, document, actor="test", label=relative)
+    assert report.events is not None
+    counted = report.events["accepted"] + report.events["unchanged"] + report.events["rejected"]
+    assert report.events["read"] == counted == _count_events(path)
+    dead = {(r.row, r.column) for r in report.rejections if r.file == "events"}
+    assert {(p.index + 1, p.field) for p in document.problems} <= dead
+    alone = EmbeddedStore(tmp_path / "valid-alone.sqlite")
+    alone.ensure_schema()
+    valid_only = copy.copy(document)
+    valid_only.problems = []
+    ingest_epcis(alone, valid_only, actor="test", label=relative)
+    assert store.content_sha256() == alone.content_sha256()
+    store.close()
+    alone.close()
