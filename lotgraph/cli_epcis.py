@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
+from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json, write_atomically
 from queries.epcis_export import export_trace, render
 from queries.errors import NotFound
 from queries.trace import Direction
@@ -55,7 +53,7 @@ def export(
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
         return
-    _write(out_path, content)
+    write_atomically(out_path, content)
     summary = {
         "path": str(out_path),
         "lot": lot,
@@ -77,17 +75,3 @@ def export(
 def _usage(why: str) -> NoReturn:
     err.print(f"[red]error:[/] {why}")
     raise typer.Exit(2)
-
-
-def _write(target: Path, content: bytes) -> None:
-    # written beside the target and renamed: a reader never sees half a document
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise

@@ -6,14 +6,12 @@ share a typer group: the first argument is either a lot id or the word ``verify`
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
+from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json, write_atomically
 from lotgraph.settings import Settings
 from queries.errors import NotFound
 from queries.evidence import EvidenceCheck, EvidenceUnreadable, build_evidence, verify_evidence
@@ -80,17 +78,7 @@ def _build(lot_id: str, target: Path, as_json: bool) -> None:
         except NotFound as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
-    # written beside the target and renamed: a reader never sees half a package
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_atomically(target, content)
     check = verify_evidence(target)
     if as_json:
         print_json(

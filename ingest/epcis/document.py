@@ -23,6 +23,7 @@ import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
 from ingest.epcis.model import (
+    EVENT_TYPES,
     VTYPE_BUSINESS_LOCATION,
     VTYPE_EPC_CLASS,
     VTYPE_LOCATION,
@@ -46,13 +47,6 @@ _VTYPES = {
     )
 }
 _DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
-EVENT_TYPES = (
-    "ObjectEvent",
-    "AggregationEvent",
-    "TransactionEvent",
-    "TransformationEvent",
-    "AssociationEvent",
-)
 SUPPORTED_VERSIONS = ("2.0", "1.2", "1.1", "1.0")
 
 # Prefixes the standard EPCIS 2.0 JSON-LD context defines, for master-data attribute ids.

@@ -23,6 +23,7 @@ from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
 from ingest.epcis.identifiers import from_local_urn, local_urn, to_class_urn
 from ingest.epcis.model import (
+    EVENT_TYPES,
     VTYPE_EPC_CLASS,
     VTYPE_LOCATION,
     VTYPE_PARTY,
@@ -82,13 +83,6 @@ _BATCH_FIELDS = {
     "completedAt": "completed_at",
     "equipment": "equipment_id",
 }
-EVENT_TYPES = (
-    "ObjectEvent",
-    "AggregationEvent",
-    "TransactionEvent",
-    "TransformationEvent",
-    "AssociationEvent",
-)
 
 _SGTIN = re.compile(r"^urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)$")
 _LGTIN = re.compile(r"^urn:epc:class:lgtin:([0-9]+)\.([0-9]+)\.(.+)$")

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DocumentType = Literal["EPCISDocument", "EPCISQueryDocument"]
+EVENT_TYPES = (
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
+)
 
 # The vocabulary types of master data lotgraph reads, as the standard names them.
 VTYPE_EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
