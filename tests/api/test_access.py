@@ -24,7 +24,10 @@ EVERYONE = ("inv-a", "inv-all", "qa-a", "qa-b", "auditor", "integrator", "admin"
 # the audit trail's reads, the auditor's only
 AUDIT_PATHS = ("/audit", "/audit.csv", "/audit/verify")
 _LD_JSON = {"Content-Type": "application/ld+json"}
-_EPCIS = b'{"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": []}}'
+_EPCIS = (
+    b'{"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],'
+    b' "type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": []}}'
+)
 
 
 def _lots_by_site(api: Api) -> dict[str, list[str]]:

@@ -171,6 +171,7 @@ def test_holds_show_in_recall_and_custody_and_survive_a_reingest(api: Api) -> No
             "by": "qa-a",
             "reason": "supplier notice SCN-1",
             "meaning": "placed on hold",
+            "epcis_error": None,  # no EPCIS error declaration touches a hold
         }
     ]
     on_hold = [f for f in chain["findings"] if f["kind"] == "lot_on_hold"]
