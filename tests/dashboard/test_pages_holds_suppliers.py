@@ -126,13 +126,19 @@ def test_a_refused_hold_is_shown_as_the_api_gives_it(api_env: ServedPlant) -> No
     assert len(_holds(api_env, lot)["holds"]) == 1
 
 
+def _hold_errors(at: AppTest) -> list[str]:
+    """The page's errors but the recall's own mass-balance findings (a plant may have a
+    shortfall in the planted lot's scope): what the hold form said went wrong."""
+    return [e for e in texts(at.error) if not e.startswith("Shortfall:")]
+
+
 def test_a_hold_from_the_recall_page(api_env: ServedPlant) -> None:
     lot = api_env.meta["synthetic"]["planted"]["lot"]
     at = at_page(QA, "recall", lot=lot)
     assert at.selectbox(key="hold-lot").value == lot  # the root first
     _sign(at, "hold-recall", "recall of the planted lot")
     button(at, "Place hold").click().run()
-    assert not at.error, texts(at.error)
+    assert not _hold_errors(at), texts(at.error)
     active = _holds(api_env, lot)["active"]
     assert active and active["reason"] == "recall of the planted lot"
     recall = api_env.post(QA, "/investigations/recall", {"lot_ids": [lot]})
@@ -147,12 +153,12 @@ def test_a_hold_from_the_recall_page(api_env: ServedPlant) -> None:
     at.selectbox(key="hold-lot").select(downstream).run()
     _sign(at, "hold-recall", "downstream of the planted lot")
     button(at, "Place hold").click().run()
-    assert not at.error, texts(at.error)
+    assert not _hold_errors(at), texts(at.error)
     assert _holds(api_env, downstream)["active"]["reason"] == "downstream of the planted lot"
     at.selectbox(key="hold-lot").select(lot).run()
     _sign(at, "hold-recall", "cleared")
     button(at, "Release hold").click().run()
-    assert not at.error, texts(at.error)
+    assert not _hold_errors(at), texts(at.error)
     assert _holds(api_env, lot)["active"] is None
 
 
