@@ -13,7 +13,7 @@ The events say what the trace's edges say, with the quantities and times the gra
 
 Master data (``epcisHeader.epcisMasterData``) describes the lots and materials (EPCClass),
 the sites (Location) and the suppliers and customers (Party). Ids that are not URIs travel
-as ``urn:lotgraph:<kind>:<id>`` (``ingest.epcis.identifiers.local_urn``).
+as ``urn:lotgraph:<kind>:<id>`` (``graph.identifiers.local_urn``).
 
 Every read goes through the store's primitives (``fetch_nodes``, ``linked``,
 ``linked_rels``), in batches of ids: an export reads a handful of times whatever its size.
@@ -34,10 +34,9 @@ from typing import Any, Final
 
 import orjson
 
+from graph.identifiers import VTYPE_EPC_CLASS, VTYPE_LOCATION, VTYPE_PARTY, local_urn
 from graph.model import Label, RelType
 from graph.store import GraphStore, Props, StoredNode, utc_now
-from ingest.epcis.identifiers import local_urn
-from ingest.epcis.model import VTYPE_EPC_CLASS, VTYPE_LOCATION, VTYPE_PARTY
 from queries.snapshot import one_snapshot
 from queries.trace import Direction, TraceResult, trace
 

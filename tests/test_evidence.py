@@ -20,9 +20,9 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from graph.embedded import EmbeddedStore
+from graph.identifiers import local_urn
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
-from ingest.epcis.identifiers import local_urn
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from lotgraph.cli import app as cli_app

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Union
 
-from ingest.epcis.identifiers import to_digital_link
+from graph.identifiers import to_digital_link
 
 HASH_VERSION = "CBV2.0"
 

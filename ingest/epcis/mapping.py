@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from graph.identifiers import from_local_urn, local_urn, to_class_urn
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
-from ingest.epcis.identifiers import from_local_urn, local_urn, to_class_urn
 from ingest.epcis.model import (
     EVENT_TYPES,
     VTYPE_EPC_CLASS,

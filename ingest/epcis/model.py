@@ -13,6 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from graph.identifiers import (  # noqa: F401 - the reader's and the mapping's vocabulary
+    VTYPE_BUSINESS_LOCATION,
+    VTYPE_EPC_CLASS,
+    VTYPE_LOCATION,
+    VTYPE_PARTY,
+    VTYPE_READ_POINT,
+)
+
 DocumentType = Literal["EPCISDocument", "EPCISQueryDocument"]
 EVENT_TYPES = (
     "ObjectEvent",
@@ -21,13 +29,6 @@ EVENT_TYPES = (
     "TransformationEvent",
     "AssociationEvent",
 )
-
-# The vocabulary types of master data lotgraph reads, as the standard names them.
-VTYPE_EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
-VTYPE_LOCATION = "urn:epcglobal:epcis:vtype:Location"
-VTYPE_READ_POINT = "urn:epcglobal:epcis:vtype:ReadPoint"
-VTYPE_BUSINESS_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
-VTYPE_PARTY = "urn:epcglobal:epcis:vtype:Party"
 
 
 @dataclass(frozen=True)

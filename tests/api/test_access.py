@@ -9,8 +9,8 @@ from typing import Any
 
 import jwt
 
+from graph.identifiers import local_urn
 from graph.model import Label
-from ingest.epcis.identifiers import local_urn
 from queries.analyte import analyte_results
 from queries.epcis_export import MEDIA_TYPE, UNKNOWN_TIME, export_trace
 from queries.recall import recall

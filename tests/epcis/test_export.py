@@ -22,12 +22,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.identifiers import (
+    VTYPE_EPC_CLASS,
+    VTYPE_LOCATION,
+    VTYPE_PARTY,
+    from_local_urn,
+    local_urn,
+)
 from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from ingest.epcis.document import read_document
-from ingest.epcis.identifiers import from_local_urn, local_urn
-from ingest.epcis.model import VTYPE_EPC_CLASS, VTYPE_LOCATION, VTYPE_PARTY
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from ingest.units import canonical_unit, convert

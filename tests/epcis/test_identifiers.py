@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 from biip.checksums import gs1_standard_check_digit
 
-from ingest.epcis.identifiers import (
+from graph.identifiers import (
     DEFAULT_COMPANY_PREFIX_LENGTH,
     company_prefix_length,
     from_local_urn,

@@ -1,4 +1,8 @@
-"""Identifiers in EPCIS documents and lotgraph's own ids.
+"""Identifiers in the graph: GS1 EPC URNs and Digital Links, and lotgraph's own ids.
+
+A lot's id may be an EPC class URN (``urn:epc:class:lgtin:...``); ``to_class_urn`` turns a
+GS1 Digital Link of the same lot into it, so the import, ``trace``, ``recall`` and the API
+accept either form (docs/EPCIS.md).
 
 An id of lotgraph's that is not already a URI (``L-2026-0001``, ``SITE-A``) travels in
 EPCIS as a URN of lotgraph's private namespace, ``urn:lotgraph:<kind>:<id>`` with the id
@@ -9,6 +13,14 @@ from __future__ import annotations
 
 import re
 from urllib.parse import quote, unquote
+
+# The vocabulary types of EPCIS master data lotgraph reads and writes, as the standard names
+# them (shared by the EPCIS import and the export).
+VTYPE_EPC_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
+VTYPE_LOCATION = "urn:epcglobal:epcis:vtype:Location"
+VTYPE_READ_POINT = "urn:epcglobal:epcis:vtype:ReadPoint"
+VTYPE_BUSINESS_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
+VTYPE_PARTY = "urn:epcglobal:epcis:vtype:Party"
 
 LOCAL_PREFIX = "urn:lotgraph:"
 URI_SCHEMES = ("urn:", "http://", "https://")
