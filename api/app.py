@@ -26,6 +26,7 @@ from api.holds.endpoints import router as holds_router
 from api.ingest.child import IngestProcess
 from api.ingest.endpoints import router as ingest_router
 from api.investigations.endpoints import router as investigations_router
+from api.lot_links import LotLinkMiddleware
 from api.settings import ApiSettings
 from api.suppliers.endpoints import router as suppliers_router
 from api.work.endpoints import router as work_router
@@ -74,6 +75,8 @@ def create_app(open_store: StoreFactory, settings: ApiSettings | None = None) ->
     )
     install_error_handlers(app)
     app.add_middleware(AccessAuditMiddleware)
+    # outermost: the access audit and the routes see the lot's URN, not its Digital Link
+    app.add_middleware(LotLinkMiddleware)
 
     @app.get(
         "/health",

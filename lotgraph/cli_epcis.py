@@ -9,7 +9,16 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json, write_atomically
+from lotgraph.cli_support import (
+    LOT_HELP,
+    JsonFlag,
+    err,
+    lot_id,
+    open_cli_store,
+    out,
+    print_json,
+    write_atomically,
+)
 from queries.epcis_export import export_trace, render
 from queries.errors import NotFound
 from queries.trace import Direction
@@ -23,7 +32,9 @@ epcis_app = typer.Typer(
 
 @epcis_app.command()
 def export(
-    lot: Annotated[str, typer.Option("--lot", help="The lot whose trace to export.")],
+    lot: Annotated[
+        str, typer.Option("--lot", help="The lot whose trace to export." + LOT_HELP, parser=lot_id)
+    ],
     out_path: Annotated[
         Path,
         typer.Option(

@@ -11,7 +11,15 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json, write_atomically
+from lotgraph.cli_support import (
+    JsonFlag,
+    err,
+    lot_id,
+    open_cli_store,
+    out,
+    print_json,
+    write_atomically,
+)
 from lotgraph.settings import Settings
 from queries.errors import NotFound
 from queries.evidence import EvidenceCheck, EvidenceUnreadable, build_evidence, verify_evidence
@@ -24,7 +32,8 @@ def evidence(
         list[str],
         typer.Argument(
             metavar="LOT | verify FILE.zip",
-            help="A lot id to build its package, or `verify` and a package to check.",
+            help="A lot id to build its package (or its GS1 Digital Link), or `verify` and a package "
+            "to check.",
             show_default=False,
         ),
     ],
@@ -58,7 +67,7 @@ def evidence(
         _usage("--out FILE.zip is required to build a package")
     if manifest_sha256 is not None:
         _usage("--manifest-sha256 is for verify")
-    _build(args[0], out_path, as_json)
+    _build(lot_id(args[0]), out_path, as_json)
 
 
 def _usage(why: str) -> NoReturn:

@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel
 from rich.table import Column, Table
 
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
+from lotgraph.cli_support import LOT_HELP, JsonFlag, err, lot_id, open_cli_store, out, print_json
 from queries.custody import custody
 from queries.documents import documents_for_lot, lots_for_document
 from queries.errors import NotFound
@@ -60,7 +60,7 @@ def _ids(name: str, values: list[str]) -> None:
 
 
 def trace_cmd(
-    lot: Annotated[str, typer.Argument(help="The lot to trace.")],
+    lot: Annotated[str, typer.Argument(help="The lot to trace." + LOT_HELP, parser=lot_id)],
     direction: Annotated[Direction, typer.Option(help="forward or backward.")] = Direction.FORWARD,
     as_json: JsonFlag = False,
 ) -> None:
@@ -80,7 +80,9 @@ def trace_cmd(
 
 
 def documents_cmd(
-    lot: Annotated[str | None, typer.Option("--lot", help="Documents of this lot.")] = None,
+    lot: Annotated[
+        str | None, typer.Option("--lot", help="Documents of this lot." + LOT_HELP, parser=lot_id)
+    ] = None,
     document: Annotated[
         str | None, typer.Option("--document", help="Lots of this document.")
     ] = None,
@@ -111,7 +113,9 @@ def documents_cmd(
 
 
 def recall_cmd(
-    lots: Annotated[list[str], typer.Argument(help="One or more lots to recall.")],
+    lots: Annotated[
+        list[str], typer.Argument(help="One or more lots to recall." + LOT_HELP, parser=lot_id)
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Recall scope: affected lots with quantities, batches, customers and mass balance."""

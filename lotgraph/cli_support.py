@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from graph.identifiers import to_class_urn
 from graph.store import GraphStore
 from lotgraph.settings import Settings
 from lotgraph.stores import StoreUnavailable, open_store
@@ -53,3 +54,12 @@ def write_atomically(target: Path, content: bytes) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+LOT_HELP = " A GS1 Digital Link (https://id.gs1.org/01/GTIN/10/LOT, any host) names its lot."
+
+
+def lot_id(value: str) -> str:
+    """A lot as given on the command line: its id, or its GS1 Digital Link, read as the lot's
+    EPC class URN (docs/EPCIS.md "GS1 identifiers")."""
+    return to_class_urn(value)

@@ -3,10 +3,11 @@ entry at a site the caller may not see is replaced by a :class:`Redacted` one.""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from graph.identifiers import to_class_urn
 from queries.analyte import AnalyteResults, ResultPoint
 from queries.custody import CustodyEvent, CustodyResult
 from queries.documents import DocumentLot, DocumentLots
@@ -48,7 +49,15 @@ class TraceOut(TraceResult):
 
 
 class RecallRequest(BaseModel):
-    lot_ids: list[str] = Field(min_length=1, max_length=1000)
+    lot_ids: list[Annotated[str, AfterValidator(to_class_urn)]] = Field(
+        min_length=1,
+        max_length=1000,
+        description=(
+            "The lots to recall: each by its id, or by its GS1 Digital Link "
+            "(`https://id.gs1.org/01/<GTIN>/10/<LOT>`, any host), read as the lot's "
+            "`urn:epc:class:lgtin:` id."
+        ),
+    )
 
 
 class RecallOut(RecallResult):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,19 @@ def secret_hashes() -> tuple[str, ApiKey, str]:
 def api(store: GraphStore, tmp_path: Path, secret_hashes: tuple[str, ApiKey, str]) -> Iterator[Api]:
     seed = random.randrange(1_000_000)  # a plant no test has seen
     plant = generate_plant(lots=240, seed=seed, out=tmp_path / "plant")
-    ingest_bundle(store, plant.out, actor="test")
-    meta = json.loads((plant.out / "bundle.json").read_text())
+    with serve_api(store, plant.out, secret_hashes) as api:
+        api.meta["seed"] = seed
+        yield api
+
+
+@contextmanager
+def serve_api(
+    store: GraphStore, plant: Path, secret_hashes: tuple[str, ApiKey, str]
+) -> Iterator[Api]:
+    """The API over ``store`` with the bundle at ``plant`` ingested and the ACCOUNTS (plus
+    the API-key account ``integrator``) saved, each with a bearer token."""
+    ingest_bundle(store, plant, actor="test")
+    meta = json.loads((plant / "bundle.json").read_text())
     password_hash, key, key_hash = secret_hashes
     now = utc_now()
     accounts = [
@@ -105,10 +117,9 @@ def api(store: GraphStore, tmp_path: Path, secret_hashes: tuple[str, ApiKey, str
     for account in accounts:
         store.save_account(account, None)
     with TestClient(create_app(lambda: store, settings())) as client:
-        api = Api(client, store, meta, api_key=key.text, plant=plant.out)
+        api = Api(client, store, meta, api_key=key.text, plant=plant)
         authenticator = client.app.state.authenticator  # type: ignore[attr-defined]
         for account in accounts[:-1]:  # sign-in itself is tested in test_auth
             api.tokens[account.name] = authenticator.issue_token(account).access_token
         api.tokens["integrator"] = key.text
-        api.meta["seed"] = seed
         yield api
