@@ -5,15 +5,11 @@ hours on the benchmark machine, so the investigation benchmarks build their Neo4
 from the embedded store of the same plant instead:
 
 1. every node and relationship of the SQLite file is exported to the import tool's CSV
-   format with exactly the properties ``Neo4jStore`` writes (same names, same types): a
-   node's content, its provenance (source, source_file, source_sha256, source_row), ``id``
-   and ``content_fingerprint``; a placeholder's provenance, ``id`` and ``unresolved: true``;
-   a relationship's content, provenance, ``key`` and ``content_fingerprint``. Rows are
-   grouped into files by the exact set of (property, type) they carry, so no cell is ever
-   empty and every value keeps its type (string, long, double, boolean);
+   format with exactly the properties ``Neo4jStore`` writes (``graph/neo4j_bulk.py``, which
+   ``lotgraph neo4j import`` uses too);
 2. the local server of ``lotgraph.neo4j_local`` (same Java, classpath, ``conf/`` and home) is
    started once fresh (jars, conf, password, system database) and stopped, then
-   ``org.neo4j.cli.AdminTool database import full --overwrite-destination`` writes the
+   ``neo4j_local.import_full`` (``database import full --overwrite-destination``) writes the
    ``neo4j`` database; the server is started again and ``Neo4jStore.ensure_schema()`` creates
    the constraints and indexes;
 3. verification: ``stats()`` of both stores are printed and must be equal, and
@@ -40,20 +36,17 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import orjson
 from neo4j.exceptions import Neo4jError
 
-from benchmarks.baselines import connect_read_only, sample_lots
+from benchmarks.baselines import sample_lots
 from graph.embedded import EmbeddedStore
-from graph.model import FINGERPRINT, KEY, REL_KEY, UNRESOLVED
+from graph.neo4j_bulk import export_graph
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStats
 from lotgraph import neo4j_local
@@ -77,224 +70,6 @@ def bench_environment(**overrides: str) -> None:
     """Default the local server's ports, memory and runtime to the benchmark's own."""
     for name, value in {**BENCH_ENV, **overrides}.items():
         os.environ.setdefault(name, value)
-
-
-# -- the properties Neo4jStore writes -----------------------------------------------------
-def node_properties(
-    node_id: str, props: str, prov: str, fp: str | None, unresolved: int
-) -> dict[str, Any]:
-    """A node's Neo4j property map, from its ``nodes`` row (see ``Neo4jStore._plan``).
-
-    A node: ``{**content, **provenance, id, content_fingerprint}`` written with ``SET n =``;
-    a placeholder: ``MERGE ... ON CREATE SET n += {**provenance, unresolved: true}``. Null
-    values are never stored by Neo4j, so they are left out.
-    """
-    out: dict[str, Any]
-    if unresolved:
-        out = {**orjson.loads(prov), UNRESOLVED: True, KEY: node_id}
-    else:
-        out = {**orjson.loads(props), **orjson.loads(prov), KEY: node_id, FINGERPRINT: fp}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def rel_properties(props: str, prov: str, key: str, fp: str) -> dict[str, Any]:
-    """A relationship's Neo4j property map: ``{**content, **provenance, key, fingerprint}``."""
-    out = {**orjson.loads(props), **orjson.loads(prov), REL_KEY: key, FINGERPRINT: fp}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-# -- CSV for neo4j-admin database import ---------------------------------------------------
-def _csv_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    raise TypeError(f"no CSV import type for {type(value).__name__} value {value!r}")
-
-
-def _quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _quoted(value)  # always quoted: "" is an empty string, never a missing value
-    if isinstance(value, float):
-        return repr(value)  # shortest text that parses back to the same double
-    return str(value)
-
-
-def _column(name: str, value: Any) -> str:
-    if any(c in name for c in ':,"\n\r'):
-        raise ValueError(f"property name {name!r} cannot be a CSV import header")
-    return f"{name}:{_csv_type(value)}"
-
-
-@dataclass
-class _Group:
-    path: Path
-    handle: IO[str]
-    names: tuple[str, ...]
-    rows: int = 0
-
-
-@dataclass
-class Export:
-    """The CSV files written, grouped as the import tool takes them."""
-
-    folder: Path
-    nodes: list[tuple[str, Path]] = field(default_factory=list)  # (label, file)
-    rels: list[tuple[str, Path]] = field(default_factory=list)  # (type, file)
-    node_count: int = 0
-    rel_count: int = 0
-    multiline: bool = False
-    seconds: float = 0.0
-    bytes: int = 0
-
-
-class _Writer:
-    """Files per (kind, label or type, ends, property signature), opened on first use."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.groups: dict[tuple[Any, ...], _Group] = {}
-        self.multiline = False
-
-    def write(
-        self,
-        kind: tuple[str, ...],
-        head: list[str],
-        ids: list[str],
-        props: dict[str, Any],
-    ) -> None:
-        names = tuple(sorted(props))
-        signature = (kind, tuple((n, _csv_type(props[n])) for n in names))
-        group = self.groups.get(signature)
-        if group is None:
-            path = self.folder / f"{'-'.join(kind)}-{len(self.groups):04d}.csv"
-            handle = open(path, "w", encoding="utf-8", newline="", buffering=1 << 20)  # noqa: SIM115
-            handle.write(",".join([*head, *(_column(n, props[n]) for n in names)]) + "\n")
-            group = self.groups[signature] = _Group(path, handle, names)
-        cells = [_quoted(i) for i in ids]
-        for name in names:
-            value = props[name]
-            if isinstance(value, str) and ("\n" in value or "\r" in value):
-                self.multiline = True
-            cells.append(_cell(value))
-        group.handle.write(",".join(cells) + "\n")
-        group.rows += 1
-
-    def close(self) -> None:
-        for group in self.groups.values():
-            group.handle.close()
-
-
-def export_csv(sqlite_path: Path, folder: Path, log: Log = print) -> Export:
-    """Every node and relationship of the embedded store as import CSV files in ``folder``."""
-    started = time.perf_counter()
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    export = Export(folder)
-    writer = _Writer(folder)
-    conn = connect_read_only(sqlite_path, cache_mb=64)
-    try:
-        nodes = conn.execute("SELECT label, id, props, prov, fp, unresolved FROM nodes")
-        for label, node_id, props, prov, fp, unresolved in nodes:
-            out = node_properties(node_id, props, prov, fp, unresolved)
-            del out[KEY]  # the ID column is the id property
-            writer.write(("nodes", label), [f"id:ID({label})"], [node_id], out)
-            export.node_count += 1
-        log(f"  exported {export.node_count:,d} nodes in {time.perf_counter() - started:.0f} s")
-        rels = conn.execute(
-            "SELECT type, src_label, src_id, dst_label, dst_id, key, props, prov, fp FROM rels"
-        )
-        for rel_type, src_label, src, dst_label, dst, key, props, prov, fp in rels:
-            writer.write(
-                ("rels", rel_type, src_label, dst_label),
-                [f":START_ID({src_label})", f":END_ID({dst_label})"],
-                [src, dst],
-                rel_properties(props, prov, key, fp),
-            )
-            export.rel_count += 1
-    finally:
-        conn.close()
-        writer.close()
-    for (kind, _), group in sorted(writer.groups.items(), key=lambda kv: str(kv[1].path)):
-        if kind[0] == "nodes":
-            export.nodes.append((kind[1], group.path))
-        else:
-            export.rels.append((kind[1], group.path))
-        export.bytes += group.path.stat().st_size
-    export.multiline = writer.multiline
-    export.seconds = time.perf_counter() - started
-    log(
-        f"  exported {export.rel_count:,d} relationships; {len(writer.groups)} files, "
-        f"{export.bytes / 2**20:,.0f} MiB, {export.seconds:.0f} s"
-    )
-    return export
-
-
-# -- neo4j-admin database import full -------------------------------------------------------
-def import_full(
-    data_dir: Path, export: Export, *, threads: int, off_heap: str, log: Log = print
-) -> float:
-    """Run the import tool into the stopped local server's ``neo4j`` database; seconds taken."""
-    home = neo4j_local.local_neo4j_home(data_dir).absolute()
-    java, _ = neo4j_local.find_java()
-    report = home / "logs" / "bulk-import.report"
-    cmd = [
-        str(java),
-        "-Xms1g",
-        "-Xmx2g",
-        *neo4j_local.JVM_OPTIONS,
-        "-cp",
-        f"{home / 'plugins'}/*:{home / 'lib'}/*",
-        neo4j_local.ADMIN_CLASS,
-        "database",
-        "import",
-        "full",
-        DATABASE,  # before --nodes/--relationships, which take every following argument
-        "--overwrite-destination=true",
-        "--id-type=string",
-        "--bad-tolerance=0",
-        "--skip-bad-relationships=false",
-        "--skip-duplicate-nodes=false",
-        "--ignore-empty-strings=false",
-        "--trim-strings=false",
-        f"--threads={threads}",
-        f"--max-off-heap-memory={off_heap}",
-        f"--report-file={report}",
-    ]
-    if export.multiline:
-        cmd.append("--multiline-fields=true")
-    cmd += [f"--nodes={label}={path}" for label, path in export.nodes]
-    cmd += [f"--relationships={rel_type}={path}" for rel_type, path in export.rels]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
-    env["NEO4J_HOME"] = str(home)
-    env["NEO4J_CONF"] = str(home / "conf")
-    console = home / "logs" / "bulk-import.log"
-    log(f"  neo4j-admin database import full ({len(export.nodes) + len(export.rels)} files)")
-    started = time.perf_counter()
-    with open(console, "wb") as out:
-        done = subprocess.run(
-            cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-    seconds = time.perf_counter() - started
-    tail = "\n".join(console.read_text(errors="replace").splitlines()[-12:])
-    if done.returncode != 0:
-        raise RuntimeError(f"neo4j-admin import failed (exit {done.returncode}):\n{tail}")
-    log(f"  imported in {seconds:.0f} s; the tool said:\n" + _indent(tail))
-    return seconds
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
 
 
 def ensure_schema(store: Neo4jStore, timeout_s: float = 7200) -> float:
@@ -375,8 +150,10 @@ def build(
     # as `lotgraph neo4j start` makes them.
     neo4j_local.start(data_dir, fresh=True, log=lambda m: log("  " + m))
     neo4j_local.stop(data_dir)
-    export = export_csv(sqlite_path, data_dir / "bulk-csv", log)
-    import_s = import_full(data_dir, export, threads=threads, off_heap=off_heap, log=log)
+    export = export_graph(sqlite_path, data_dir / "bulk-csv", lambda m: log("  " + m))
+    import_s = neo4j_local.import_full(
+        data_dir, export, threads=threads, off_heap=off_heap, log=lambda m: log("  " + m)
+    )
     if not keep_csv:
         shutil.rmtree(export.folder)
     started = time.perf_counter()

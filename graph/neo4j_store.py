@@ -340,7 +340,9 @@ class Neo4jStore:
         )
 
     # -- schema ---------------------------------------------------------------------------
-    def ensure_schema(self) -> None:
+    def ensure_schema(self, index_wait_s: int = 300) -> None:
+        """Constraints, indexes (waiting up to ``index_wait_s`` for them to be online: a
+        first load's indexes fill from millions of nodes) and the store's counters."""
         statements = []
         for label in LABELS:
             statements.append(
@@ -371,7 +373,7 @@ class Neo4jStore:
         with self._session() as session:
             for statement in statements:
                 session.run(statement).consume()
-            session.run("CALL db.awaitIndexes(300)").consume()
+            session.run("CALL db.awaitIndexes($wait)", wait=index_wait_s).consume()
             # created here, so that writers only ever update it (no MERGE race to create it)
             session.run(
                 "MERGE (c:LotgraphCounter {id: 'graph_version'}) ON CREATE SET c.value = 0"
@@ -534,6 +536,45 @@ class Neo4jStore:
         while page := self.audit_entries(after=after, limit=page_size):
             yield from page
             after = page[-1]["seq"]
+
+    def first_data_labels(self) -> list[str] | None:
+        """The labels of one node that is data (not a counter of the store's own), or None
+        when the database is empty."""
+        rows = self.read(read_cypher("any_data"))
+        return list(rows[0]["labels"]) if rows else None
+
+    def adopt_audit_trail(self, entries: Iterable[Mapping[str, Any]], page: int = 2_000) -> int:
+        """Take over another store's audit trail, each entry with its own seq, links and
+        hash (a first load, ``lotgraph neo4j import``): only into an empty trail, and only a
+        trail that links from GENESIS without a gap; the head moves with every page. Gives
+        the number of entries adopted."""
+        if self.audit_head() is not None or self.read(read_cypher("last_audit_entry")):
+            raise RuntimeError("the audit trail is not empty: a trail is adopted only whole")
+        head = Head(0, GENESIS)
+        adopted = 0
+        batch: list[dict[str, Any]] = []
+        for entry in entries:
+            if entry["seq"] != head.seq + 1 or entry["prev_hash"] != head.hash:
+                raise RuntimeError(f"audit entry {entry['seq']} does not link to {head.seq}")
+            head = Head(int(entry["seq"]), str(entry["hash"]))
+            batch.append(dict(entry))
+            if len(batch) == page:
+                adopted += self._adopt(batch, head)
+                batch = []
+        if batch:
+            adopted += self._adopt(batch, head)
+        self._transact(_run_one, read_cypher("bump_graph_version"))
+        return adopted
+
+    def _adopt(self, entries: list[dict[str, Any]], head: Head) -> int:
+        params = {
+            "rows": [_stored_audit(e) for e in entries],
+            "refs": _refs(entries),
+            "seq": head.seq,
+            "hash": head.hash,
+        }
+        self._transact(_adopt_audit, params)
+        return len(entries)
 
     def audit_head(self) -> Head | None:
         rows = self.read(read_cypher("audit_head"))
@@ -939,6 +980,15 @@ def _write(
         "hash": new_head.hash,
     }
     tx.run(read_cypher("append_audit"), params).consume()
+
+
+def _adopt_audit(tx: Transaction, params: dict[str, Any]) -> None:
+    tx.run(read_cypher("lock_audit_head")).consume()  # the counter, made if missing
+    tx.run(read_cypher("append_audit"), params).consume()
+
+
+def _run_one(tx: Transaction, query: str) -> None:
+    tx.run(query).consume()
 
 
 def _records(tx: Transaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

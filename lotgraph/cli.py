@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.settings import ApiSettings
-from ingest.bundle import BundleError, BundleTooLarge
+from ingest.bundle import BundleError
 from ingest.loader import DEFAULT_CHUNK_ROWS, ingest_bundle
 from lotgraph.cli_api import serve, users_app
 from lotgraph.cli_audit import audit_app
@@ -23,7 +23,14 @@ from lotgraph.cli_epcis import epcis_app
 from lotgraph.cli_evidence import evidence
 from lotgraph.cli_investigations import register_investigations
 from lotgraph.cli_neo4j import neo4j_app
-from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
+from lotgraph.cli_support import (
+    JsonFlag,
+    err,
+    open_cli_store,
+    out,
+    print_json,
+    print_refused_bundle,
+)
 from lotgraph.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -67,20 +74,6 @@ def generate(
         )
 
 
-def _refused(exc: BundleError, as_json: bool) -> None:
-    """A bundle refused whole: each problem on stderr (and the API's body with --json)."""
-    what = "exceeds a limit" if isinstance(exc, BundleTooLarge) else "refused"
-    err.print(f"[red]error:[/] the bundle {what}; nothing was written")
-    for problem in exc.problems:
-        err.print(f"  {escape(str(problem))}")
-    if exc.omitted:
-        err.print(f"  and {exc.omitted} more problems")
-    if as_json:
-        code = "payload_too_large" if isinstance(exc, BundleTooLarge) else "bad_request"
-        problems = [p.as_dict() for p in exc.problems]
-        print_json({"error": code, "detail": str(exc), "problems": problems})
-
-
 @app.command()
 def ingest(
     path: Annotated[
@@ -117,7 +110,7 @@ def ingest(
                 pause_gc=True,  # a CLI ingest is the process's only work
             )
         except BundleError as exc:
-            _refused(exc, as_json)
+            print_refused_bundle(exc, as_json)
             raise typer.Exit(2) from None
     data = report.as_dict()
     if as_json:

@@ -1,4 +1,5 @@
-"""`lotgraph neo4j start [--fresh] | stop | status [--env] [--json]`: a local Neo4j on 127.0.0.1.
+"""`lotgraph neo4j start [--fresh] | stop | status [--env] [--json] | import BUNDLE`: a local
+Neo4j on 127.0.0.1, and first loads into it through the import tool.
 
 The data folder is ``LOTGRAPH_DATA_DIR`` (default ``./.lotgraph``); the server lives in its
 ``neo4j/`` folder. See docs/NEO4J.md.
@@ -7,13 +8,16 @@ The data folder is ``LOTGRAPH_DATA_DIR`` (default ``./.lotgraph``); the server l
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lotgraph import neo4j_local
+from lotgraph.cli_support import JsonFlag, err, out, print_json, print_refused_bundle
 
 neo4j_app = typer.Typer(
     no_args_is_help=True,
@@ -91,3 +95,65 @@ def status(
     else:
         typer.echo("not running")
     typer.echo(f"home: {state['home']}")
+
+
+@neo4j_app.command("import")
+def import_bundle(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder or .zip: the first load.")],
+    as_json: JsonFlag = False,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Threads of the import tool (default: the CPUs).")
+    ] = os.cpu_count() or 2,
+    off_heap: Annotated[
+        str, typer.Option(help="The import tool's --max-off-heap-memory (e.g. 2g).")
+    ] = "2g",
+) -> None:
+    """Load a first bundle into the EMPTY local Neo4j through neo4j-admin database import.
+
+    The bundle goes through the loader (validation, rejections, placeholders, audit trail:
+    as `lotgraph ingest`) into a private embedded store, whose graph the import tool then
+    writes; the Neo4j store adopts the audit trail and the ingest record. Later bundles go
+    through `lotgraph ingest`. Exit 0 when nothing was rejected, 1 when something was, 2 when
+    the database holds data or the bundle is refused whole (nothing written either way)."""
+    from api.settings import ApiSettings
+    from ingest.bundle import BundleError
+    from lotgraph.neo4j_import import DatabaseNotEmpty, first_load
+    from lotgraph.settings import Settings
+
+    if not bundle.exists():
+        err.print(f"[red]error:[/] {bundle}: no such file or folder")
+        raise typer.Exit(2)
+    try:
+        loaded = first_load(
+            bundle,
+            neo4j_local.default_data_dir(),
+            actor=Settings().actor_name(),
+            limits=ApiSettings().bundle_limits(),
+            threads=threads,
+            off_heap=off_heap,
+            log=_note,
+        )
+    except DatabaseNotEmpty as exc:
+        err.print(f"[red]error:[/] {exc}")
+        if as_json:
+            print_json({"error": "conflict", "detail": str(exc)})
+        raise typer.Exit(2) from None
+    except BundleError as exc:
+        print_refused_bundle(exc, as_json)
+        raise typer.Exit(2) from None
+    except neo4j_local.Neo4jLocalError as exc:
+        raise _fail(exc) from None
+    data = loaded.as_dict()
+    if as_json:
+        print_json(data)
+    else:
+        figures = data["neo4j_import"]
+        out.print(
+            f"rows read {data['rows_read']:,d}: accepted {data['accepted']:,d}, unchanged "
+            f"{data['unchanged']:,d}, rejected {data['rejected']:,d}; "
+            f"{figures['nodes']:,d} nodes and {figures['relationships']:,d} relationships "
+            f"imported, {figures['audit_entries']:,d} audit entries adopted"
+        )
+        out.print("seconds: " + ", ".join(f"{k} {v}" for k, v in figures["seconds"].items()))
+        out.print(f"unresolved placeholders: {data['unresolved']}  ingest id: {data['ingest_id']}")
+    raise typer.Exit(1 if data["rejected"] else 0)

@@ -13,9 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from graph.identifiers import to_class_urn
 from graph.store import GraphStore
+from ingest.bundle import BundleError, BundleTooLarge
 from lotgraph.settings import Settings
 from lotgraph.stores import StoreUnavailable, open_store
 
@@ -63,3 +65,17 @@ def lot_id(value: str) -> str:
     """A lot as given on the command line: its id, or its GS1 Digital Link, read as the lot's
     EPC class URN (docs/EPCIS.md "GS1 identifiers")."""
     return to_class_urn(value)
+
+
+def print_refused_bundle(exc: BundleError, as_json: bool) -> None:
+    """A bundle refused whole: each problem on stderr (and the API's body with --json)."""
+    what = "exceeds a limit" if isinstance(exc, BundleTooLarge) else "refused"
+    err.print(f"[red]error:[/] the bundle {what}; nothing was written")
+    for problem in exc.problems:
+        err.print(f"  {escape(str(problem))}")
+    if exc.omitted:
+        err.print(f"  and {exc.omitted} more problems")
+    if as_json:
+        code = "payload_too_large" if isinstance(exc, BundleTooLarge) else "bad_request"
+        problems = [p.as_dict() for p in exc.problems]
+        print_json({"error": code, "detail": str(exc), "problems": problems})
