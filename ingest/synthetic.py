@@ -90,8 +90,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,16 +145,32 @@ T0 = _utc(2024, 12, 31, 23)  # 2025-01-01T00:00:00+01:00
 T_END = _utc(2026, 10, 31, 19)  # 2026-10-31T20:00:00+01:00, the export time
 EXPORTED_AT = "2026-10-31T20:00:00+01:00"
 TIMEZONE = "Europe/Zurich"
-# Europe/Zurich summer time (UTC instants): [start, end)
-_DST = (
-    (_utc(2025, 3, 30, 1), _utc(2025, 10, 26, 1)),
-    (_utc(2026, 3, 29, 1), _utc(2026, 10, 25, 1)),
-)
+
+
+def _summer_time(zone: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The spans ``[start, end)`` (UTC instants) of summer time in ``zone`` that begin and end
+    between two instants, from the timezone database (its changes fall on whole hours)."""
+    tz = ZoneInfo(zone)
+    spans: list[tuple[int, int]] = []
+    began: int | None = None
+    for t in range(start - start % HOUR, end + HOUR, HOUR):
+        summer = bool(datetime.fromtimestamp(t, tz).dst())
+        if summer and began is None:
+            began = t
+        elif not summer and began is not None:
+            spans.append((began, t))
+            began = None
+    return tuple(spans)
+
+
+@cache
+def _plant_summer_time() -> tuple[tuple[int, int], ...]:
+    return _summer_time(TIMEZONE, T0, T_END)
 
 
 def _zurich_offset(t: I64) -> I64:
     off = np.full(t.shape, HOUR, dtype=np.int64)
-    for a, b in _DST:
+    for a, b in _plant_summer_time():
         off[(t >= a) & (t < b)] = 2 * HOUR
     return off
 
@@ -160,7 +178,7 @@ def _zurich_offset(t: I64) -> I64:
 def _ambiguous(t: I64) -> BoolA:
     """Instants whose local wall-clock time occurs twice (the autumn fall-back hour)."""
     amb = np.zeros(t.shape, dtype=np.bool_)
-    for _, b in _DST:
+    for _, b in _plant_summer_time():
         amb |= (t >= b - HOUR) & (t < b + HOUR)
     return amb
 
