@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.settings import ApiSettings
 from ingest.bundle import BundleError
 from ingest.loader import DEFAULT_CHUNK_ROWS, ingest_bundle
 from lotgraph.cli_api import serve, users_app
@@ -97,14 +96,14 @@ def ingest(
     settings = Settings()
     if path.is_file() and path.suffix.lower() in EPCIS_SUFFIXES:
         _ingest_epcis_file(path, settings, as_json)
-    with open_cli_store() as store, _progress() as progress:
+    with open_cli_store(settings) as store, _progress() as progress:
         try:
             report = ingest_bundle(
                 store,
                 path,
                 actor=settings.actor_name(),
                 chunk_rows=chunk_rows,
-                limits=ApiSettings().bundle_limits(),
+                limits=settings.api.bundle_limits(),
                 on_scanned=progress.start if progress else None,
                 progress=progress.advance if progress else None,
                 pause_gc=True,  # a CLI ingest is the process's only work
@@ -156,14 +155,14 @@ def _ingest_epcis_file(path: Path, settings: Settings, as_json: bool) -> None:
         if as_json:
             print_json({"error": "bad_request", "detail": f"{path.name}: {exc}"})
         raise typer.Exit(2) from None
-    with open_cli_store() as store:
+    with open_cli_store(settings) as store:
         try:
             report = ingest_epcis(
                 store,
                 document,
                 actor=settings.actor_name(),
                 label=f"epcis:{path.name}",
-                max_rows=ApiSettings().max_bundle_rows,
+                max_rows=settings.api.max_bundle_rows,
             )
         except TooManyRecords as exc:
             err.print(f"[red]error:[/] {escape(path.name)}: {exc}; nothing was written")

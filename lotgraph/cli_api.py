@@ -11,7 +11,7 @@ from rich.table import Table
 from api.accounts.service import AccountService, account_out
 from api.auth.schemas import Role
 from api.errors import ApiError
-from api.settings import ApiSettings, InsecureSettings
+from api.settings import InsecureSettings
 from lotgraph.cli_support import JsonFlag, err, open_cli_store, out, print_json
 from lotgraph.settings import Settings
 from lotgraph.stores import StoreUnavailable, open_store
@@ -141,13 +141,14 @@ def serve(
     """Run the HTTP API (settings from LOTGRAPH_* and NEO4J_* variables)."""
     import uvicorn
 
+    settings = Settings()
     try:
-        ApiSettings().refuse_insecure()
+        settings.api.refuse_insecure()
     except InsecureSettings as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     try:
-        open_store(Settings()).close()  # fail here, clearly, rather than in every worker
+        open_store(settings).close()  # fail here, clearly, rather than in every worker
     except StoreUnavailable as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -115,7 +115,6 @@ def import_bundle(
     writes; the Neo4j store adopts the audit trail and the ingest record. Later bundles go
     through `lotgraph ingest`. Exit 0 when nothing was rejected, 1 when something was, 2 when
     the database holds data or the bundle is refused whole (nothing written either way)."""
-    from api.settings import ApiSettings
     from ingest.bundle import BundleError
     from lotgraph.neo4j_import import DatabaseNotEmpty, first_load
     from lotgraph.settings import Settings
@@ -123,12 +122,13 @@ def import_bundle(
     if not bundle.exists():
         err.print(f"[red]error:[/] {bundle}: no such file or folder")
         raise typer.Exit(2)
+    settings = Settings()
     try:
         loaded = first_load(
             bundle,
             neo4j_local.default_data_dir(),
-            actor=Settings().actor_name(),
-            limits=ApiSettings().bundle_limits(),
+            actor=settings.actor_name(),
+            limits=settings.api.bundle_limits(),
             threads=threads,
             off_heap=off_heap,
             log=_note,

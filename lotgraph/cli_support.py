@@ -32,9 +32,10 @@ def print_json(value: Any) -> None:
 
 
 @contextmanager
-def open_cli_store() -> Iterator[GraphStore]:
+def open_cli_store(settings: Settings | None = None) -> Iterator[GraphStore]:
+    """The configured store for one command; exit 2 naming why when it cannot be opened."""
     try:
-        store = open_store(Settings())
+        store = open_store(settings or Settings())
     except StoreUnavailable as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

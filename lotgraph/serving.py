@@ -11,4 +11,4 @@ from lotgraph.stores import open_store
 
 def app_from_environment() -> FastAPI:
     settings = Settings()
-    return create_app(lambda: open_store(settings))
+    return create_app(lambda: open_store(settings), settings.api)

@@ -8,15 +8,15 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from lotgraph import neo4j_local
-from lotgraph.settings import Neo4jSettings, Settings
+from lotgraph.settings import Settings
 
 
 class StoreUnavailable(RuntimeError):
     pass
 
 
-def open_neo4j(settings: Settings, neo: Neo4jSettings | None = None) -> Neo4jStore:
-    neo = neo or Neo4jSettings()
+def open_neo4j(settings: Settings) -> Neo4jStore:
+    neo = settings.neo4j
     if neo.uri:
         if neo.password is None:
             raise StoreUnavailable("NEO4J_URI is set but NEO4J_PASSWORD is not")
