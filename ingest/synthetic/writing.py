@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,25 +66,72 @@ from ingest.synthetic.documents import Documents
 from ingest.synthetic.genealogy import _group_starts, _sha
 
 
+@dataclass(frozen=True, slots=True)
+class _FileIds:
+    """The ids the files name (byte matrices, row i the id of entity i) and the orders
+    they are written in."""
+
+    n: int
+    lot_order: I64
+    lot_seq: I64
+    lot_ids: U8
+    nb: int
+    b_order: I64
+    b_seq: I64
+    batch_ids: U8
+    sup_ids: U8
+    mat_ids: U8
+    eq_ids: U8
+    site_ids: U8
+    npp: int
+    people_ids: U8
+    nd: int
+    dev_ids: U8
+    cust_ids: U8
+    doc_ids: U8
+    units: U8
+    lot_unit: I64
+    target_mats: list[U8]
+
+
 class Writing(Documents):
     """The bundle's files, written column-wise."""
 
     def write(self, out: Path) -> PlantSummary:
-        rng = self.rng
+        """Write every file of the bundle and bundle.json into ``out``; each file's random
+        draws come in a fixed order, so one seed gives the same bytes."""
         out.mkdir(parents=True, exist_ok=True)
         rows: dict[str, int] = {}
+        ids = self._file_ids()
+        self._write_master_tables(out, ids, rows)
+        self._write_lots(out, ids, rows)
+        self._write_batches(out, ids, rows)
+        self._write_consumptions(out, ids, rows)
+        self._write_outputs(out, ids, rows)
+        self._write_shipments(out, ids, rows)
+        self._write_movements(out, ids, rows)
+        hash_m, ver_pos = self._write_documents(out, ids, rows)
+        self._write_document_links(out, ids, rows)
+        sig_w, tam_ids = self._write_signatures(out, ids, rows, hash_m, ver_pos)
+        self._write_deviations(out, ids, rows)
+        rows["test_results.csv"] = self._write_tests(
+            out, ids.lot_ids, ids.batch_ids, ids.doc_ids, self._ts_col
+        )
+        self._write_supplier_changes(out, rows)
+        return self._write_summary(out, ids, rows, sig_w, tam_ids)
+
+    def _style(self, k: int) -> I64:
+        u = self.rng.random(k)
+        return np.where(u < 0.55, 0, np.where(u < 0.85, 1, 2)).astype(np.int64)
+
+    def _ts_col(self, t: I64) -> Column:
+        s = self._style(len(t))
+        s[_ambiguous(t) & (s == 0)] = 1
+        return _col_ts(t, s)
+
+    def _file_ids(self) -> _FileIds:
+        """The ids every file names, rendered once (no random draw)."""
         n = self.n_lots
-
-        def style(k: int) -> I64:
-            u = rng.random(k)
-            return np.where(u < 0.55, 0, np.where(u < 0.85, 1, 2)).astype(np.int64)
-
-        def ts_col(t: I64) -> Column:
-            s = style(len(t))
-            s[_ambiguous(t) & (s == 0)] = 1
-            return _col_ts(t, s)
-
-        # ---- ids
         lot_order = np.lexsort((np.arange(n), self.lot_created))
         lot_seq = np.empty(n, dtype=np.int64)
         lot_seq[lot_order] = np.arange(1, n + 1)
@@ -115,8 +163,41 @@ class Writing(Documents):
             sel = np.flatnonzero(self.doc_kind == k)
             m = _ids(DOC_PREFIX[k], self.doc_no[sel], w)[:-1]
             doc_ids[sel, : m.shape[1]] = m
+        unit_code = np.array([0 if m.unit == "kg" else 1 for m in MATERIALS])
+        units = _strings(["kg", "L", "g", "mL"])
+        lot_unit = unit_code[self.lot_mat]
+        target_mats = [lot_ids, batch_ids, sup_ids, mat_ids, dev_ids, eq_ids]
+        return _FileIds(
+            n=n,
+            lot_order=lot_order,
+            lot_seq=lot_seq,
+            lot_ids=lot_ids,
+            nb=nb,
+            b_order=b_order,
+            b_seq=b_seq,
+            batch_ids=batch_ids,
+            sup_ids=sup_ids,
+            mat_ids=mat_ids,
+            eq_ids=eq_ids,
+            site_ids=site_ids,
+            npp=npp,
+            people_ids=people_ids,
+            nd=nd,
+            dev_ids=dev_ids,
+            cust_ids=cust_ids,
+            doc_ids=doc_ids,
+            units=units,
+            lot_unit=lot_unit,
+            target_mats=target_mats,
+        )
 
-        # ---- small master tables
+    def _write_master_tables(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """suppliers, materials, equipment, people, customers."""
+        npp, people_ids, cust_ids = (
+            ids.npp,
+            ids.people_ids,
+            ids.cust_ids,
+        )
         rows["suppliers.csv"] = _write_rows(
             out / "suppliers.csv",
             ["supplier_id", "name", "country", "status"],
@@ -163,11 +244,22 @@ class Writing(Documents):
             ],
         )
 
-        # ---- lots
+    def _write_lots(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """lots.csv; keeps the supplier lot numbers (``self.sup_lot``)."""
+        rng = self.rng
+        ts_col = self._ts_col
+        n, lot_order, lot_seq, lot_ids, sup_ids, mat_ids, site_ids, units, lot_unit = (
+            ids.n,
+            ids.lot_order,
+            ids.lot_seq,
+            ids.lot_ids,
+            ids.sup_ids,
+            ids.mat_ids,
+            ids.site_ids,
+            ids.units,
+            ids.lot_unit,
+        )
         o = lot_order
-        unit_code = np.array([0 if m.unit == "kg" else 1 for m in MATERIALS])
-        units = _strings(["kg", "L", "g", "mL"])
-        lot_unit = unit_code[self.lot_mat]
         purchased = self.lot_sup >= 0
         shelf = np.where(np.isin(self.lot_mat, [_MAT["MAT-FIN"], _MAT["MAT-API"]]), 730, -1)
         shelf = np.where(purchased, rng.integers(365, 1096, n), shelf)
@@ -230,7 +322,17 @@ class Writing(Documents):
             n,
         )
 
-        # ---- batches
+    def _write_batches(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """batches.csv."""
+        ts_col = self._ts_col
+        nb, b_order, batch_ids, mat_ids, eq_ids, site_ids = (
+            ids.nb,
+            ids.b_order,
+            ids.batch_ids,
+            ids.mat_ids,
+            ids.eq_ids,
+            ids.site_ids,
+        )
         bo = b_order
         prod = np.array([s.product for s in STAGES])[self.bat_stage]
         rows["batches.csv"] = _write_matrix(
@@ -256,7 +358,18 @@ class Writing(Documents):
             nb,
         )
 
-        # ---- consumptions (by batch, then time), a few in g / mL
+    def _write_consumptions(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """consumptions.csv (by batch, then time), a few in g / mL."""
+        rng = self.rng
+        ts_col = self._ts_col
+        lot_seq, lot_ids, b_seq, batch_ids, units, lot_unit = (
+            ids.lot_seq,
+            ids.lot_ids,
+            ids.b_seq,
+            ids.batch_ids,
+            ids.units,
+            ids.lot_unit,
+        )
         co = np.lexsort((lot_seq[self.con_lot], self.con_at, b_seq[self.con_batch]))
         c_lot = self.con_lot[co]
         c_qty = self.con_qty[co]
@@ -278,7 +391,16 @@ class Writing(Documents):
             len(co),
         )
 
-        # ---- outputs
+    def _write_outputs(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """outputs.csv."""
+        lot_seq, lot_ids, b_seq, batch_ids, units, lot_unit = (
+            ids.lot_seq,
+            ids.lot_ids,
+            ids.b_seq,
+            ids.batch_ids,
+            ids.units,
+            ids.lot_unit,
+        )
         produced = np.flatnonzero(self.lot_batch >= 0)
         po = produced[np.lexsort((lot_seq[produced], b_seq[self.lot_batch[produced]]))]
         rows["outputs.csv"] = _write_matrix(
@@ -293,7 +415,15 @@ class Writing(Documents):
             len(po),
         )
 
-        # ---- shipments
+    def _write_shipments(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """shipments.csv."""
+        style = self._style
+        lot_ids, cust_ids, units, lot_unit = (
+            ids.lot_ids,
+            ids.cust_ids,
+            ids.units,
+            ids.lot_unit,
+        )
         ns = len(self.sh_no)
         sh_ids = _ids("SH", self.sh_no + 1, max(6, len(str(self.n_ship_groups))))
         rows["shipments.csv"] = _write_matrix(
@@ -310,7 +440,16 @@ class Writing(Documents):
             ns,
         )
 
-        # ---- movements
+    def _write_movements(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """movements.csv."""
+        rng = self.rng
+        ts_col = self._ts_col
+        lot_seq, lot_ids, site_ids, people_ids = (
+            ids.lot_seq,
+            ids.lot_ids,
+            ids.site_ids,
+            ids.people_ids,
+        )
         mv = np.flatnonzero(self.lot_moved >= 0)
         mv = mv[np.lexsort((lot_seq[mv], self.lot_moved[mv]))]
         mover = self.person(LOGISTICS, self.lot_origin[mv])
@@ -329,7 +468,20 @@ class Writing(Documents):
             len(mv),
         )
 
-        # ---- documents: the content hash needs each row's text, hashed in a tight loop
+    def _write_documents(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> tuple[U8, I64]:
+        """documents.csv; the versions' content hashes, and each version's row."""
+        ts_col = self._ts_col
+        lot_ids, batch_ids, sup_ids, mat_ids, eq_ids, people_ids, dev_ids, doc_ids = (
+            ids.lot_ids,
+            ids.batch_ids,
+            ids.sup_ids,
+            ids.mat_ids,
+            ids.eq_ids,
+            ids.people_ids,
+            ids.dev_ids,
+            ids.doc_ids,
+        )
+        # the content hash needs each row's text, hashed in a tight loop
         vo = np.lexsort((self.ver_no, self.doc_no[self.ver_doc], self.doc_kind[self.ver_doc]))
         nvo = len(vo)
         v_doc = self.ver_doc[vo]
@@ -395,12 +547,17 @@ class Writing(Documents):
         # version index (original order) -> position in documents.csv
         ver_pos = np.empty(nvo, dtype=np.int64)
         ver_pos[vo] = np.arange(nvo)
+        return hash_m, ver_pos
 
-        # ---- document links
+    def _write_document_links(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """document_links.csv."""
+        doc_ids, target_mats = (
+            ids.doc_ids,
+            ids.target_mats,
+        )
         lk_doc, lk_kind, lk_target = self._document_links()
         lo = np.lexsort((lk_target, lk_kind, self.doc_no[lk_doc], self.doc_kind[lk_doc]))
         lk_doc, lk_kind, lk_target = lk_doc[lo], lk_kind[lo], lk_target[lo]
-        target_mats = [lot_ids, batch_ids, sup_ids, mat_ids, dev_ids, eq_ids]
         rows["document_links.csv"] = _write_matrix(
             out / "document_links.csv",
             ["document_id", "target_kind", "target_id"],
@@ -412,7 +569,17 @@ class Writing(Documents):
             len(lk_doc),
         )
 
-        # ---- signatures
+    def _write_signatures(
+        self, out: Path, ids: _FileIds, rows: dict[str, int], hash_m: U8, ver_pos: I64
+    ) -> tuple[int, list[str]]:
+        """signatures.csv; the width of a signature id and the tampered ones' ids."""
+        ts_col = self._ts_col
+        lot_ids, people_ids, dev_ids, doc_ids = (
+            ids.lot_ids,
+            ids.people_ids,
+            ids.dev_ids,
+            ids.doc_ids,
+        )
         nsg = len(self.sig_ver)
         sig_w = max(6, len(str(nsg)))
         sig_ids = _ids("SIG", self.sig_tampered + 1, sig_w)
@@ -456,8 +623,16 @@ class Writing(Documents):
             ],
             nsg,
         )
+        return sig_w, tam_ids
 
-        # ---- deviations
+    def _write_deviations(self, out: Path, ids: _FileIds, rows: dict[str, int]) -> None:
+        """deviations.csv and deviation_links.csv."""
+        ts_col = self._ts_col
+        nd, dev_ids, target_mats = (
+            ids.nd,
+            ids.dev_ids,
+            ids.target_mats,
+        )
         dev_str = _to_str(dev_ids[:-1])
         op_s = _to_str(ts_col(self.dev_opened)(0, nd))
         cl_s = _to_str(ts_col(self.dev_closed)(0, nd))
@@ -498,10 +673,9 @@ class Writing(Documents):
             len(self.dl_dev),
         )
 
-        # ---- test results
-        rows["test_results.csv"] = self._write_tests(out, lot_ids, batch_ids, doc_ids, ts_col)
-
-        # ---- supplier changes
+    def _write_supplier_changes(self, out: Path, rows: dict[str, int]) -> None:
+        """supplier_changes.csv."""
+        ts_col = self._ts_col
         scn_rows = []
         sup_s = [s[0] for s in SUPPLIERS]
         ns2 = len(self.scn)
@@ -531,7 +705,17 @@ class Writing(Documents):
             scn_rows,
         )
 
-        # ---- bundle.json
+    def _write_summary(
+        self, out: Path, ids: _FileIds, rows: dict[str, int], sig_w: int, tam_ids: list[str]
+    ) -> PlantSummary:
+        """bundle.json with the planted facts, and what was written."""
+        n, lot_ids, batch_ids = (
+            ids.n,
+            ids.lot_ids,
+            ids.batch_ids,
+        )
+        sup_lot = self.sup_lot
+
         def lot_facts(lot: int) -> dict[str, Any]:
             return {
                 "analyte": "Impurity B",
