@@ -258,6 +258,11 @@ def _ingest_bundle(
 _CONFLICT_RETRIES = 5
 
 
+class RowsKeptChanging(RuntimeError):
+    """Other writers changed a chunk's rows under every attempt to write it. The chunks
+    written before stay (each audited); the same ingest again completes the rest."""
+
+
 @dataclass(slots=True)
 class _ChunkTally:
     """What one written chunk's rows came to (added to the file's counts once written)."""
@@ -449,7 +454,7 @@ class _Run:
                 continue
             tally.counts = counts
             return tally
-        raise RuntimeError(
+        raise RowsKeptChanging(
             f"{name}: rows {plans[0][0]}-{plans[-1][0]} kept changing under "
             f"{_CONFLICT_RETRIES} attempts to write them (concurrent writers?)"
         )
@@ -734,6 +739,7 @@ __all__ = [
     "CheckedRows",
     "IngestReport",
     "Rejection",
+    "RowsKeptChanging",
     "check_rows",
     "ingest_bundle",
     "describe_error",

@@ -24,6 +24,7 @@ from api.errors import (
     BadRequest,
     ErrorBody,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from api.idempotency import IdempotencyKey, reserve
@@ -37,11 +38,13 @@ from ingest.epcis.document import read_document
 from ingest.epcis.importer import ingest_epcis
 from ingest.epcis.model import EpcisError
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
+from ingest.loader import RowsKeptChanging
 from ingest.mapping import FILES_BY_NAME
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], responses=ERROR_RESPONSES)
 
 _ZIP = "application/zip"
+_BUSY_RETRY_AFTER_S = 2
 _BUNDLE_BODY = {
     "required": True,
     "content": {_ZIP: {"schema": {"type": "string", "format": "binary"}}},
@@ -113,7 +116,11 @@ def ingest_event_records(
             raise PayloadTooLarge(f"records: {exc}") from None
         return IngestReportOut(**report.as_dict())
 
-    return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
+    request_id = body.model_dump(mode="json")
+    try:
+        return _ingest_once(store, idempotency_key, caller.name, request_id, work)
+    except RowsKeptChanging as exc:
+        raise _busy(exc, "records") from None
 
 
 _EPCIS_TYPES = ("application/ld+json", "application/json", "application/xml")
@@ -171,8 +178,21 @@ async def ingest_epcis_document(
         return IngestReportOut(**report.as_dict())
 
     request_id = {"epcis_sha256": digest}
-    return await run_in_threadpool(
-        _ingest_once, store, idempotency_key, caller.name, request_id, work
+    try:
+        return await run_in_threadpool(
+            _ingest_once, store, idempotency_key, caller.name, request_id, work
+        )
+    except RowsKeptChanging as exc:
+        raise _busy(exc, "document") from None
+
+
+def _busy(exc: RowsKeptChanging, what: str) -> ServiceUnavailable:
+    """Concurrent writers kept changing the rows this ingest was writing: 503, to be sent
+    again (an Idempotency-Key stays reserved, as when the store is unavailable)."""
+    return ServiceUnavailable(
+        f"{what}: other writers kept changing the same rows ({exc}); what was written is "
+        f"audited; send the {what} again to complete it",
+        retry_after_s=_BUSY_RETRY_AFTER_S,
     )
 
 
