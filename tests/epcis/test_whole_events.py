@@ -181,3 +181,22 @@ def test_a_document_without_a_rejected_record_loads_as_before(store: GraphStore)
     report = _ingest(store, [plant["commission"], plant["good"]])
     assert report["rejected"] == 0 and report["rejections"] == []
     assert report["events"] == report["events"] | {"read": 2, "accepted": 2, "rejected": 0}
+
+
+def test_an_event_the_mapping_rejects_adds_nothing_to_a_lot_it_names(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """A second commissioning of the raw lot in litres cannot be added to its kilograms:
+    the event is rejected, and the lot is the first commissioning's alone."""
+    plant = _plant(_seeded())
+    raw_lot = plant["commission"]["ilmd"]["cbvmda:lotNumber"]
+    litres = _commissioning("urn:uuid:litres", plant["raw"], raw_lot, 3.0)
+    litres["quantityList"][0]["uom"] = "LTR"
+    events = [plant["commission"], litres, plant["good"]]
+    expected = _reference(tmp_path, [plant["commission"], plant["good"]])
+
+    report = _ingest(store, events)
+    assert store.content_sha256() == expected
+    (rejection,) = [r for r in report["rejections"] if r["file"] == "events"]
+    assert (rejection["row"], rejection["column"]) == (2, "quantityList.uom")
+    assert rejection["reason"].startswith("urn:uuid:litres:")
