@@ -8,6 +8,8 @@
   store afterwards, nothing is duplicated, the chain verifies;
 - Neo4j goes away during an import: 503 with the error body, and once it is back the same
   document completes the import (tests/faults/test_store_down.py does the same for reads).
+  The embedded store is SQLite in the server's own process: it has no outage of its own
+  short of the disk's, so this one is Neo4j's only.
 
 The documents are exports of a generated plant (random seeds, printed).
 """
