@@ -200,3 +200,29 @@ def test_an_event_the_mapping_rejects_adds_nothing_to_a_lot_it_names(
     (rejection,) = [r for r in report["rejections"] if r["file"] == "events"]
     assert (rejection["row"], rejection["column"]) == (2, "quantityList.uom")
     assert rejection["reason"].startswith("urn:uuid:litres:")
+
+
+def test_a_rejected_record_of_several_events_rejects_every_one_of_them(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Two TransformationEvents of one transformationID make one batch; the first states a
+    batch status lotgraph has not: the batch record is rejected, and with it both events,
+    their output lots and consumptions too (the loader cannot tell whose part is wrong)."""
+    plant = _plant(_seeded())
+    first = copy.deepcopy(plant["good"])
+    first["urn:lotgraph:mda#status"] = "not-a-status"
+    second = copy.deepcopy(plant["good"])
+    second["eventID"] = "urn:uuid:good-2"
+    second["eventTime"] = "2026-01-02T09:00:00Z"
+    second["outputQuantityList"] = [_amount(_lgtin("044444", "SECOND"), 2.0, "KGM")]
+    events = [plant["commission"], first, second]
+    expected = _reference(tmp_path, [plant["commission"]])
+
+    report = _ingest(store, events)
+    assert store.content_sha256() == expected
+    rejections = [r for r in report["rejections"] if r["file"] == "events"]
+    assert [(r["row"], r["column"]) for r in rejections] == [
+        (2, "batches.status"),
+        (3, "batches.status"),
+    ]
+    assert report["events"] == report["events"] | {"read": 3, "accepted": 1, "rejected": 2}
