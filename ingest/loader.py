@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -258,6 +258,11 @@ def _ingest_bundle(
 _CONFLICT_RETRIES = 5
 
 
+class RowsKeptChanging(RuntimeError):
+    """Other writers changed a chunk's rows under every attempt to write it. The chunks
+    written before stay (each audited); the same ingest again completes the rest."""
+
+
 @dataclass(slots=True)
 class _ChunkTally:
     """What one written chunk's rows came to (added to the file's counts once written)."""
@@ -449,7 +454,7 @@ class _Run:
                 continue
             tally.counts = counts
             return tally
-        raise RuntimeError(
+        raise RowsKeptChanging(
             f"{name}: rows {plans[0][0]}-{plans[-1][0]} kept changing under "
             f"{_CONFLICT_RETRIES} attempts to write them (concurrent writers?)"
         )
@@ -611,6 +616,74 @@ class _Run:
         )
 
 
+@dataclass(slots=True)
+class CheckedRows:
+    """What :func:`check_rows` found: the rejections, and the plan of every row to write."""
+
+    rejections: list[Rejection] = field(default_factory=list)
+    plans: dict[int, RowPlan] = field(default_factory=dict)  # by row number
+
+
+def check_rows(
+    spec: FileSpec,
+    records: Sequence[dict[str, str]],
+    *,
+    name: str,
+    lot_units: Callable[[Sequence[str]], Mapping[str, str]],
+    timezone: str | None = None,
+    first_row: int = 1,
+) -> CheckedRows:
+    """Validate and plan one file's rows as an ingest does (``_Run._chunk``), writing nothing.
+
+    The rejections are the ones the ingest would make of the same rows: validation, a
+    duplicate key with other content than an earlier row, ``RowRejected`` from the plan.
+    ``records`` are the rows as text with the same columns in the same order (a CSV file's
+    rows); ``lot_units`` gives the unit of the lots they name (the ingest reads them from
+    the store when it comes to the file). A row that repeats an earlier one is neither
+    rejected nor planned (the ingest counts it unchanged).
+    """
+    checked = CheckedRows()
+    context = {"timezone": timezone}
+    seen: dict[tuple[Any, ...], tuple[int, int]] = {}
+    valid: list[tuple[int, Any]] = []
+    for i, record in enumerate(records):
+        row_no = first_row + i
+        try:
+            model = spec.model.model_validate(record, context=context)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                column = ".".join(str(p) for p in error["loc"]) or "?"
+                checked.rejections.append(Rejection(name, row_no, column, describe_error(error)))
+            continue
+        key = spec.row_key(model)
+        content = hash(tuple(record.values()))
+        first = seen.get(key)
+        if first is not None:
+            if first[1] != content:
+                checked.rejections.append(
+                    Rejection(
+                        name,
+                        row_no,
+                        _key_column(spec),
+                        f"duplicate key {', '.join(map(str, key))!r} with other content "
+                        f"than row {first[0]} of the same file",
+                    )
+                )
+            continue
+        seen[key] = (row_no, content)
+        valid.append((row_no, model))
+    units: Mapping[str, str] = {}
+    if spec.lot_column is not None and valid:
+        units = lot_units(sorted({getattr(m, spec.lot_column) for _, m in valid}))
+    lookup = Lookup(units)
+    for row_no, model in valid:
+        try:
+            checked.plans[row_no] = spec.plan(model, lookup)
+        except RowRejected as exc:
+            checked.rejections.append(Rejection(name, row_no, exc.column, exc.reason))
+    return checked
+
+
 def _row_line(file: str, row: int, record: dict[str, str]) -> bytes:
     """One accepted row as ``rows_sha256`` covers it: JSON ``[file, row, {column: value}]``.
 
@@ -663,8 +736,11 @@ __all__ = [
     "BundleError",
     "BundleLimits",
     "BundleTooLarge",
+    "CheckedRows",
     "IngestReport",
     "Rejection",
+    "RowsKeptChanging",
+    "check_rows",
     "ingest_bundle",
     "describe_error",
 ]

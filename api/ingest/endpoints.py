@@ -24,11 +24,13 @@ from api.errors import (
     BadRequest,
     ErrorBody,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from api.idempotency import IdempotencyKey, reserve
 from api.ingest.child import IngestProcess
 from api.ingest.schemas import IngestReportOut, RejectionPage, StoredRejection
+from api.settings import ApiSettings
 from graph.records import IdempotencyRecord
 from graph.store import GraphStore
 from ingest.bundle import Bundle, BundleError, BundleTooLarge
@@ -36,11 +38,13 @@ from ingest.epcis.document import read_document
 from ingest.epcis.importer import ingest_epcis
 from ingest.epcis.model import EpcisError
 from ingest.events import EventsPayload, TooManyRecords, ingest_events
+from ingest.loader import RowsKeptChanging
 from ingest.mapping import FILES_BY_NAME
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], responses=ERROR_RESPONSES)
 
 _ZIP = "application/zip"
+_BUSY_RETRY_AFTER_S = 2
 _BUNDLE_BODY = {
     "required": True,
     "content": {_ZIP: {"schema": {"type": "string", "format": "binary"}}},
@@ -65,26 +69,12 @@ async def ingest_bundle_zip(
 ) -> Any:
     """Load a canonical bundle sent as the body (``Content-Type: application/zip``), at most
     once per Idempotency-Key (the key and the bundle's SHA-256 name the request)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != _ZIP:
+    if _media_type(request) != _ZIP:
         raise UnsupportedMediaType(f"Content-Type: send the bundle as {_ZIP}")
-    limit = settings.max_bundle_mb * 1024 * 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the bundle is larger than {settings.max_bundle_mb} MB")
     with tempfile.TemporaryDirectory(prefix="lotgraph-upload-") as folder:
         path = Path(folder) / "bundle.zip"
-        size = 0
-        digest = hashlib.sha256()
         with path.open("wb") as fh:
-            async for chunk in request.stream():
-                size += len(chunk)
-                digest.update(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"the bundle is larger than {settings.max_bundle_mb} MB")
-                fh.write(chunk)
-        if size == 0:
-            raise BadRequest("body: empty; send a bundle .zip")
+            digest = await _receive(request, settings, "bundle", "a bundle .zip", fh.write)
 
         ingest_process: IngestProcess = request.app.state.ingest_process
 
@@ -100,7 +90,7 @@ async def ingest_bundle_zip(
             out["bundle"] = "upload.zip"  # not the server's temporary path
             return IngestReportOut(**out)
 
-        request_id = {"bundle_sha256": digest.hexdigest()}
+        request_id = {"bundle_sha256": digest}
         return await run_in_threadpool(
             _ingest_once, store, idempotency_key, caller.name, request_id, work
         )
@@ -126,7 +116,11 @@ def ingest_event_records(
             raise PayloadTooLarge(f"records: {exc}") from None
         return IngestReportOut(**report.as_dict())
 
-    return _ingest_once(store, idempotency_key, caller.name, body.model_dump(mode="json"), work)
+    request_id = body.model_dump(mode="json")
+    try:
+        return _ingest_once(store, idempotency_key, caller.name, request_id, work)
+    except RowsKeptChanging as exc:
+        raise _busy(exc, "records") from None
 
 
 _EPCIS_TYPES = ("application/ld+json", "application/json", "application/xml")
@@ -160,21 +154,11 @@ async def ingest_epcis_document(
     2.0 JSON, ``application/xml`` for XML), at most once per Idempotency-Key (the key and
     the document's SHA-256 name the request). The report accounts for every event in
     ``events``; an event that cannot be taken is a rejection naming it and its field."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _media_type(request)
     if content_type not in _EPCIS_TYPES:
         raise UnsupportedMediaType(f"Content-Type: send the document as {', '.join(_EPCIS_TYPES)}")
-    limit = settings.max_bundle_mb * 1024 * 1024
-    too_large = f"the document is larger than {settings.max_bundle_mb} MB"
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(too_large)
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(too_large)
-    if not body:
-        raise BadRequest("body: empty; send an EPCIS document")
+    digest = await _receive(request, settings, "document", "an EPCIS document", body.extend)
     data = bytes(body)
 
     def work() -> IngestReportOut:
@@ -193,10 +177,52 @@ async def ingest_epcis_document(
             raise PayloadTooLarge(f"document: {exc}") from None
         return IngestReportOut(**report.as_dict())
 
-    request_id = {"epcis_sha256": hashlib.sha256(data).hexdigest()}
-    return await run_in_threadpool(
-        _ingest_once, store, idempotency_key, caller.name, request_id, work
+    request_id = {"epcis_sha256": digest}
+    try:
+        return await run_in_threadpool(
+            _ingest_once, store, idempotency_key, caller.name, request_id, work
+        )
+    except RowsKeptChanging as exc:
+        raise _busy(exc, "document") from None
+
+
+def _busy(exc: RowsKeptChanging, what: str) -> ServiceUnavailable:
+    """Concurrent writers kept changing the rows this ingest was writing: 503, to be sent
+    again (an Idempotency-Key stays reserved, as when the store is unavailable)."""
+    return ServiceUnavailable(
+        f"{what}: other writers kept changing the same rows ({exc}); what was written is "
+        f"audited; send the {what} again to complete it",
+        retry_after_s=_BUSY_RETRY_AFTER_S,
     )
+
+
+def _media_type(request: Request) -> str:
+    """The body's media type as sent, without parameters, in lower case."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _receive(
+    request: Request, settings: ApiSettings, what: str, send: str, write: Callable[[bytes], Any]
+) -> str:
+    """Stream the body to ``write``, at most ``max_bundle_mb`` MB (413 naming ``what``, as
+    soon as the declared or the received length passes it; 400 when empty, asking to
+    ``send`` one), and give its SHA-256: what names the request under an Idempotency-Key."""
+    limit = settings.max_bundle_mb * 1024 * 1024
+    too_large = f"the {what} is larger than {settings.max_bundle_mb} MB"
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    size = 0
+    digest = hashlib.sha256()
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(too_large)
+        digest.update(chunk)
+        write(chunk)
+    if size == 0:
+        raise BadRequest(f"body: empty; send {send}")
+    return digest.hexdigest()
 
 
 def refused_bundle(exc: BundleError) -> ApiError:

@@ -12,6 +12,13 @@ the document (``read = accepted + unchanged + rejected``), and the rejections na
 - a record the loader rejects keeps its kind and position, and its reason starts with the
   events it came from.
 
+An event is written whole or not at all (docs/EPCIS.md "Each event whole or not at all"):
+before anything is written, every record is checked as the loader will check it
+(``ingest.epcis.precheck``), and an event with a problem or a record the loader would
+reject is left out, with the rest of the document mapped again without it (a record it
+shared with good events is theirs alone). Its rejection has ``file`` ``"events"``, its
+position as ``row``, ``<kind>.<field>`` as ``column``, and a reason that names it.
+
 An event is rejected when it has a problem or one of its records is rejected, accepted when
 one of its records created or changed something, else unchanged (an event that maps to
 nothing in the graph, listed in ``events.not_mapped`` with the reason, is unchanged).
@@ -29,13 +36,15 @@ Two rules keep a re-import idempotent and master data safe:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graph.model import Label, RelType
 from graph.store import GraphStore, NodeRef, RelRef
 from ingest.epcis.mapping import MappedDocument, Record, map_document
 from ingest.epcis.model import EpcisDocument, EventProblem
+from ingest.epcis.precheck import RecordProblem, record_problems
 from ingest.events import DEFAULT_MAX_ROWS, EventsPayload, TooManyRecords, ingest_events
 from ingest.loader import IngestReport, Rejection
 
@@ -63,14 +72,12 @@ def ingest_epcis(
     read = len(document.events) + len(document.problems)
     if read > max_rows:
         raise TooManyRecords(read, max_rows)
-    mapped = map_document(document, store.fetch_lot_units)
-    _keep_new_master_data(store, mapped)
-    _keep_first_event_ids(store, mapped)
+    mapped, left_out = _whole_events(store, document)
     records = {kind: rows for kind, rows in mapped.records.items() if rows}
     payload = EventsPayload.model_validate({"source": source, "timezone": None, "records": records})
 
     def finish(report: IngestReport) -> None:
-        _account(report, document.problems, mapped)
+        _account(report, document.problems, mapped, left_out)
 
     return ingest_events(
         store,
@@ -81,6 +88,63 @@ def ingest_epcis(
         track_rows=True,
         finish=finish,
     )
+
+
+def _whole_events(
+    store: GraphStore, document: EpcisDocument
+) -> tuple[MappedDocument, dict[int, _LeftOut]]:
+    """The document mapped without the events that cannot be written whole, and those.
+
+    An event is left out when the mapping finds a problem in it or the loader would reject
+    one of its records (``precheck``); the rest of the document is then mapped again
+    without it, so a record it shared with other events (a lot, a batch) is what those
+    alone make of it. Repeated until no event is left out: what is loaded is the mapping of
+    the document without the events left out.
+    """
+    left_out: dict[int, _LeftOut] = {}
+    while True:
+        events = [e for e in document.events if e.index not in left_out]
+        mapped = map_document(replace(document, events=events), store.fetch_lot_units)
+        _keep_new_master_data(store, mapped)
+        _keep_first_event_ids(store, mapped)
+        found: dict[int, _LeftOut] = {}
+        for m in mapped.events:
+            if m.problem is not None:
+                found[m.index] = _LeftOut(_event_name(m.index, m.event_id), [m.problem], [])
+        names = {m.index: _event_name(m.index, m.event_id) for m in mapped.events}
+        for problem in record_problems(store, mapped):
+            for index in problem.events:
+                found.setdefault(index, _LeftOut(names[index], [], [])).records.append(problem)
+        if not found:
+            return mapped, left_out
+        left_out.update(found)
+
+
+@dataclass
+class _LeftOut:
+    """An event left out of the import: what the mapping or the loader found in it."""
+
+    name: str
+    problems: list[EventProblem]
+    records: list[RecordProblem]
+
+    def rejections(self, index: int) -> list[Rejection]:
+        """Each as a rejection of the event (``file`` ``events``, ``row`` its position)."""
+        out = [
+            Rejection("events", index + 1, p.field, f"{self.name}: {p.reason}")
+            for p in self.problems
+        ]
+        for r in self.records:
+            what = f"its {r.kind} record" + (f" ({r.key})" if r.key else "")
+            out.append(
+                Rejection(
+                    "events",
+                    index + 1,
+                    f"{r.kind}.{r.column}",
+                    f"{self.name}: {what} is rejected, so the event is not written: {r.reason}",
+                )
+            )
+        return out
 
 
 def _keep_new_master_data(store: GraphStore, mapped: MappedDocument) -> None:
@@ -136,15 +200,22 @@ def _event_name(index: int, event_id: str | None) -> str:
     return event_id or f"event {index + 1}"
 
 
-def _account(report: IngestReport, unread: Sequence[EventProblem], mapped: MappedDocument) -> None:
+def _account(
+    report: IngestReport,
+    unread: Sequence[EventProblem],
+    mapped: MappedDocument,
+    left_out: Mapping[int, _LeftOut],
+) -> None:
     """The report's event-level view: rejections naming events, and the ``events`` block."""
     names = {m.index: _event_name(m.index, m.event_id) for m in mapped.events}
-    rejected: set[int] = set()
+    rejected: set[int] = set(left_out)
     rejections: list[Rejection] = []
     for problem in [*unread, *(m.problem for m in mapped.events if m.problem)]:
         rejected.add(problem.index)
         reason = f"{_event_name(problem.index, problem.event_id)}: {problem.reason}"
         rejections.append(Rejection("events", problem.index + 1, problem.field, reason))
+    for index, left in left_out.items():
+        rejections.extend(left.rejections(index))
     for rejection in report.rejections:
         origins = mapped.origins.get(rejection.file)
         if origins is None or not 0 < rejection.row <= len(origins):
@@ -166,7 +237,7 @@ def _account(report: IngestReport, unread: Sequence[EventProblem], mapped: Mappe
             if 0 < row <= len(origins):
                 accepted.update(origins[row - 1])
     accepted -= rejected
-    positions = {m.index for m in mapped.events} | {p.index for p in unread}
+    positions = {m.index for m in mapped.events} | {p.index for p in unread} | set(left_out)
     report.events = {
         "read": len(positions),
         "accepted": len(accepted),

@@ -33,6 +33,7 @@ class Server:
 
     base: str
     log_path: Path
+    pid: int  # the server process (with --workers 1, the one that serves)
 
     def log_tail(self, chars: int = 20_000) -> str:
         """The end of the server's log (a 500's traceback, a worker's death), to be shown
@@ -84,6 +85,12 @@ def seed_plant(store: GraphStore, out: Path, accounts: dict[str, tuple[str, list
     seed = random.randrange(1_000_000)
     generate_plant(lots=200, seed=seed, out=out)
     ingest_bundle(store, out, actor="fault-test")
+    add_accounts(store, accounts)
+    return seed
+
+
+def add_accounts(store: GraphStore, accounts: dict[str, tuple[str, list[str]]]) -> None:
+    """Password accounts (name: role, sites) in the store, all with PASSWORD."""
     # a cheap argon2 hash: the server verifies with the hash's own parameters, and these
     # tests race writes, not hashes (sign-in timing is tested with the real cost)
     password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
@@ -92,7 +99,6 @@ def seed_plant(store: GraphStore, out: Path, accounts: dict[str, tuple[str, list
         store.save_account(
             Account(name, role, sites, "password", password_hash, False, now, now), None
         )
-    return seed
 
 
 @contextmanager
@@ -112,7 +118,7 @@ def serve(env: dict[str, str], workers: int) -> Iterator[Server]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        running = Server(f"http://127.0.0.1:{port}", log_path)
+        running = Server(f"http://127.0.0.1:{port}", log_path, server.pid)
         try:
             deadline = time.monotonic() + 90
             while True:

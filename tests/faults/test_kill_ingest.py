@@ -7,7 +7,6 @@ same stats and the same content digest, and `lotgraph audit verify` is ok.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,18 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from graph.audit_chain import verify_store
-from graph.digest import coverage
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
 from lotgraph.neo4j_local import ConnectionInfo
+from tests.faults.chain import assert_cli_verifies, assert_covered, audit_seq
 from tests.faults.served import store_env
 
 KILL_POINTS = 10
@@ -39,19 +36,6 @@ CHUNK_ROWS = {"embedded": 20, "neo4j": 100}
 
 def _cli(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "lotgraph", *args]
-
-
-def _chunk_entries(store: GraphStore) -> int:
-    head = store.audit_head()
-    return head.seq if head else 0
-
-
-def _assert_covered(store: GraphStore) -> None:
-    write_ids: set[str] = set()
-    result = verify_store(store, write_ids=write_ids)
-    assert result.ok, result.as_dict()
-    covered = coverage(store, write_ids)
-    assert (covered.uncovered, covered.uncovered_rows) == (0, [])
 
 
 def _kill_during_ingest(
@@ -71,7 +55,7 @@ def _kill_during_ingest(
     )
     try:
         deadline = time.monotonic() + 120
-        while _chunk_entries(store) < after_entries:
+        while audit_seq(store) < after_entries:
             assert proc.poll() is None, f"ingest ended before the kill point: {proc.stderr}"
             assert time.monotonic() < deadline, "the ingest made no progress"
             time.sleep(0.002)
@@ -81,7 +65,7 @@ def _kill_during_ingest(
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    return _chunk_entries(store)
+    return audit_seq(store)
 
 
 def _run_kill_points(
@@ -100,7 +84,7 @@ def _run_kill_points(
     reference.ensure_schema()
     ingest_bundle(reference, plant, actor="reference", chunk_rows=CHUNK_ROWS[backend])
     expected_digest, expected_stats = reference.content_sha256(), asdict(reference.stats())
-    clean_entries = _chunk_entries(reference)
+    clean_entries = audit_seq(reference)
     reference.close()
 
     for point in range(KILL_POINTS):
@@ -115,23 +99,14 @@ def _run_kill_points(
             killed_at = _kill_during_ingest(plant, env, store, CHUNK_ROWS[backend], after, pause)
             assert killed_at < clean_entries, (point, killed_at)
             print(f"  point {point}: killed after {killed_at} of {clean_entries} entries")
-            _assert_covered(store)
+            assert_covered(store)
 
             ingest_bundle(store, plant, actor="fault-test")
             assert store.content_sha256() == expected_digest, (seed, point, after, pause)
-            _assert_covered(store)
+            assert_covered(store)
             if point == KILL_POINTS - 1:  # the CLI's answer too, and the stats
                 assert asdict(store.stats()) == expected_stats
-                verified = subprocess.run(
-                    _cli(["audit", "verify", "--json"]),
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                )
-                answer: dict[str, Any] = json.loads(verified.stdout)
-                assert verified.returncode == 0 and answer["ok"], verified.stdout + verified.stderr
-                assert answer["coverage"]["uncovered"] == 0
+                assert_cli_verifies(env)
         finally:
             store.close()
 
