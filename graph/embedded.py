@@ -51,12 +51,15 @@ from graph.store import (
     AnalyteRows,
     AuditEntry,
     AuditQuery,
+    FoundPaths,
     GraphStats,
+    Hop,
     NodeRef,
     NodeWrite,
     Props,
     RelRef,
     RelWrite,
+    Shape,
     StoredNode,
     StoreUnavailable,
     T,
@@ -99,6 +102,15 @@ CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value AND r.type = ?
 _LINKED_RELS_IN = """
 SELECT r.src_label, r.src_id, r.dst_label, r.dst_id, r.key, r.props FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ?
+"""
+# One hop of a path shape (``paths``): (this side's id, the other end's id), both labels pinned.
+_HOP_OUT = """
+SELECT r.src_id, r.dst_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value AND r.type = ? AND r.dst_label = ?
+"""
+_HOP_IN = """
+SELECT r.dst_id, r.src_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ? AND r.src_label = ?
 """
 
 _SCHEMA = """
@@ -255,6 +267,9 @@ SELECT n.id, n.props, n.unresolved FROM json_each(?) AS j
 CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
 """
 
+_EXISTING = """
+SELECT n.id FROM json_each(?) AS j CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
 _FETCH_NODE_FPS = """
 SELECT n.id, n.fp, n.unresolved FROM json_each(?) AS j
 CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
@@ -557,6 +572,29 @@ def _makers(text: str | None) -> tuple[tuple[str, str | None], ...]:
     return tuple(sorted((m, s) for m, s in pairs))
 
 
+def _existing(conn: sqlite3.Connection, label: Label, ids: list[str]) -> list[tuple[str]]:
+    found: list[tuple[str]] = []
+    for start in range(0, len(ids), _LINKED_CHUNK):
+        chunk = json.dumps(ids[start : start + _LINKED_CHUNK])
+        found.extend(conn.execute(_EXISTING, (chunk, str(label))))
+    return found
+
+
+def _hop(
+    conn: sqlite3.Connection, partial: list[tuple[str, ...]], label: Label, hop: Hop
+) -> list[tuple[str, ...]]:
+    """The ``partial`` paths (ending at ``label`` nodes) each extended by one ``hop``."""
+    ends = sorted({p[-1] for p in partial})
+    query = _HOP_OUT if hop.outgoing else _HOP_IN
+    reached: dict[str, set[str]] = {}
+    for start in range(0, len(ends), _LINKED_CHUNK):
+        chunk = json.dumps(ends[start : start + _LINKED_CHUNK])
+        params = (chunk, str(label), str(hop.rel_type), str(hop.label))
+        for here, there in conn.execute(query, params):
+            reached.setdefault(here, set()).add(there)
+    return [(*p, there) for p in partial for there in sorted(reached.get(p[-1], ()))]
+
+
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must not be negative, not {limit}")
@@ -843,6 +881,34 @@ class EmbeddedStore:
                     )
                     found[ref] = orjson.loads(props)
         return sorted(found.items())
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        # hop by hop, each shared prefix of the shapes walked once
+        starts = sorted(set(ids))
+        with self._reader() as conn:
+            if () in shapes:  # the start alone: only a node that exists (a hop needs one anyway)
+                starts = sorted(i for (i,) in _existing(conn, label, starts))
+            walked: dict[Shape, list[tuple[str, ...]]] = {(): [(i,) for i in starts]}
+            for shape in shapes:
+                for length in range(1, len(shape) + 1):
+                    prefix = shape[:length]
+                    if prefix not in walked:
+                        came_from = shape[length - 2].label if length > 1 else label
+                        walked[prefix] = _hop(
+                            conn, walked[shape[: length - 1]], came_from, prefix[-1]
+                        )
+        found = sorted({(index, p) for index, shape in enumerate(shapes) for p in walked[shape]})
+        nodes: dict[Label, dict[str, StoredNode]] = {}
+        if with_nodes:
+            wanted: dict[Label, set[str]] = {}
+            for index, p in found:
+                labels = (label, *(h.label for h in shapes[index]))
+                for node_label, node_id in zip(labels, p, strict=True):
+                    wanted.setdefault(node_label, set()).add(node_id)
+            nodes = {lb: self.fetch_nodes(lb, sorted(i)) for lb, i in wanted.items()}
+        return FoundPaths(found, nodes)
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

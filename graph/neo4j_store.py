@@ -33,7 +33,7 @@ from graph.audit_chain import (
     link,
     pending_entries,
 )
-from graph.cypher_files import read_cypher, render
+from graph.cypher_files import paths_query, read_cypher, render
 from graph.digest import NodeRecord, RelRecord, content_digest
 from graph.genealogy import Genealogy
 from graph.model import (
@@ -65,10 +65,12 @@ from graph.store import (
     AnalyteRows,
     AuditEntry,
     AuditQuery,
+    FoundPaths,
     GraphStats,
     NodeRef,
     Props,
     RelRef,
+    Shape,
     StoredNode,
     StoreUnavailable,
     T,
@@ -470,6 +472,24 @@ class Neo4jStore:
                 )
                 found[ref] = _content(props)
         return sorted(found.items())
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        found: set[tuple[int, tuple[str, ...]]] = set()
+        nodes: dict[Label, dict[str, StoredNode]] = {}
+        if not shapes:
+            return FoundPaths([], nodes)
+        query = paths_query(label, tuple(shapes), with_nodes)
+        for part in _chunks(sorted(set(ids))):
+            for index, path, contents in self._found(query, ids=part):
+                found.add((index, tuple(path)))
+                labels = (label, *(h.label for h in shapes[index]))
+                for node_label, node_id, props in zip(labels, path, contents, strict=False):
+                    nodes.setdefault(node_label, {})[node_id] = StoredNode(
+                        _content(props), bool(props.get(UNRESOLVED, False))
+                    )
+        return FoundPaths(sorted(found), nodes)
 
     def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}

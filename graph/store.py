@@ -339,6 +339,32 @@ class StoredNode:
     unresolved: bool
 
 
+class Hop(NamedTuple):
+    """One step of a path shape (``GraphStore.paths``): a relationship type, its direction
+    from the node reached so far, and the label of the node it leads to."""
+
+    rel_type: RelType
+    outgoing: bool
+    label: Label
+
+
+Shape = tuple[Hop, ...]
+"""A path shape: hops from a start node; ``()`` is the start node alone."""
+
+
+@dataclass(slots=True)
+class FoundPaths:
+    """What ``GraphStore.paths`` found."""
+
+    # (index of the shape followed, node ids from the start), sorted, each once
+    paths: list[tuple[int, tuple[str, ...]]]
+    # the content of every node on the paths, the start included (when asked for)
+    nodes: dict[Label, dict[str, StoredNode]]
+
+    def of_shape(self, index: int) -> list[tuple[str, ...]]:
+        return [ids for shape, ids in self.paths if shape == index]
+
+
 @dataclass(slots=True)
 class GraphStats:
     nodes: dict[str, int]
@@ -428,6 +454,14 @@ class GraphStore(Protocol):
         when ``outgoing``, else the targets) with its content (without key and provenance):
         what ``linked`` reads, one entry per relationship, parallel ones apart. Sorted by
         reference."""
+        ...
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        """Every path from the ``label`` nodes among ``ids`` that follows one of ``shapes``
+        (each hop's label pinned), read in one go (Neo4j: one query per chunk of ids); with
+        ``with_nodes``, the content of the nodes on them too."""
         ...
 
     def apply(self, batch: WriteBatch) -> None:
