@@ -54,6 +54,8 @@ from graph.store import (
     FoundPaths,
     GraphStats,
     Hop,
+    Link,
+    LinkKey,
     NodeRef,
     NodeWrite,
     Props,
@@ -909,6 +911,50 @@ class EmbeddedStore:
                     wanted.setdefault(node_label, set()).add(node_id)
             nodes = {lb: self.fetch_nodes(lb, sorted(i)) for lb, i in wanted.items()}
         return FoundPaths(found, nodes)
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        """The walk of custody_links.cypher, one hop at a time (each a few index seeks)."""
+        found: list[tuple[LinkKey, Link]] = []
+
+        def hop(
+            label: Label, ids: Iterable[str], rel_type: RelType, outgoing: bool, other: Label
+        ) -> list[Link]:
+            rows = [
+                (ref.src.id, ref.dst.id, props)
+                for ref, props in self.linked_rels(label, sorted(set(ids)), rel_type, outgoing)
+            ]
+            key = (rel_type, label, other) if outgoing else (rel_type, other, label)
+            found.extend((key, row) for row in rows)
+            return rows
+
+        batch = [batch_id]
+        inputs = {s for s, _, _ in hop(Label.BATCH, batch, RelType.CONSUMED_IN, False, Label.LOT)}
+        outputs = {d for _, d, _ in hop(Label.BATCH, batch, RelType.PRODUCED, True, Label.LOT)}
+        lots = inputs | outputs
+        hop(Label.LOT, lots, RelType.MOVED_TO, True, Label.SITE)
+        hop(Label.LOT, lots, RelType.HOLDS, False, Label.HOLD)
+        hop(Label.LOT, inputs, RelType.CONCERNS, False, Label.DOCUMENT)
+        tested = hop(Label.LOT, lots, RelType.TESTED, False, Label.TEST_RESULT)
+        tested += hop(Label.BATCH, batch, RelType.TESTED, False, Label.TEST_RESULT)
+        results = {s for s, _, _ in tested}
+        hop(Label.TEST_RESULT, results, RelType.REPORTED_IN, True, Label.DOCUMENT)
+        affecting = hop(Label.BATCH, batch, RelType.AFFECTS, False, Label.DEVIATION)
+        deviations = {s for s, _, _ in affecting}
+        concerning = hop(Label.BATCH, batch, RelType.CONCERNS, False, Label.DOCUMENT)
+        concerning += hop(Label.DEVIATION, deviations, RelType.CONCERNS, False, Label.DOCUMENT)
+        documents = {s for s, _, _ in concerning}
+        versions = hop(Label.DOCUMENT, documents, RelType.HAS_VERSION, True, Label.DOCUMENT_VERSION)
+        signs = hop(
+            Label.DOCUMENT_VERSION,
+            {d for _, d, _ in versions},
+            RelType.SIGNS,
+            False,
+            Label.SIGNATURE,
+        )
+        hop(Label.SIGNATURE, {s for s, _, _ in signs}, RelType.SIGNED, False, Label.PERSON)
+        shipped = hop(Label.LOT, outputs, RelType.SHIPPED_IN, True, Label.SHIPMENT)
+        hop(Label.SHIPMENT, {d for _, d, _ in shipped}, RelType.TO, True, Label.CUSTOMER)
+        return found
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

@@ -67,6 +67,8 @@ from graph.store import (
     AuditQuery,
     FoundPaths,
     GraphStats,
+    Link,
+    LinkKey,
     NodeRef,
     Props,
     RelRef,
@@ -490,6 +492,16 @@ class Neo4jStore:
                         _content(props), bool(props.get(UNRESOLVED, False))
                     )
         return FoundPaths(sorted(found), nodes)
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        rows = self.read(read_cypher("custody_links"), batch_id=batch_id)
+        return [
+            (
+                (RelType(r["type"]), Label(r["src_label"]), Label(r["dst_label"])),
+                (r["src"], r["dst"], _content(r["props"])),
+            )
+            for r in rows
+        ]
 
     def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}

@@ -365,6 +365,12 @@ class FoundPaths:
         return [ids for shape, ids in self.paths if shape == index]
 
 
+LinkKey = tuple[RelType, Label, Label]
+"""(relationship type, source label, target label)"""
+Link = tuple[str, str, Props]
+"""(source id, target id, relationship content)"""
+
+
 @dataclass(slots=True)
 class GraphStats:
     nodes: dict[str, int]
@@ -462,6 +468,15 @@ class GraphStore(Protocol):
         """Every path from the ``label`` nodes among ``ids`` that follows one of ``shapes``
         (each hop's label pinned), read in one go (Neo4j: one query per chunk of ids); with
         ``with_nodes``, the content of the nodes on them too."""
+        ...
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        """Every relationship the chain of custody of a batch is built from
+        (queries/custody.py), each keyed by its type and end labels: the batch's input and
+        output lots, where they moved, their holds, the documents of its inputs, QC results
+        on it and its lots with their reports, the deviations affecting it, the documents
+        concerning it or them with versions, signatures and signers, and the shipments of
+        its outputs with their customers. One query on Neo4j; duplicates possible."""
         ...
 
     def apply(self, batch: WriteBatch) -> None:
