@@ -53,7 +53,7 @@ def paths_query(start: Label, shapes: tuple[Shape, ...], with_nodes: bool) -> st
             pattern += f"{arrow}(n{step}:`{Label(hop.label)}`)"
         names = [f"n{step}" for step in range(len(shape) + 1)]
         match = f"MATCH {pattern} " if shape else ""
-        nodes = ", ".join(names) if with_nodes else ""
+        nodes = ", ".join(names[1:] or names) if with_nodes else ""  # the start: by () only
         ids = ", ".join(f"{n}.id" for n in names)
         branches.append(f"{match}RETURN {index} AS shape, [{ids}] AS ids, [{nodes}] AS nodes")
     text = render("paths", start=str(Label(start)))

@@ -59,12 +59,15 @@ from graph.store import (
     NodeRef,
     NodeWrite,
     Props,
+    RecallFacts,
     RelRef,
     RelWrite,
     Shape,
     StoredNode,
     StoreUnavailable,
     T,
+    TraceEdge,
+    TraceSites,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -114,6 +117,71 @@ _HOP_IN = """
 SELECT r.dst_id, r.src_id FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ? AND r.src_label = ?
 """
+
+# A trace (``trace_reach``), one statement per trace: a recursive walk over lots and
+# batches (UNION keeps each node once, so a diamond is expanded once), then the edges at
+# every node reached. CROSS JOIN keeps the reached set as the outer loop, one index seek
+# per node.
+_TRACE_FORWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id
+    AND r.type IN ('CONSUMED_IN', 'SHIPPED_IN')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+WHERE reach.label = 'Batch'
+UNION
+SELECT t.src_id, t.type, t.dst_id FROM reach
+CROSS JOIN rels AS s ON s.src_label = 'Lot' AND s.src_id = reach.id AND s.type = 'SHIPPED_IN'
+CROSS JOIN rels AS t ON t.src_label = 'Shipment' AND t.src_id = s.dst_id AND t.type = 'TO'
+WHERE reach.label = 'Lot'
+"""
+_TRACE_BACKWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id
+        AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id
+    AND r.type IN ('PRODUCED', 'SUPPLIED')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id AND r.type = 'CONSUMED_IN'
+WHERE reach.label = 'Batch'
+"""
+_TRACE_SITES = """
+SELECT n.id, json_extract(n.props, '$.site') FROM json_each(?) AS j
+CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
+# The label at each end of the relationship types a trace follows, where it is a lot or batch.
+_TRACE_ENDS: dict[str, tuple[str | None, str | None]] = {
+    "CONSUMED_IN": ("Lot", "Batch"),
+    "PRODUCED": ("Batch", "Lot"),
+    "SHIPPED_IN": ("Lot", None),
+    "TO": (None, None),
+    "SUPPLIED": (None, "Lot"),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -907,10 +975,42 @@ class EmbeddedStore:
             wanted: dict[Label, set[str]] = {}
             for index, p in found:
                 labels = (label, *(h.label for h in shapes[index]))
-                for node_label, node_id in zip(labels, p, strict=True):
+                on_path = list(zip(labels, p, strict=True))
+                for node_label, node_id in on_path[1:] or on_path:  # the start: by () only
                     wanted.setdefault(node_label, set()).add(node_id)
             nodes = {lb: self.fetch_nodes(lb, sorted(i)) for lb, i in wanted.items()}
         return FoundPaths(found, nodes)
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        lots = Label.LOT
+        consumed = [
+            (ref.src.id, ref.dst.id, props["quantity"])
+            for ref, props in self.linked_rels(lots, lot_ids, RelType.CONSUMED_IN, True)
+        ]
+        shipments = self.linked_rels(lots, lot_ids, RelType.SHIPPED_IN, True)
+        shipment_ids = sorted({ref.dst.id for ref, _ in shipments})
+        to_customer = {
+            s: c for s, c, _ in self.linked(Label.SHIPMENT, shipment_ids, RelType.TO, True)
+        }
+        scope = ((lots, lot_ids), (Label.BATCH, batch_ids))
+        return RecallFacts(
+            consumed=consumed,
+            shipped=[
+                (ref.src.id, ref.dst.id, to_customer.get(ref.dst.id), props["quantity"])
+                for ref, props in shipments
+            ],
+            deviations=[
+                (dev, str(label), target)
+                for label, ids in scope
+                for dev, target, _ in self.linked(label, ids, RelType.AFFECTS, False)
+            ],
+            documents=[
+                (doc, str(label), target)
+                for label, ids in scope
+                for doc, target, _ in self.linked(label, ids, RelType.CONCERNS, False)
+            ],
+            holds=[(h, lot) for h, lot, _ in self.linked(lots, lot_ids, RelType.HOLDS, False)],
+        )
 
     def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
         """The walk of custody_links.cypher, one hop at a time (each a few index seeks)."""
@@ -955,6 +1055,29 @@ class EmbeddedStore:
         shipped = hop(Label.LOT, outputs, RelType.SHIPPED_IN, True, Label.SHIPMENT)
         hop(Label.SHIPMENT, {d for _, d, _ in shipped}, RelType.TO, True, Label.CUSTOMER)
         return found
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        roots = sorted(set(lot_ids))
+        query = _TRACE_FORWARD if forward else _TRACE_BACKWARD
+        with self._reader() as conn:
+            edges: set[TraceEdge] = set(conn.execute(query, (json.dumps(roots),)))
+            if not with_sites:
+                return edges, {}
+            wanted: dict[str, set[str]] = {"Lot": set(roots), "Batch": set()}
+            for a, rel_type, b in edges:
+                for label, node in zip(_TRACE_ENDS[rel_type], (a, b), strict=True):
+                    if label is not None:
+                        wanted[label].add(node)
+            sites: TraceSites = {}
+            for label, ids in wanted.items():
+                ordered = sorted(ids)
+                for start in range(0, len(ordered), _LINKED_CHUNK):
+                    chunk = json.dumps(ordered[start : start + _LINKED_CHUNK])
+                    for node_id, site in conn.execute(_TRACE_SITES, (chunk, label)):
+                        sites[(label, node_id)] = site
+        return edges, sites
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

@@ -71,11 +71,14 @@ from graph.store import (
     LinkKey,
     NodeRef,
     Props,
+    RecallFacts,
     RelRef,
     Shape,
     StoredNode,
     StoreUnavailable,
     T,
+    TraceEdge,
+    TraceSites,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -486,12 +489,38 @@ class Neo4jStore:
         for part in _chunks(sorted(set(ids))):
             for index, path, contents in self._found(query, ids=part):
                 found.add((index, tuple(path)))
+                if not with_nodes:
+                    continue
                 labels = (label, *(h.label for h in shapes[index]))
-                for node_label, node_id, props in zip(labels, path, contents, strict=False):
+                on_path = list(zip(labels, path, strict=True))
+                for (node_label, node_id), props in zip(
+                    on_path[1:] or on_path, contents, strict=True
+                ):
                     nodes.setdefault(node_label, {})[node_id] = StoredNode(
                         _content(props), bool(props.get(UNRESOLVED, False))
                     )
         return FoundPaths(sorted(found), nodes)
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        # the sites come with the same query: no second round trip to leave them out
+        query = read_cypher("trace_forward" if forward else "trace_backward")
+        rows = self.read(query, lot_ids=sorted(set(lot_ids)))
+        edges: set[TraceEdge] = {(a, t, b) for row in rows for a, t, b in row["edges"]}
+        sites: TraceSites = {(lb, i): site for row in rows for lb, i, site in row["sites"]}
+        return edges, sites
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        query = read_cypher("recall_facts")
+        (row,) = self.read(query, lot_ids=list(lot_ids), batch_ids=list(batch_ids))
+        return RecallFacts(
+            consumed=[tuple(x) for x in row["consumed"]],
+            shipped=[tuple(x) for x in row["shipped"]],
+            deviations=[tuple(x) for x in row["deviations"]],
+            documents=[tuple(x) for x in row["documents"]],
+            holds=[tuple(x) for x in row["holds"]],
+        )
 
     def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
         rows = self.read(read_cypher("custody_links"), batch_id=batch_id)

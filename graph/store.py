@@ -358,17 +358,33 @@ class FoundPaths:
 
     # (index of the shape followed, node ids from the start), sorted, each once
     paths: list[tuple[int, tuple[str, ...]]]
-    # the content of every node on the paths, the start included (when asked for)
+    # the content of every node on the paths after their start, and of the start nodes
+    # found by the shape ``()`` (when asked for)
     nodes: dict[Label, dict[str, StoredNode]]
 
     def of_shape(self, index: int) -> list[tuple[str, ...]]:
         return [ids for shape, ids in self.paths if shape == index]
 
 
+TraceEdge = tuple[str, str, str]
+"""(source id, relationship type, target id) of a trace"""
+TraceSites = dict[tuple[str, str], str | None]
+"""(label, id) of each lot and batch of a trace -> its site"""
 LinkKey = tuple[RelType, Label, Label]
 """(relationship type, source label, target label)"""
 Link = tuple[str, str, Props]
 """(source id, target id, relationship content)"""
+
+
+@dataclass(slots=True)
+class RecallFacts:
+    """What a recall reads around its scope (``GraphStore.recall_facts``)."""
+
+    consumed: list[tuple[str, str, Any]]  # lot, batch, quantity
+    shipped: list[tuple[str, str, str | None, Any]]  # lot, shipment, customer, quantity
+    deviations: list[tuple[str, str, str]]  # deviation, target label, target id
+    documents: list[tuple[str, str, str]]  # document, target label, target id
+    holds: list[tuple[str, str]]  # hold, lot
 
 
 @dataclass(slots=True)
@@ -468,6 +484,24 @@ class GraphStore(Protocol):
         """Every path from the ``label`` nodes among ``ids`` that follows one of ``shapes``
         (each hop's label pinned), read in one go (Neo4j: one query per chunk of ids); with
         ``with_nodes``, the content of the nodes on them too."""
+        ...
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        """The edges of the traces of ``lot_ids`` together (queries/trace.py), each node
+        visited once: forward, CONSUMED_IN and PRODUCED from the lots onward with the
+        shipments and customers of every lot reached; backward, CONSUMED_IN and PRODUCED
+        towards the lots with their suppliers. With ``with_sites``, the site of each lot
+        and batch reached (the roots included, when they exist). One statement (embedded)
+        or one query (Neo4j)."""
+        ...
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        """Around the lots and batches of a recall scope (queries/recall.py): each
+        CONSUMED_IN from the lots with its quantity, each SHIPPED_IN with its quantity and
+        the shipment's customer, the deviations affecting and documents concerning the lots
+        and batches, and the holds on the lots. One query on Neo4j."""
         ...
 
     def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
