@@ -855,7 +855,8 @@ class EmbeddedStore:
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection for the SQL of the investigations (queries/).
+        """A read-only connection on the store's tables (for graph/ and the tests only: the
+        investigations read through the GraphStore methods).
 
         Inside ``read_snapshot`` it is the snapshot's; writes through it are refused.
         """
