@@ -9,7 +9,7 @@ of distinct nodes reached forward by:
 
 * ``varlength_distinct``: ``(root)-[:CONSUMED_IN|PRODUCED*]->(x)`` + ``count(DISTINCT x)``,
   which the planner turns into a pruning expand (each node expanded once) — what
-  ``queries/trace_forward.cypher`` uses;
+  ``graph/cypher/trace_forward.cypher`` uses;
 * ``qpp_distinct``: the quantified path pattern ``(root)(()-[...]->())+(x)``, same DISTINCT;
 * ``varlength_paths``: every path (``count(*)``), what a trace without DISTINCT pays; cut
   off by a 20 s transaction timeout.

@@ -51,15 +51,23 @@ from graph.store import (
     AnalyteRows,
     AuditEntry,
     AuditQuery,
+    FoundPaths,
     GraphStats,
+    Hop,
+    Link,
+    LinkKey,
     NodeRef,
     NodeWrite,
     Props,
+    RecallFacts,
     RelRef,
     RelWrite,
+    Shape,
     StoredNode,
     StoreUnavailable,
     T,
+    TraceEdge,
+    TraceSites,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -100,6 +108,80 @@ _LINKED_RELS_IN = """
 SELECT r.src_label, r.src_id, r.dst_label, r.dst_id, r.key, r.props FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ?
 """
+# One hop of a path shape (``paths``): (this side's id, the other end's id), both labels pinned.
+_HOP_OUT = """
+SELECT r.src_id, r.dst_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value AND r.type = ? AND r.dst_label = ?
+"""
+_HOP_IN = """
+SELECT r.dst_id, r.src_id FROM json_each(?) AS j
+CROSS JOIN rels AS r ON r.dst_label = ? AND r.dst_id = j.value AND r.type = ? AND r.src_label = ?
+"""
+
+# A trace (``trace_reach``), one statement per trace: a recursive walk over lots and
+# batches (UNION keeps each node once, so a diamond is expanded once), then the edges at
+# every node reached. CROSS JOIN keeps the reached set as the outer loop, one index seek
+# per node.
+_TRACE_FORWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.dst_id FROM reach
+    CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Lot' AND r.src_id = reach.id
+    AND r.type IN ('CONSUMED_IN', 'SHIPPED_IN')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.src_label = 'Batch' AND r.src_id = reach.id AND r.type = 'PRODUCED'
+WHERE reach.label = 'Batch'
+UNION
+SELECT t.src_id, t.type, t.dst_id FROM reach
+CROSS JOIN rels AS s ON s.src_label = 'Lot' AND s.src_id = reach.id AND s.type = 'SHIPPED_IN'
+CROSS JOIN rels AS t ON t.src_label = 'Shipment' AND t.src_id = s.dst_id AND t.type = 'TO'
+WHERE reach.label = 'Lot'
+"""
+_TRACE_BACKWARD = """
+WITH RECURSIVE reach(label, id) AS (
+    SELECT 'Lot', value FROM json_each(?1)
+    UNION
+    SELECT 'Batch', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id AND r.type = 'PRODUCED'
+    WHERE reach.label = 'Lot'
+    UNION
+    SELECT 'Lot', r.src_id FROM reach
+    CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id
+        AND r.type = 'CONSUMED_IN'
+    WHERE reach.label = 'Batch'
+)
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Lot' AND r.dst_id = reach.id
+    AND r.type IN ('PRODUCED', 'SUPPLIED')
+WHERE reach.label = 'Lot'
+UNION
+SELECT r.src_id, r.type, r.dst_id FROM reach
+CROSS JOIN rels AS r ON r.dst_label = 'Batch' AND r.dst_id = reach.id AND r.type = 'CONSUMED_IN'
+WHERE reach.label = 'Batch'
+"""
+_TRACE_SITES = """
+SELECT n.id, json_extract(n.props, '$.site') FROM json_each(?) AS j
+CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
+# The label at each end of the relationship types a trace follows, where it is a lot or batch.
+_TRACE_ENDS: dict[str, tuple[str | None, str | None]] = {
+    "CONSUMED_IN": ("Lot", "Batch"),
+    "PRODUCED": ("Batch", "Lot"),
+    "SHIPPED_IN": ("Lot", None),
+    "TO": (None, None),
+    "SUPPLIED": (None, "Lot"),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -255,6 +337,9 @@ SELECT n.id, n.props, n.unresolved FROM json_each(?) AS j
 CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
 """
 
+_EXISTING = """
+SELECT n.id FROM json_each(?) AS j CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
+"""
 _FETCH_NODE_FPS = """
 SELECT n.id, n.fp, n.unresolved FROM json_each(?) AS j
 CROSS JOIN nodes AS n ON n.label = ? AND n.id = j.value
@@ -557,6 +642,29 @@ def _makers(text: str | None) -> tuple[tuple[str, str | None], ...]:
     return tuple(sorted((m, s) for m, s in pairs))
 
 
+def _existing(conn: sqlite3.Connection, label: Label, ids: list[str]) -> list[tuple[str]]:
+    found: list[tuple[str]] = []
+    for start in range(0, len(ids), _LINKED_CHUNK):
+        chunk = json.dumps(ids[start : start + _LINKED_CHUNK])
+        found.extend(conn.execute(_EXISTING, (chunk, str(label))))
+    return found
+
+
+def _hop(
+    conn: sqlite3.Connection, partial: list[tuple[str, ...]], label: Label, hop: Hop
+) -> list[tuple[str, ...]]:
+    """The ``partial`` paths (ending at ``label`` nodes) each extended by one ``hop``."""
+    ends = sorted({p[-1] for p in partial})
+    query = _HOP_OUT if hop.outgoing else _HOP_IN
+    reached: dict[str, set[str]] = {}
+    for start in range(0, len(ends), _LINKED_CHUNK):
+        chunk = json.dumps(ends[start : start + _LINKED_CHUNK])
+        params = (chunk, str(label), str(hop.rel_type), str(hop.label))
+        for here, there in conn.execute(query, params):
+            reached.setdefault(here, set()).add(there)
+    return [(*p, there) for p in partial for there in sorted(reached.get(p[-1], ()))]
+
+
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must not be negative, not {limit}")
@@ -747,7 +855,8 @@ class EmbeddedStore:
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection for the SQL of the investigations (queries/).
+        """A read-only connection on the store's tables (for graph/ and the tests only: the
+        investigations read through the GraphStore methods).
 
         Inside ``read_snapshot`` it is the snapshot's; writes through it are refused.
         """
@@ -843,6 +952,133 @@ class EmbeddedStore:
                     )
                     found[ref] = orjson.loads(props)
         return sorted(found.items())
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        # hop by hop, each shared prefix of the shapes walked once
+        starts = sorted(set(ids))
+        with self._reader() as conn:
+            if () in shapes:  # the start alone: only a node that exists (a hop needs one anyway)
+                starts = sorted(i for (i,) in _existing(conn, label, starts))
+            walked: dict[Shape, list[tuple[str, ...]]] = {(): [(i,) for i in starts]}
+            for shape in shapes:
+                for length in range(1, len(shape) + 1):
+                    prefix = shape[:length]
+                    if prefix not in walked:
+                        came_from = shape[length - 2].label if length > 1 else label
+                        walked[prefix] = _hop(
+                            conn, walked[shape[: length - 1]], came_from, prefix[-1]
+                        )
+        found = sorted({(index, p) for index, shape in enumerate(shapes) for p in walked[shape]})
+        nodes: dict[Label, dict[str, StoredNode]] = {}
+        if with_nodes:
+            wanted: dict[Label, set[str]] = {}
+            for index, p in found:
+                labels = (label, *(h.label for h in shapes[index]))
+                on_path = list(zip(labels, p, strict=True))
+                for node_label, node_id in on_path[1:] or on_path:  # the start: by () only
+                    wanted.setdefault(node_label, set()).add(node_id)
+            nodes = {lb: self.fetch_nodes(lb, sorted(i)) for lb, i in wanted.items()}
+        return FoundPaths(found, nodes)
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        lots = Label.LOT
+        consumed = [
+            (ref.src.id, ref.dst.id, props["quantity"])
+            for ref, props in self.linked_rels(lots, lot_ids, RelType.CONSUMED_IN, True)
+        ]
+        shipments = self.linked_rels(lots, lot_ids, RelType.SHIPPED_IN, True)
+        shipment_ids = sorted({ref.dst.id for ref, _ in shipments})
+        to_customer = {
+            s: c for s, c, _ in self.linked(Label.SHIPMENT, shipment_ids, RelType.TO, True)
+        }
+        scope = ((lots, lot_ids), (Label.BATCH, batch_ids))
+        return RecallFacts(
+            consumed=consumed,
+            shipped=[
+                (ref.src.id, ref.dst.id, to_customer.get(ref.dst.id), props["quantity"])
+                for ref, props in shipments
+            ],
+            deviations=[
+                (dev, str(label), target)
+                for label, ids in scope
+                for dev, target, _ in self.linked(label, ids, RelType.AFFECTS, False)
+            ],
+            documents=[
+                (doc, str(label), target)
+                for label, ids in scope
+                for doc, target, _ in self.linked(label, ids, RelType.CONCERNS, False)
+            ],
+            holds=[(h, lot) for h, lot, _ in self.linked(lots, lot_ids, RelType.HOLDS, False)],
+        )
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        """The walk of custody_links.cypher, one hop at a time (each a few index seeks)."""
+        found: list[tuple[LinkKey, Link]] = []
+
+        def hop(
+            label: Label, ids: Iterable[str], rel_type: RelType, outgoing: bool, other: Label
+        ) -> list[Link]:
+            rows = [
+                (ref.src.id, ref.dst.id, props)
+                for ref, props in self.linked_rels(label, sorted(set(ids)), rel_type, outgoing)
+            ]
+            key = (rel_type, label, other) if outgoing else (rel_type, other, label)
+            found.extend((key, row) for row in rows)
+            return rows
+
+        batch = [batch_id]
+        inputs = {s for s, _, _ in hop(Label.BATCH, batch, RelType.CONSUMED_IN, False, Label.LOT)}
+        outputs = {d for _, d, _ in hop(Label.BATCH, batch, RelType.PRODUCED, True, Label.LOT)}
+        lots = inputs | outputs
+        hop(Label.LOT, lots, RelType.MOVED_TO, True, Label.SITE)
+        hop(Label.LOT, lots, RelType.HOLDS, False, Label.HOLD)
+        hop(Label.LOT, inputs, RelType.CONCERNS, False, Label.DOCUMENT)
+        tested = hop(Label.LOT, lots, RelType.TESTED, False, Label.TEST_RESULT)
+        tested += hop(Label.BATCH, batch, RelType.TESTED, False, Label.TEST_RESULT)
+        results = {s for s, _, _ in tested}
+        hop(Label.TEST_RESULT, results, RelType.REPORTED_IN, True, Label.DOCUMENT)
+        affecting = hop(Label.BATCH, batch, RelType.AFFECTS, False, Label.DEVIATION)
+        deviations = {s for s, _, _ in affecting}
+        concerning = hop(Label.BATCH, batch, RelType.CONCERNS, False, Label.DOCUMENT)
+        concerning += hop(Label.DEVIATION, deviations, RelType.CONCERNS, False, Label.DOCUMENT)
+        documents = {s for s, _, _ in concerning}
+        versions = hop(Label.DOCUMENT, documents, RelType.HAS_VERSION, True, Label.DOCUMENT_VERSION)
+        signs = hop(
+            Label.DOCUMENT_VERSION,
+            {d for _, d, _ in versions},
+            RelType.SIGNS,
+            False,
+            Label.SIGNATURE,
+        )
+        hop(Label.SIGNATURE, {s for s, _, _ in signs}, RelType.SIGNED, False, Label.PERSON)
+        shipped = hop(Label.LOT, outputs, RelType.SHIPPED_IN, True, Label.SHIPMENT)
+        hop(Label.SHIPMENT, {d for _, d, _ in shipped}, RelType.TO, True, Label.CUSTOMER)
+        return found
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        roots = sorted(set(lot_ids))
+        query = _TRACE_FORWARD if forward else _TRACE_BACKWARD
+        with self._reader() as conn:
+            edges: set[TraceEdge] = set(conn.execute(query, (json.dumps(roots),)))
+            if not with_sites:
+                return edges, {}
+            wanted: dict[str, set[str]] = {"Lot": set(roots), "Batch": set()}
+            for a, rel_type, b in edges:
+                for label, node in zip(_TRACE_ENDS[rel_type], (a, b), strict=True):
+                    if label is not None:
+                        wanted[label].add(node)
+            sites: TraceSites = {}
+            for label, ids in wanted.items():
+                ordered = sorted(ids)
+                for start in range(0, len(ordered), _LINKED_CHUNK):
+                    chunk = json.dumps(ordered[start : start + _LINKED_CHUNK])
+                    for node_id, site in conn.execute(_TRACE_SITES, (chunk, label)):
+                        sites[(label, node_id)] = site
+        return edges, sites
 
     def genealogy(self) -> Genealogy:
         return self.read_snapshot(self._genealogy)

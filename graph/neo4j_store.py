@@ -33,7 +33,7 @@ from graph.audit_chain import (
     link,
     pending_entries,
 )
-from graph.cypher_files import read_cypher, render
+from graph.cypher_files import paths_query, read_cypher, render
 from graph.digest import NodeRecord, RelRecord, content_digest
 from graph.genealogy import Genealogy
 from graph.model import (
@@ -65,13 +65,20 @@ from graph.store import (
     AnalyteRows,
     AuditEntry,
     AuditQuery,
+    FoundPaths,
     GraphStats,
+    Link,
+    LinkKey,
     NodeRef,
     Props,
+    RecallFacts,
     RelRef,
+    Shape,
     StoredNode,
     StoreUnavailable,
     T,
+    TraceEdge,
+    TraceSites,
     WriteBatch,
     WriteConflict,
     utc_now,
@@ -472,6 +479,60 @@ class Neo4jStore:
                 )
                 found[ref] = _content(props)
         return sorted(found.items())
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        found: set[tuple[int, tuple[str, ...]]] = set()
+        nodes: dict[Label, dict[str, StoredNode]] = {}
+        if not shapes:
+            return FoundPaths([], nodes)
+        query = paths_query(label, tuple(shapes), with_nodes)
+        for part in _chunks(sorted(set(ids))):
+            for index, path, contents in self._found(query, ids=part):
+                found.add((index, tuple(path)))
+                if not with_nodes:
+                    continue
+                labels = (label, *(h.label for h in shapes[index]))
+                on_path = list(zip(labels, path, strict=True))
+                for (node_label, node_id), props in zip(
+                    on_path[1:] or on_path, contents, strict=True
+                ):
+                    nodes.setdefault(node_label, {})[node_id] = StoredNode(
+                        _content(props), bool(props.get(UNRESOLVED, False))
+                    )
+        return FoundPaths(sorted(found), nodes)
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        # the sites come with the same query: no second round trip to leave them out
+        query = read_cypher("trace_forward" if forward else "trace_backward")
+        rows = self.read(query, lot_ids=sorted(set(lot_ids)))
+        edges: set[TraceEdge] = {(a, t, b) for row in rows for a, t, b in row["edges"]}
+        sites: TraceSites = {(lb, i): site for row in rows for lb, i, site in row["sites"]}
+        return edges, sites
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        query = read_cypher("recall_facts")
+        (row,) = self.read(query, lot_ids=list(lot_ids), batch_ids=list(batch_ids))
+        return RecallFacts(
+            consumed=[tuple(x) for x in row["consumed"]],
+            shipped=[tuple(x) for x in row["shipped"]],
+            deviations=[tuple(x) for x in row["deviations"]],
+            documents=[tuple(x) for x in row["documents"]],
+            holds=[tuple(x) for x in row["holds"]],
+        )
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        rows = self.read(read_cypher("custody_links"), batch_id=batch_id)
+        return [
+            (
+                (RelType(r["type"]), Label(r["src_label"]), Label(r["dst_label"])),
+                (r["src"], r["dst"], _content(r["props"])),
+            )
+            for r in rows
+        ]
 
     def _fetch_rel_values(self, refs: Sequence[RelRef], name: str) -> dict[RelRef, Any]:
         groups: dict[tuple[str, str, str], list[RelRef]] = {}

@@ -339,6 +339,54 @@ class StoredNode:
     unresolved: bool
 
 
+class Hop(NamedTuple):
+    """One step of a path shape (``GraphStore.paths``): a relationship type, its direction
+    from the node reached so far, and the label of the node it leads to."""
+
+    rel_type: RelType
+    outgoing: bool
+    label: Label
+
+
+Shape = tuple[Hop, ...]
+"""A path shape: hops from a start node; ``()`` is the start node alone."""
+
+
+@dataclass(slots=True)
+class FoundPaths:
+    """What ``GraphStore.paths`` found."""
+
+    # (index of the shape followed, node ids from the start), sorted, each once
+    paths: list[tuple[int, tuple[str, ...]]]
+    # the content of every node on the paths after their start, and of the start nodes
+    # found by the shape ``()`` (when asked for)
+    nodes: dict[Label, dict[str, StoredNode]]
+
+    def of_shape(self, index: int) -> list[tuple[str, ...]]:
+        return [ids for shape, ids in self.paths if shape == index]
+
+
+TraceEdge = tuple[str, str, str]
+"""(source id, relationship type, target id) of a trace"""
+TraceSites = dict[tuple[str, str], str | None]
+"""(label, id) of each lot and batch of a trace -> its site"""
+LinkKey = tuple[RelType, Label, Label]
+"""(relationship type, source label, target label)"""
+Link = tuple[str, str, Props]
+"""(source id, target id, relationship content)"""
+
+
+@dataclass(slots=True)
+class RecallFacts:
+    """What a recall reads around its scope (``GraphStore.recall_facts``)."""
+
+    consumed: list[tuple[str, str, Any]]  # lot, batch, quantity
+    shipped: list[tuple[str, str, str | None, Any]]  # lot, shipment, customer, quantity
+    deviations: list[tuple[str, str, str]]  # deviation, target label, target id
+    documents: list[tuple[str, str, str]]  # document, target label, target id
+    holds: list[tuple[str, str]]  # hold, lot
+
+
 @dataclass(slots=True)
 class GraphStats:
     nodes: dict[str, int]
@@ -428,6 +476,41 @@ class GraphStore(Protocol):
         when ``outgoing``, else the targets) with its content (without key and provenance):
         what ``linked`` reads, one entry per relationship, parallel ones apart. Sorted by
         reference."""
+        ...
+
+    def paths(
+        self, label: Label, ids: Sequence[str], shapes: Sequence[Shape], with_nodes: bool = False
+    ) -> FoundPaths:
+        """Every path from the ``label`` nodes among ``ids`` that follows one of ``shapes``
+        (each hop's label pinned), read in one go (Neo4j: one query per chunk of ids); with
+        ``with_nodes``, the content of the nodes on them too."""
+        ...
+
+    def trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        """The edges of the traces of ``lot_ids`` together (queries/trace.py), each node
+        visited once: forward, CONSUMED_IN and PRODUCED from the lots onward with the
+        shipments and customers of every lot reached; backward, CONSUMED_IN and PRODUCED
+        towards the lots with their suppliers. With ``with_sites``, the site of each lot
+        and batch reached (the roots included, when they exist). One statement (embedded)
+        or one query (Neo4j)."""
+        ...
+
+    def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
+        """Around the lots and batches of a recall scope (queries/recall.py): each
+        CONSUMED_IN from the lots with its quantity, each SHIPPED_IN with its quantity and
+        the shipment's customer, the deviations affecting and documents concerning the lots
+        and batches, and the holds on the lots. One query on Neo4j."""
+        ...
+
+    def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
+        """Every relationship the chain of custody of a batch is built from
+        (queries/custody.py), each keyed by its type and end labels: the batch's input and
+        output lots, where they moved, their holds, the documents of its inputs, QC results
+        on it and its lots with their reports, the deviations affecting it, the documents
+        concerning it or them with versions, signatures and signers, and the shipments of
+        its outputs with their customers. One query on Neo4j; duplicates possible."""
         ...
 
     def apply(self, batch: WriteBatch) -> None:

@@ -42,24 +42,17 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
-from graph.model import FINGERPRINT, KEY, PROVENANCE, REL_KEY, UNRESOLVED, Label, RelType
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore, Props, StoredNode
-from queries.embedded_graph import rels
+from graph.model import Label, RelType
+from graph.store import GraphStore, Link, LinkKey, Props, StoredNode
 from queries.errors import NotFound
 from queries.holds import PLACED, RELEASED, hold_record
 from queries.snapshot import one_snapshot
 
-_HERE = Path(__file__).parent
-_NOT_CONTENT = {KEY, REL_KEY, UNRESOLVED, FINGERPRINT, *PROVENANCE}
 _APPROVING = ("approved", "released")
 
 SignatureStatus = Literal["valid", "hash_mismatch", "superseded"]
@@ -236,21 +229,13 @@ class CustodyResult(BaseModel):
 
 
 # -- the raw facts both stores fetch ------------------------------------------------------
-LinkKey = tuple[RelType, Label, Label]  # (type, source label, target label)
-Link = tuple[str, str, Props]  # (source id, target id, relationship content)
 
 
 @one_snapshot
 def custody(store: GraphStore, batch_id: str) -> CustodyResult:
     if not store.fetch_nodes(Label.BATCH, [batch_id]):
         raise NotFound("Batch", batch_id)
-    if isinstance(store, Neo4jStore):
-        found = _neo4j_links(store, batch_id)
-    elif isinstance(store, EmbeddedStore):
-        found = _embedded_links(store, batch_id)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no custody for store {type(store).__name__}")
-    links = _collect(found)
+    links = _collect(store.custody_links(batch_id))
     return _assemble(batch_id, links, _nodes(store, batch_id, links))
 
 
@@ -273,58 +258,6 @@ def _nodes(
             wanted.setdefault(src_label, set()).add(src)
             wanted.setdefault(dst_label, set()).add(dst)
     return {label: store.fetch_nodes(label, sorted(ids)) for label, ids in wanted.items()}
-
-
-def _neo4j_links(store: Neo4jStore, batch_id: str) -> list[tuple[LinkKey, Link]]:
-    rows = store.read(read_cypher("custody", _HERE), batch_id=batch_id)
-    return [
-        (
-            (RelType(r["type"]), Label(r["src_label"]), Label(r["dst_label"])),
-            (r["src"], r["dst"], {k: v for k, v in r["props"].items() if k not in _NOT_CONTENT}),
-        )
-        for r in rows
-    ]
-
-
-def _embedded_links(store: EmbeddedStore, batch_id: str) -> list[tuple[LinkKey, Link]]:
-    """The same walk as custody.cypher, one hop at a time."""
-    found: list[tuple[LinkKey, Link]] = []
-
-    def hop(
-        label: Label, ids: Iterable[str], rel_type: RelType, outgoing: bool, other: Label
-    ) -> list[Link]:
-        rows = rels(store, label, ids, rel_type, outgoing)
-        key = (rel_type, label, other) if outgoing else (rel_type, other, label)
-        found.extend((key, row) for row in rows)
-        return rows
-
-    batch = [batch_id]
-    inputs = {s for s, _, _ in hop(Label.BATCH, batch, RelType.CONSUMED_IN, False, Label.LOT)}
-    outputs = {d for _, d, _ in hop(Label.BATCH, batch, RelType.PRODUCED, True, Label.LOT)}
-    lots = inputs | outputs
-    hop(Label.LOT, lots, RelType.MOVED_TO, True, Label.SITE)
-    hop(Label.LOT, lots, RelType.HOLDS, False, Label.HOLD)
-    hop(Label.LOT, inputs, RelType.CONCERNS, False, Label.DOCUMENT)
-    tested = hop(Label.LOT, lots, RelType.TESTED, False, Label.TEST_RESULT)
-    tested += hop(Label.BATCH, batch, RelType.TESTED, False, Label.TEST_RESULT)
-    hop(Label.TEST_RESULT, {s for s, _, _ in tested}, RelType.REPORTED_IN, True, Label.DOCUMENT)
-    affecting = hop(Label.BATCH, batch, RelType.AFFECTS, False, Label.DEVIATION)
-    deviations = {s for s, _, _ in affecting}
-    concerning = hop(Label.BATCH, batch, RelType.CONCERNS, False, Label.DOCUMENT)
-    concerning += hop(Label.DEVIATION, deviations, RelType.CONCERNS, False, Label.DOCUMENT)
-    documents = {s for s, _, _ in concerning}
-    versions = hop(Label.DOCUMENT, documents, RelType.HAS_VERSION, True, Label.DOCUMENT_VERSION)
-    signs = hop(
-        Label.DOCUMENT_VERSION,
-        {d for _, d, _ in versions},
-        RelType.SIGNS,
-        False,
-        Label.SIGNATURE,
-    )
-    hop(Label.SIGNATURE, {s for s, _, _ in signs}, RelType.SIGNED, False, Label.PERSON)
-    shipped = hop(Label.LOT, outputs, RelType.SHIPPED_IN, True, Label.SHIPMENT)
-    hop(Label.SHIPMENT, {d for _, d, _ in shipped}, RelType.TO, True, Label.CUSTOMER)
-    return found
 
 
 # -- the one assembly ---------------------------------------------------------------------

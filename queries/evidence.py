@@ -41,7 +41,7 @@ import time
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -53,14 +53,11 @@ import orjson
 import rfc8785
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore, Props, StoredNode, format_utc, utc_now
+from graph.store import GraphStore, Hop, Props, Shape, StoredNode, format_utc, utc_now
 from queries import custody
 from queries.custody import CustodySignature
-from queries.embedded_graph import pairs
+from queries.documents import LOT_SHAPES, vias
 from queries.epcis_export import epcis_document
 from queries.epcis_export import render as render_epcis
 from queries.errors import InvalidQuery
@@ -69,7 +66,6 @@ from queries.recall import RecallResult, recall
 from queries.snapshot import one_snapshot
 from queries.trace import Direction, TraceResult, trace
 
-_HERE = Path(__file__).parent
 T = TypeVar("T")
 
 FORMAT = "lotgraph-evidence/2"
@@ -102,9 +98,6 @@ _MANIFEST_KEYS = (
 )
 
 Via = tuple[str, ...]
-_CONCERNS = str(RelType.CONCERNS)
-_PRODUCED = str(RelType.PRODUCED)
-_AFFECTS = str(RelType.AFFECTS)
 
 
 # -- documents.json ------------------------------------------------------------------------
@@ -491,21 +484,35 @@ def trace_graphml(evidence: Evidence) -> bytes:
 
 
 # -- documents: batched over the scope -----------------------------------------------------
+_BATCH_SHAPES: tuple[Shape, ...] = (
+    (Hop(RelType.CONCERNS, False, Label.DOCUMENT),),
+    (Hop(RelType.AFFECTS, False, Label.DEVIATION), Hop(RelType.CONCERNS, False, Label.DOCUMENT)),
+)
+# From a document: itself, its versions, the signatures on them and their signers.
+_VERSION_HOP = Hop(RelType.HAS_VERSION, True, Label.DOCUMENT_VERSION)
+_SIGNS_HOP = Hop(RelType.SIGNS, False, Label.SIGNATURE)
+_SIGNATURE_SHAPES: tuple[Shape, ...] = (
+    (),
+    (_VERSION_HOP,),
+    (_VERSION_HOP, _SIGNS_HOP),
+    (_VERSION_HOP, _SIGNS_HOP, Hop(RelType.SIGNED, False, Label.PERSON)),
+)
+
+
 def _documents(
     store: GraphStore, lot_id: str, lot_ids: list[str], batch_ids: list[str]
 ) -> EvidenceDocuments:
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(
-            read_cypher("evidence_documents", _HERE), lot_ids=lot_ids, batch_ids=batch_ids
-        )
-        lot_vias = {tuple(v) for v in row["lot_vias"]}
-        batch_vias = {tuple(v) for v in row["batch_vias"]}
-    elif isinstance(store, EmbeddedStore):
-        lot_vias = _embedded_lot_vias(store, lot_ids)
-        batch_vias = _embedded_batch_vias(store, batch_ids)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no evidence for store {type(store).__name__}")
+    lot_vias = _lot_vias(store, lot_ids)
+    found = store.paths(Label.BATCH, batch_ids, _BATCH_SHAPES) if batch_ids else None
+    batch_vias = vias(found, _BATCH_SHAPES, True) if found else set()
     return _assemble_documents(store, lot_id, lot_vias, batch_vias)
+
+
+def _lot_vias(store: GraphStore, lot_ids: list[str]) -> set[Via]:
+    """The four shapes of ``queries.documents`` for every lot at once (one query on Neo4j)."""
+    if not lot_ids:
+        return set()
+    return vias(store.paths(Label.LOT, lot_ids, LOT_SHAPES), LOT_SHAPES, True)
 
 
 def scope_lot_vias(store: GraphStore, lot_ids: list[str]) -> dict[str, set[Via]]:
@@ -513,58 +520,10 @@ def scope_lot_vias(store: GraphStore, lot_ids: list[str]) -> dict[str, set[Via]]
 
     (The tests check it against ``documents_for_lot`` lot by lot.)
     """
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(read_cypher("evidence_documents", _HERE), lot_ids=lot_ids, batch_ids=[])
-        vias = {tuple(v) for v in row["lot_vias"]}
-    elif isinstance(store, EmbeddedStore):
-        vias = _embedded_lot_vias(store, lot_ids)
-    else:  # pragma: no cover
-        raise TypeError(f"no evidence for store {type(store).__name__}")
     grouped: dict[str, set[Via]] = defaultdict(set)
-    for via in vias:
+    for via in _lot_vias(store, lot_ids):
         grouped[via[-1]].add(via)
     return grouped
-
-
-def _embedded_lot_vias(store: EmbeddedStore, lot_ids: Sequence[str]) -> set[Via]:
-    """The four shapes of ``queries.documents`` for every lot at once (one hop per query)."""
-    vias: set[Via] = {
-        (doc, _CONCERNS, lot)
-        for doc, lot in pairs(store, Label.LOT, lot_ids, RelType.CONCERNS, False)
-    }
-    produced = pairs(store, Label.LOT, lot_ids, RelType.PRODUCED, False)  # (batch, lot)
-    outputs: dict[str, list[str]] = defaultdict(list)
-    for b, lot in produced:
-        outputs[b].append(lot)
-    vias.update(
-        (doc, _CONCERNS, b, _PRODUCED, lot)
-        for doc, b in pairs(store, Label.BATCH, outputs, RelType.CONCERNS, False)
-        for lot in outputs[b]
-    )
-    tails: dict[str, list[Via]] = defaultdict(list)  # deviation -> rest of its path to a lot
-    for dev, lot in pairs(store, Label.LOT, lot_ids, RelType.AFFECTS, False):
-        tails[dev].append((_AFFECTS, lot))
-    for dev, b in pairs(store, Label.BATCH, outputs, RelType.AFFECTS, False):
-        tails[dev].extend((_AFFECTS, b, _PRODUCED, lot) for lot in outputs[b])
-    for doc, dev in pairs(store, Label.DEVIATION, tails, RelType.CONCERNS, False):
-        vias.update((doc, _CONCERNS, dev, *tail) for tail in tails[dev])
-    return vias
-
-
-def _embedded_batch_vias(store: EmbeddedStore, batch_ids: Sequence[str]) -> set[Via]:
-    vias: set[Via] = {
-        (doc, _CONCERNS, b)
-        for doc, b in pairs(store, Label.BATCH, batch_ids, RelType.CONCERNS, False)
-    }
-    affecting: dict[str, list[str]] = defaultdict(list)
-    for dev, b in pairs(store, Label.BATCH, batch_ids, RelType.AFFECTS, False):
-        affecting[dev].append(b)
-    vias.update(
-        (doc, _CONCERNS, dev, _AFFECTS, b)
-        for doc, dev in pairs(store, Label.DEVIATION, affecting, RelType.CONCERNS, False)
-        for b in affecting[dev]
-    )
-    return vias
 
 
 DocumentLinks = dict[custody.LinkKey, list[custody.Link]]
@@ -576,57 +535,24 @@ def _document_facts(
 ) -> tuple[DocumentLinks, dict[Label, dict[str, StoredNode]]]:
     """HAS_VERSION, SIGNS and SIGNED around the documents, in custody's form
     ``{(type, source label, target label): [(source, target, props)]}``, and the nodes at
-    their ends (the documents included)."""
-    found: dict[custody.LinkKey, set[tuple[str, str]]] = defaultdict(set)
-    nodes: dict[Label, dict[str, StoredNode]] = defaultdict(dict)
-    has_version = (RelType.HAS_VERSION, Label.DOCUMENT, Label.DOCUMENT_VERSION)
-    signs = (RelType.SIGNS, Label.SIGNATURE, Label.DOCUMENT_VERSION)
-    signed = (RelType.SIGNED, Label.PERSON, Label.SIGNATURE)
+    their ends (the documents included): one ``paths`` read."""
     if not document_ids:
         return {}, {}
-    if isinstance(store, Neo4jStore):
-        # one query; the node properties come as projections of what the package shows
-        (row,) = store.read(read_cypher("evidence_signatures", _HERE), document_ids=document_ids)
-
-        def node(props: dict[str, Any]) -> StoredNode:
-            content = {k: v for k, v in props.items() if k != "unresolved"}
-            return StoredNode(content, bool(props.get("unresolved")))
-
-        for doc, doc_props, versions, signatures, signers in row["found"]:
-            nodes[Label.DOCUMENT][doc] = node(doc_props)
-            for version, props in versions:
-                found[has_version].add((doc, version))
-                nodes[Label.DOCUMENT_VERSION][version] = node(props)
-            for signature, version, props in signatures:
-                found[signs].add((signature, version))
-                nodes[Label.SIGNATURE][signature] = node(props)
-            for person, signature, props in signers:
-                found[signed].add((person, signature))
-                nodes[Label.PERSON][person] = node(props)
-    elif isinstance(store, EmbeddedStore):
-        found[has_version] = set(
-            pairs(store, Label.DOCUMENT, document_ids, RelType.HAS_VERSION, True)
-        )
-        versions = {v for _, v in found[has_version]}
-        found[signs] = set(pairs(store, Label.DOCUMENT_VERSION, versions, RelType.SIGNS, False))
-        signatures = {s for s, _ in found[signs]}
-        found[signed] = set(pairs(store, Label.SIGNATURE, signatures, RelType.SIGNED, False))
-        wanted = {
-            Label.DOCUMENT: document_ids,
-            Label.DOCUMENT_VERSION: sorted(versions),
-            Label.SIGNATURE: sorted(signatures),
-            Label.PERSON: sorted({p for p, _ in found[signed]}),
-        }
-        for label, ids in wanted.items():
-            nodes[label] = store.fetch_nodes(label, ids)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no evidence for store {type(store).__name__}")
+    found = store.paths(Label.DOCUMENT, document_ids, _SIGNATURE_SHAPES, with_nodes=True)
+    has_version = {(doc, version) for doc, version in found.of_shape(1)}
+    signs = {(signature, version) for _, version, signature in found.of_shape(2)}
+    signed = {(person, signature) for _, _, signature, person in found.of_shape(3)}
+    keyed = {
+        (RelType.HAS_VERSION, Label.DOCUMENT, Label.DOCUMENT_VERSION): has_version,
+        (RelType.SIGNS, Label.SIGNATURE, Label.DOCUMENT_VERSION): signs,
+        (RelType.SIGNED, Label.PERSON, Label.SIGNATURE): signed,
+    }
     links = {
         key: [(src, dst, _NO_PROPS) for src, dst in sorted(pairs_)]
-        for key, pairs_ in found.items()
+        for key, pairs_ in keyed.items()
         if pairs_
     }
-    return links, dict(nodes)
+    return links, found.nodes
 
 
 def _sorted_vias(vias: Iterable[Via]) -> list[list[str]]:

@@ -11,21 +11,15 @@ released or rejected, the ones that can still be stopped, earliest start first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore, format_utc
-from queries import embedded_graph
+from graph.store import GraphStore, Hop, Shape, format_utc
 from queries.errors import InvalidQuery, NotFound
 from queries.snapshot import one_snapshot
 from queries.trace import Direction, trace_edges
 
-_HERE = Path(__file__).parent
 CLOSED_BATCH = ("released", "rejected")
 
 
@@ -86,20 +80,7 @@ def impact(
         material_id = material_id or change.props.get("material_id")
         since = since or change.props.get("effective_at")
     since_text = parse_since(since) if since else None
-    if supplier_id not in store.fetch_nodes(Label.SUPPLIER, [supplier_id]):
-        raise NotFound("Supplier", supplier_id)
-    if isinstance(store, Neo4jStore):
-        (row,) = store.read(
-            read_cypher("impact_lots", _HERE),
-            supplier_id=supplier_id,
-            material_id=material_id,
-            since=since_text,
-        )
-        lots = sorted(row["lots"])
-    elif isinstance(store, EmbeddedStore):
-        lots = _embedded_lots(store, supplier_id, material_id, since_text)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no impact for store {type(store).__name__}")
+    lots = _supplier_lots(store, supplier_id, material_id, since_text)
     edges = trace_edges(store, lots, Direction.FORWARD)
     batches = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
     supplier_lots = set(lots)
@@ -127,19 +108,22 @@ def impact(
     )
 
 
-def _embedded_lots(
-    store: EmbeddedStore, supplier_id: str, material_id: str | None, since: str | None
+# The supplier itself (whether it exists) and each lot it supplied, with their content.
+_SUPPLIED: tuple[Shape, ...] = ((), (Hop(RelType.SUPPLIED, True, Label.LOT),))
+
+
+def _supplier_lots(
+    store: GraphStore, supplier_id: str, material_id: str | None, since: str | None
 ) -> list[str]:
-    supplied = [
-        lot
-        for _, lot in embedded_graph.pairs(
-            store, Label.SUPPLIER, [supplier_id], RelType.SUPPLIED, True
-        )
-    ]
-    props = embedded_graph.props(store, Label.LOT, supplied)
+    """The supplier's lots, of ``material_id`` and created at or after ``since`` when given:
+    one read (``GraphStore.paths``)."""
+    found = store.paths(Label.SUPPLIER, [supplier_id], _SUPPLIED, with_nodes=True)
+    if supplier_id not in found.nodes.get(Label.SUPPLIER, {}):
+        raise NotFound("Supplier", supplier_id)
+    lots = found.nodes.get(Label.LOT, {})
     return sorted(
         lot
-        for lot in set(supplied)
-        if (material_id is None or props.get(lot, {}).get("material_id") == material_id)
-        and (since is None or props.get(lot, {}).get("created_at", "") >= since)
+        for _, lot in found.of_shape(1)
+        if (material_id is None or lots[lot].props.get("material_id") == material_id)
+        and (since is None or lots[lot].props.get("created_at", "") >= since)
     )

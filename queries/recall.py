@@ -14,24 +14,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from graph.cypher_files import read_cypher
-from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
-from queries import embedded_graph
+from graph.store import GraphStore, RecallFacts
 from queries.errors import InvalidQuery, NotFound
 from queries.holds import ActiveHold, active_hold
 from queries.holds import records as hold_records
 from queries.snapshot import one_snapshot
 from queries.trace import Direction, trace_edges
 
-_HERE = Path(__file__).parent
 OPEN_DEVIATION = ("open", "investigating")
 
 
@@ -104,16 +98,6 @@ class RecallResult(BaseModel):
     documents: list[ScopeDocument]
 
 
-class _Facts(BaseModel):
-    """What each store reads for a scope; the answer is assembled from these alone."""
-
-    consumed: list[tuple[str, str, float]]  # lot, batch, quantity
-    shipped: list[tuple[str, str, str | None, float]]  # lot, shipment, customer, quantity
-    deviations: list[tuple[str, str, str]]  # deviation, target label, target id
-    documents: list[tuple[str, str, str]]  # document, target label, target id
-    holds: list[tuple[str, str]]  # hold, lot
-
-
 @one_snapshot
 def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
     roots = sorted(set(lot_ids))
@@ -126,12 +110,7 @@ def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
     edges = trace_edges(store, roots, Direction.FORWARD)
     lot_ids_in_scope = sorted(set(roots) | {b for _, t, b in edges if t == RelType.PRODUCED})
     batch_ids = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
-    if isinstance(store, Neo4jStore):
-        facts = _neo4j_facts(store, lot_ids_in_scope, batch_ids)
-    elif isinstance(store, EmbeddedStore):
-        facts = _embedded_facts(store, lot_ids_in_scope, batch_ids)
-    else:  # pragma: no cover - a new store must implement every investigation
-        raise TypeError(f"no recall for store {type(store).__name__}")
+    facts = store.recall_facts(lot_ids_in_scope, batch_ids)
     return _assemble(store, roots, lot_ids_in_scope, batch_ids, facts)
 
 
@@ -144,7 +123,7 @@ def _assemble(
     roots: list[str],
     lot_ids: list[str],
     batch_ids: list[str],
-    facts: _Facts,
+    facts: RecallFacts,
 ) -> RecallResult:
     lots = store.fetch_nodes(Label.LOT, lot_ids)
     batches = store.fetch_nodes(Label.BATCH, batch_ids)
@@ -284,46 +263,3 @@ def _documents(store: GraphStore, links: list[tuple[str, str, str]]) -> list[Sco
         )
         for doc_id in sorted(concerns)
     ]
-
-
-def _neo4j_facts(store: Neo4jStore, lot_ids: list[str], batch_ids: list[str]) -> _Facts:
-    (row,) = store.read(read_cypher("recall", _HERE), lot_ids=lot_ids, batch_ids=batch_ids)
-    return _Facts(
-        consumed=[tuple(x) for x in row["consumed"]],
-        shipped=[tuple(x) for x in row["shipped"]],
-        deviations=[tuple(x) for x in row["deviations"]],
-        documents=[tuple(x) for x in row["documents"]],
-        holds=[tuple(x) for x in row["holds"]],
-    )
-
-
-def _embedded_facts(store: EmbeddedStore, lot_ids: list[str], batch_ids: list[str]) -> _Facts:
-    consumed = [
-        (lot, batch, props["quantity"])
-        for lot, batch, props in embedded_graph.rels(
-            store, Label.LOT, lot_ids, RelType.CONSUMED_IN, True
-        )
-    ]
-    shipments = embedded_graph.rels(store, Label.LOT, lot_ids, RelType.SHIPPED_IN, True)
-    to_customer = dict(
-        embedded_graph.pairs(store, Label.SHIPMENT, {s for _, s, _ in shipments}, RelType.TO, True)
-    )
-    shipped = [(lot, s, to_customer.get(s), props["quantity"]) for lot, s, props in shipments]
-    deviations = [
-        (dev, str(label), target)
-        for label, ids in ((Label.LOT, lot_ids), (Label.BATCH, batch_ids))
-        for dev, target in embedded_graph.pairs(store, label, ids, RelType.AFFECTS, False)
-    ]
-    documents = [
-        (doc, str(label), target)
-        for label, ids in ((Label.LOT, lot_ids), (Label.BATCH, batch_ids))
-        for doc, target in embedded_graph.pairs(store, label, ids, RelType.CONCERNS, False)
-    ]
-    holds = embedded_graph.pairs(store, Label.LOT, lot_ids, RelType.HOLDS, False)
-    return _Facts(
-        consumed=consumed,
-        shipped=shipped,
-        deviations=deviations,
-        documents=documents,
-        holds=holds,
-    )

@@ -48,3 +48,27 @@ def test_imports_point_down(package: str) -> None:
         if imported != package and imported not in ALLOWED[package]
     ]
     assert not wrong, "\n".join(wrong)
+
+
+STORE_MODULES = {"graph.embedded", "graph.neo4j_store"}
+
+
+@pytest.mark.parametrize("package", ["queries", "api"])
+def test_investigations_and_api_reach_stores_only_through_their_interface(package: str) -> None:
+    """Issue 16: no module of queries/ or api/ imports a store's own module, so none reads
+    its tables or sessions or branches on its type; they use ``graph.store.GraphStore``."""
+    wrong = []
+    for module in sorted((REPO / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            wrong += [
+                f"{module.relative_to(REPO)}:{node.lineno} imports {n}"
+                for n in names
+                if n in STORE_MODULES
+            ]
+    assert not wrong, "\n".join(wrong)
