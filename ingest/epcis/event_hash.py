@@ -13,7 +13,9 @@ seen as the tree its XML form would have (lists as elements with one child per i
 JSON form and the XML form of an event hash alike), then written in the order below.
 Elements of that tree are consumed as they are written, so what is left after the ordered
 fields (extensions, ``ilmd``, the source/destination/business-transaction lists, unknown
-fields) is written after them, sorted.
+fields) is written after them, sorted. Events of the common shapes (:func:`direct_prehash`:
+lotgraph's exports, most partners' events) are written directly to the same string instead,
+without the tree.
 
 The body is an event in the EPCIS 2.0 JSON form as :mod:`ingest.epcis.document` reads it:
 user-extension keys as ``{namespace}local`` (``prefix:local`` when the prefix is unknown).
@@ -211,6 +213,7 @@ def direct_prehash(body: dict[str, Any], ignored: frozenset[str] = frozenset()) 
         return None  # without it, the tree takes an event's extensions apart
     ordered: dict[str, str] = {}
     rest: list[str] = []
+    written: str | None
     for key, value in body.items():
         if key in ignored or key in EXCLUDED_FIELDS:
             continue
