@@ -45,9 +45,11 @@ from ingest.bundle import (
     Bundle,
     BundleError,
     BundleLimits,
+    BundleSource,
     BundleTooLarge,
     Chunk,
     FileScan,
+    RecordsBundle,
 )
 from ingest.mapping import FILES, FILES_BY_NAME, FileSpec, Lookup, RowPlan, RowRejected
 
@@ -203,59 +205,121 @@ def _ingest_bundle(
     except BundleError as exc:
         raise exc.renamed(names) from None
     try:
-        try:
-            scans = bundle.check()
-        except BundleError as exc:
-            raise exc.renamed(names) from None
-        if on_scanned is not None:
-            on_scanned(sum(s.records for s in scans.values()))
-        report = IngestReport(
-            ingest_id=f"ING-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}",
-            source=bundle.meta.source,
-            bundle=str(path) if label is None else label,
-            started_at=utc_now(),
+        return _ingest_source(
+            store,
+            bundle,
+            actor,
+            chunk_rows,
+            on_scanned,
+            progress,
+            str(path) if label is None else label,
+            names,
+            first_row,
+            track_rows,
+            finish,
         )
-        run = _Run(store, bundle, report, actor, names, first_row, track_rows)
-        try:
-            for spec in FILES:
-                if spec.name in scans:
-                    run.file(spec, scans[spec.name], chunk_rows, progress)
-        finally:
-            run.close()
-        report.unresolved = store.unresolved_count()
-        if finish is not None:
-            finish(report)
-        summary = AuditEntry(
-            actor=actor,
-            action="ingest",
-            entity="Bundle",
-            key=report.ingest_id,
-            old=None,
-            new={
-                "bundle": report.bundle,
-                "files": {
-                    names.get(n, n): {"sha256": s.sha256, "rows": s.records}
-                    for n, s in sorted(scans.items())
-                },
-                "accepted": report.total("accepted"),
-                "unchanged": report.total("unchanged"),
-                "rejected": report.total("rejected"),
-                "rows_sha256": run.rows_sha256.hexdigest(),
-            },
-            reason="bundle ingest",
-            source=report.source,
-        )
-        store.apply(WriteBatch(audit=[summary]))
-        store.record_ingest(
-            {k: v for k, v in report.as_dict().items() if k != "rejections"},
-            [asdict(r) for r in report.rejections],
-        )
-        return report
     finally:
         bundle.close()
 
 
+def ingest_records(
+    store: GraphStore,
+    bundle: RecordsBundle,
+    *,
+    actor: str,
+    label: str,
+    file_names: Mapping[str, str] | None = None,
+    first_row: int = 2,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    track_rows: bool = False,
+    finish: Callable[[IngestReport], None] | None = None,
+) -> IngestReport:
+    """Load records held in memory as :func:`ingest_bundle` loads the CSV files they render
+    to (``ingest.events``): the same accounting, rejections, dead letter, audit entries,
+    provenance and placeholders, without writing and reading the files."""
+    try:
+        return _ingest_source(
+            store,
+            bundle,
+            actor,
+            chunk_rows,
+            None,
+            None,
+            label,
+            dict(file_names or {}),
+            first_row,
+            track_rows,
+            finish,
+        )
+    finally:
+        bundle.close()
+
+
+def _ingest_source(
+    store: GraphStore,
+    bundle: BundleSource,
+    actor: str,
+    chunk_rows: int,
+    on_scanned: Callable[[int], None] | None,
+    progress: ProgressCallback | None,
+    label: str,
+    names: Mapping[str, str],
+    first_row: int,
+    track_rows: bool,
+    finish: Callable[[IngestReport], None] | None,
+) -> IngestReport:
+    try:
+        scans = bundle.check()
+    except BundleError as exc:
+        raise exc.renamed(names) from None
+    if on_scanned is not None:
+        on_scanned(sum(s.records for s in scans.values()))
+    report = IngestReport(
+        ingest_id=f"ING-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}",
+        source=bundle.meta.source,
+        bundle=label,
+        started_at=utc_now(),
+    )
+    run = _Run(store, bundle, report, actor, names, first_row, track_rows)
+    try:
+        for spec in FILES:
+            if spec.name in scans:
+                run.file(spec, scans[spec.name], chunk_rows, progress)
+    finally:
+        run.close()
+    report.unresolved = store.unresolved_count()
+    if finish is not None:
+        finish(report)
+    summary = AuditEntry(
+        actor=actor,
+        action="ingest",
+        entity="Bundle",
+        key=report.ingest_id,
+        old=None,
+        new={
+            "bundle": report.bundle,
+            "files": {
+                names.get(n, n): {"sha256": s.sha256, "rows": s.records}
+                for n, s in sorted(scans.items())
+            },
+            "accepted": report.total("accepted"),
+            "unchanged": report.total("unchanged"),
+            "rejected": report.total("rejected"),
+            "rows_sha256": run.rows_sha256.hexdigest(),
+        },
+        reason="bundle ingest",
+        source=report.source,
+    )
+    store.apply(WriteBatch(audit=[summary]))
+    store.record_ingest(
+        {k: v for k, v in report.as_dict().items() if k != "rejections"},
+        [asdict(r) for r in report.rejections],
+    )
+    return report
+
+
 _CONFLICT_RETRIES = 5
+_EMPTY_FINGERPRINT = fingerprint({})
 
 
 @dataclass(slots=True)
@@ -274,7 +338,7 @@ class _Run:
     def __init__(
         self,
         store: GraphStore,
-        bundle: Bundle,
+        bundle: BundleSource,
         report: IngestReport,
         actor: str,
         names: Mapping[str, str],
@@ -482,6 +546,9 @@ class _Run:
         source = self.report.source
         tally = _ChunkTally()
         accepted_lines: list[bytes] = []
+        # rows of a chunk state the same node again (a lot's site, a shipment's lots): its
+        # fingerprint is computed once for each content stated
+        node_fps: dict[NodeRef, tuple[Props, str]] = {}
         for row_no, plan, record in plans:
             provenance = {
                 "source": source,
@@ -492,7 +559,12 @@ class _Run:
             changed = updated = False
             replaced: set[tuple[NodeRef, RelType, bool]] = set()
             for planned in plan.nodes:
-                fp = fingerprint(planned.props)
+                seen = node_fps.get(planned.ref)
+                if seen is not None and seen[0] == planned.props:
+                    fp = seen[1]
+                else:
+                    fp = fingerprint(planned.props)
+                    node_fps[planned.ref] = (planned.props, fp)
                 known = planned.ref in stored_nodes
                 old_fp = stored_nodes.get(planned.ref)
                 if known and old_fp == fp:
@@ -510,7 +582,7 @@ class _Run:
                     replaced.add((planned.ref, rel_type, outgoing))
             for rel in plan.rels:
                 ref = RelRef(rel.type, rel.src, rel.dst, rel.key)
-                fp = fingerprint(rel.props)
+                fp = fingerprint(rel.props) if rel.props else _EMPTY_FINGERPRINT
                 old_rel_fp = stored_rels.get(ref)
                 forced = (rel.src, rel.type, True) in replaced or (
                     rel.dst,
@@ -666,5 +738,6 @@ __all__ = [
     "IngestReport",
     "Rejection",
     "ingest_bundle",
+    "ingest_records",
     "describe_error",
 ]

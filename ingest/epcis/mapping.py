@@ -12,6 +12,7 @@ event hash), never on ``eventID``, so the same event under another id maps the s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from graph.identifiers import from_local_urn, local_urn, to_class_urn
+from graph.identifiers import from_local_urn, local_urn
+from graph.identifiers import to_class_urn as _uncached_class_urn
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
 from ingest.epcis.model import (
@@ -90,6 +92,9 @@ _SGTIN_PATTERN = re.compile(r"^urn:epc:idpat:sgtin:([0-9]+)\.([0-9]+)\.\*$")
 _SSCC = re.compile(r"^urn:epc:id:sscc:")
 _LOCAL_NAME = re.compile(r"[:#}/]")  # what separates a namespace from a local name
 _GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+)$")
+
+
+to_class_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_class_urn)
 
 
 class Unmappable(Exception):
@@ -172,12 +177,20 @@ class _LotAcc:
     erroneous: list[EpcisEvent] = field(default_factory=list)  # with an errorDeclaration
 
 
+# The pure functions of one value below are cached: a document names the same lots, sites,
+# parties, offsets and times in many events.
+@functools.lru_cache(maxsize=1 << 16)
 def _local(value: str, kind: str) -> str:
     """A lotgraph id read back from its ``urn:lotgraph:<kind>:`` URN; other values as given."""
     local = from_local_urn(value)
     if local is not None and local[0] == kind:
         return local[1]
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _bare_name(key: str) -> str:
+    return _LOCAL_NAME.split(key)[-1]
 
 
 def _ilmd_value(ilmd: Any, name: str) -> Any:
@@ -187,7 +200,7 @@ def _ilmd_value(ilmd: Any, name: str) -> Any:
     if not isinstance(ilmd, dict):
         return None
     for key, value in ilmd.items():
-        if _LOCAL_NAME.split(key)[-1] == name:
+        if _bare_name(key) == name:
             return value
     return None
 
@@ -196,6 +209,11 @@ def _offset(event: dict[str, Any]) -> timezone | None:
     text = event.get("eventTimeZoneOffset")
     if not isinstance(text, str):
         return None
+    return _zone(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(text: str) -> timezone | None:
     match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text.strip())
     if not match:
         return None
@@ -208,6 +226,11 @@ def _moment(value: Any, field_name: str, zone: timezone | None) -> str:
     read in the event's ``eventTimeZoneOffset``."""
     if not isinstance(value, str) or not value.strip():
         raise Unmappable(field_name, "missing or not a time")
+    return _utc(value, field_name, zone)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc(value: str, field_name: str, zone: timezone | None) -> str:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
