@@ -33,8 +33,8 @@ from ingest.epcis.model import (
     EpcisEvent,
     EventProblem,
     VocabularyElement,
-    cbv_term,
 )
+from ingest.epcis.model import cbv_term as _uncached_cbv_term
 from ingest.units import UnitError, convert
 
 Record = dict[str, str | float | None]
@@ -95,6 +95,12 @@ _GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+
 
 
 to_class_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_class_urn)
+_cached_cbv_term = functools.lru_cache(maxsize=4096)(_uncached_cbv_term)
+
+
+def cbv_term(value: object) -> str | None:
+    """``model.cbv_term``, cached for text (what a document repeats in every event)."""
+    return _cached_cbv_term(value) if isinstance(value, str) else _uncached_cbv_term(value)
 
 
 class Unmappable(Exception):
@@ -1140,22 +1146,15 @@ class _Mapper:
                 {"material_id": material, "name": str(name), "kind": str(kind), "unit": str(unit)},
                 (),
             )
-        for party, role in sorted(self.used_parties.items()):
+        for party, role in sorted(self.used_parties.items()):  # role: supplier or customer
+            record: Record = {
+                f"{role}_id": _local(party, role),
+                "name": self.party_name(party),
+                "country": self.party_country(party),
+            }
             if role == "supplier":
-                record: Record = {
-                    "supplier_id": _local(party, "supplier"),
-                    "name": self.party_name(party),
-                    "country": self.party_country(party),
-                    "status": DEFAULT_SUPPLIER_STATUS,
-                }
-                self.out.add("suppliers", record, ())
-            else:
-                record = {
-                    "customer_id": _local(party, "customer"),
-                    "name": self.party_name(party),
-                    "country": self.party_country(party),
-                }
-                self.out.add("customers", record, ())
+                record["status"] = DEFAULT_SUPPLIER_STATUS
+            self.out.add(f"{role}s", record, ())
 
 
 def map_document(document: EpcisDocument, lot_units: LotUnits | None = None) -> MappedDocument:
