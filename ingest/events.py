@@ -273,7 +273,9 @@ def _rendered(records: dict[Kind, list[dict[str, Scalar]]]) -> dict[str, Records
         names = list(dict.fromkeys(chain.from_iterable(rows)))
         if names[0].startswith("\ufeff") or any(len(n) > limit for n in names):
             return None
-        cells = [[_cell(value) for value in map(row.get, names)] for row in rows]
+        cells = [
+            [v if v.__class__ is str else _cell(v) for v in map(row.get, names)] for row in rows
+        ]
         if max(map(len, chain.from_iterable(cells)), default=0) > limit:
             return None
         text = io.StringIO(newline="")
@@ -300,8 +302,6 @@ def _write_csv(path: Path, rows: list[dict[str, Scalar]]) -> None:
 
 
 def _cell(value: Scalar) -> str:
-    if value.__class__ is str:
-        return value  # the common case first
     if value is None:
         return ""
     if isinstance(value, bool):
