@@ -265,10 +265,21 @@ class _Expander:
         if isinstance(value, dict):
             return self.object(value)
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return self.items(value)
         if isinstance(value, str) and ":" in value:
             return self.text(value)
         return value
+
+    def items(self, values: list[Any]) -> list[Any]:
+        # a list's items are mostly objects (quantity elements, typed lists) or text (EPCs)
+        return [
+            self.object(v)
+            if isinstance(v, dict)
+            else (self.text(v) if ":" in v else v)
+            if isinstance(v, str)
+            else self.value(v)
+            for v in values
+        ]
 
     def object(self, value: dict[str, Any]) -> dict[str, Any]:
         keys = self.keys
@@ -279,8 +290,10 @@ class _Expander:
                 expanded = keys[key] = _expand_key(key, self.namespaces)
             if isinstance(item, str):
                 out[expanded] = self.text(item) if ":" in item else item
-            elif isinstance(item, dict | list):
-                out[expanded] = self.value(item)
+            elif isinstance(item, dict):
+                out[expanded] = self.object(item)
+            elif isinstance(item, list):
+                out[expanded] = self.items(item)
             else:
                 out[expanded] = item
         return out
