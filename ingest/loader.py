@@ -549,9 +549,11 @@ class _Run:
         source = self.report.source
         tally = _ChunkTally()
         accepted_lines: list[bytes] = []
-        # rows of a chunk state the same node again (a lot's site, a shipment's lots): its
-        # fingerprint is computed once for each content stated
+        # rows of a chunk state the same node again (a lot's site): the fingerprint of a
+        # content of text only is computed once (equal text is equal JSON; equal numbers
+        # need not be: 1 == 1.0 == True, 0.0 == -0.0)
         node_fps: dict[NodeRef, tuple[Props, str]] = {}
+        refs = iter(rel_refs)  # the plans' relationships in the order of the loop below
         for row_no, plan, record in plans:
             provenance = {
                 "source": source,
@@ -567,7 +569,8 @@ class _Run:
                     fp = seen[1]
                 else:
                     fp = fingerprint(planned.props)
-                    node_fps[planned.ref] = (planned.props, fp)
+                    if all(v.__class__ is str for v in planned.props.values()):
+                        node_fps[planned.ref] = (planned.props, fp)
                 known = planned.ref in stored_nodes
                 old_fp = stored_nodes.get(planned.ref)
                 if known and old_fp == fp:
@@ -584,14 +587,12 @@ class _Run:
                     drops[RelDrop(planned.ref, rel_type, outgoing)] = None
                     replaced.add((planned.ref, rel_type, outgoing))
             for rel in plan.rels:
-                ref = RelRef(rel.type, rel.src, rel.dst, rel.key)
+                ref = next(refs)
                 fp = fingerprint(rel.props) if rel.props else _EMPTY_FINGERPRINT
                 old_rel_fp = stored_rels.get(ref)
-                forced = (rel.src, rel.type, True) in replaced or (
-                    rel.dst,
-                    rel.type,
-                    False,
-                ) in replaced
+                forced = bool(replaced) and (
+                    (rel.src, rel.type, True) in replaced or (rel.dst, rel.type, False) in replaced
+                )
                 if old_rel_fp == fp and not forced:
                     continue
                 changed = True
