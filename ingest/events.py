@@ -7,9 +7,10 @@ read of a CSV file of the canonical bundle (DESIGN §3) rendered from them, with
 ``bundle.json`` naming the source and timezone. The loader gets them in memory
 (``ingest_records``), each file's SHA-256 computed over its CSV rendering; only a payload
 whose rendering the CSV reader would not read back as given (a value or field name longer
-than the reader's field limit, a first field name that starts with a byte-order mark) is
-written as those files into a private temporary folder, read with ``ingest_bundle`` and
-deleted, so that the reader's own refusal stands.
+than the reader's field limit, a first field name that starts with a byte-order mark), or
+that comes near the files' size limits (``BundleLimits``' defaults), is written as those
+files into a private temporary folder, read with ``ingest_bundle`` and deleted, so that
+the reader's own refusal stands.
 
 The CSV rendering of one kind: the header is the union of its records' field names in
 first-seen order; a field a record lacks, or whose value is ``null``, is an empty cell;
@@ -53,7 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from graph.store import GraphStore
-from ingest.bundle import BundleMeta, RecordsBundle, RecordsFile
+from ingest.bundle import MAX_META_BYTES, BundleLimits, BundleMeta, RecordsBundle, RecordsFile
 from ingest.loader import IngestReport, ingest_bundle, ingest_records
 from ingest.mapping import FILES
 
@@ -266,6 +267,10 @@ def _rendered(records: dict[Kind, list[dict[str, Scalar]]]) -> dict[str, Records
     text), with the SHA-256 of that file; None when the CSV reader would not read the file
     back as given (see the module's docstring), which then goes through the files."""
     limit = csv.field_size_limit()
+    bounds = BundleLimits()  # the files' limits (ingest_bundle's default): theirs to refuse
+    if sum(len(rows) for rows in records.values()) > bounds.max_rows:
+        return None
+    size = 0
     files: dict[str, RecordsFile] = {}
     for kind, rows in records.items():
         if not rows:
@@ -282,12 +287,16 @@ def _rendered(records: dict[Kind, list[dict[str, Scalar]]]) -> dict[str, Records
         writer = csv.writer(text)
         writer.writerow(names)
         writer.writerows(cells)
+        data = text.getvalue().encode("utf-8")
+        size += len(data)
+        if size > bounds.max_uncompressed_bytes - MAX_META_BYTES:  # bundle.json counts too
+            return None
         header = [name.strip() for name in names]
         files[_FILE_OF_KIND[kind]] = RecordsFile(
             header=header,
             # a header with a column twice is refused whole (RecordsBundle.check)
             records=[dict(zip(header, line, strict=True)) for line in cells],
-            sha256=hashlib.sha256(text.getvalue().encode("utf-8")).hexdigest(),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
     return files
 

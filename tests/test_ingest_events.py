@@ -16,7 +16,7 @@ from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, NodeRef, RelRef
 from ingest import events
-from ingest.bundle import BundleError
+from ingest.bundle import BundleError, BundleLimits
 from ingest.events import EventsPayload, Kind, TooManyRecords, ingest_events
 from ingest.loader import IngestReport, ingest_bundle
 from ingest.mapping import FILES
@@ -450,3 +450,21 @@ def test_scalars_keep_their_type_in_the_payload() -> None:
     (kept,) = payload.records[Kind("lots")]
     assert kept == record
     assert [type(v) for v in kept.values()] == [bool, int, float, type(None), str, bool]
+
+
+def test_a_payload_near_the_files_limits_goes_through_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the limits a bundle's files have, the files decide (and refuse as they do)."""
+    store = EmbeddedStore(tmp_path / "limits.sqlite")
+    store.ensure_schema()
+    through: list[int] = []
+    monkeypatch.setattr(
+        events, "_ingest_through_files", _counted(events._ingest_through_files, through)
+    )
+    report = _ingest(store, _payload({"materials": MATERIALS}))
+    assert through == [] and report.total("accepted") == len(MATERIALS)
+    monkeypatch.setattr(events, "BundleLimits", lambda: BundleLimits(max_rows=len(MATERIALS) - 1))
+    report = _ingest(store, _payload({"materials": MATERIALS}))
+    assert through == [1] and report.total("unchanged") == len(MATERIALS)
+    store.close()
