@@ -320,6 +320,16 @@ def _vocabularies(
     found: dict[str, list[VocabularyElement]] = {}
     prefixes = {**_STANDARD_PREFIXES, **namespaces}
     expander = _Expander(prefixes)
+    # the same few attribute ids in every element: each expanded once
+    names: dict[str, str] = {}
+
+    def name(given: Any) -> str:
+        text = str(given)
+        found = names.get(text)
+        if found is None:
+            found = names[text] = expander.value(text)
+        return found
+
     for vocabulary in vocabulary_list if isinstance(vocabulary_list, list) else []:
         if not isinstance(vocabulary, dict):
             continue
@@ -329,7 +339,7 @@ def _vocabularies(
             if not isinstance(element, dict) or "id" not in element:
                 continue
             attributes = {
-                expander.value(str(a.get("id"))): a.get("attribute")
+                name(a.get("id")): a.get("attribute")
                 for a in element.get("attributes", []) or []
                 if isinstance(a, dict)
             }
