@@ -190,13 +190,14 @@ def _from_json(parsed: Any) -> tuple[EpcisDocument, Converted]:
         vocabularies=_vocabularies(vocabularies, namespaces),
     )
     converted: Converted = []
+    shared = _Expander(namespaces)  # for the events without a context of their own
     for index, raw in enumerate(events):
         if not isinstance(raw, dict):
             converted.append((index, {}, [("event", "not a JSON object")]))
             continue
-        local = dict(namespaces)
-        local.update(_context_prefixes(raw.get("@context")))
-        body = _expand_json({k: v for k, v in raw.items() if k != "@context"}, local)
+        own = _context_prefixes(raw.get("@context"))
+        expander = _Expander({**namespaces, **own}) if own else shared
+        body = expander.object({k: v for k, v in raw.items() if k != "@context"})
         converted.append((index, body, _json_only_problems(body)))
     return document, converted
 
