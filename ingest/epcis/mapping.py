@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from graph.identifiers import from_local_urn, local_urn
+from graph.identifiers import from_local_urn
+from graph.identifiers import local_urn as _uncached_local_urn
 from graph.identifiers import to_class_urn as _uncached_class_urn
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
@@ -95,6 +96,7 @@ _GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+
 
 
 to_class_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_class_urn)
+local_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_local_urn)
 _cached_cbv_term = functools.lru_cache(maxsize=4096)(_uncached_cbv_term)
 
 
