@@ -7,8 +7,10 @@ JSON-LD document: the forward traces of every lot no batch made, that is every b
 shipment and movement of the plant. The document is then imported into an empty embedded
 store twice: first (everything new) and again (everything unchanged), each timed from the
 bytes to the last write (read, map, load). Prints events, seconds and events/s beside the
-target (issue 15: 20,000 events/s), and the round-trip check: the forward and backward
-traces of sampled lots are the same in both stores.
+target (issue 15: 20,000 events/s), with the CPU seconds of the process (on a shared
+machine the wall clock also counts the time other processes held the cores), and the
+round-trip check: the forward and backward traces of sampled lots are the same in both
+stores.
 """
 
 from __future__ import annotations
@@ -55,11 +57,12 @@ def main() -> None:
     target = EmbeddedStore(folder / "target.sqlite")
     target.ensure_schema()
     for attempt in ("first", "again"):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         document = read_document(data, name="plant.jsonld")
         read_seconds = time.perf_counter() - started
         report = ingest_epcis(target, document, actor="benchmark", label="benchmark")
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         events = report.events or {}
         count = int(events.get("read", 0))
         print(
@@ -67,6 +70,7 @@ def main() -> None:
             f"unchanged={events.get('unchanged', 0):>9,d} rejected={events.get('rejected', 0)} "
             f"rows={report.total('rows_read'):>9,d} read={read_seconds:5.1f} s "
             f"seconds={seconds:6.1f} events/s={count / seconds:>8,.0f} "
+            f"cpu={cpu:5.2f} s ({count / cpu:,.0f} events per CPU second) "
             f"(target {TARGET_EVENTS_PER_SECOND:,d}: "
             f"{'met' if count / seconds >= TARGET_EVENTS_PER_SECOND else 'not met'})"
         )

@@ -8,6 +8,10 @@ by the load, so a refusal can never come after something was written.
 The limits (``BundleLimits``) are checked twice: from what a zip declares in its central
 directory, before anything is expanded, and on the bytes and rows as they are read,
 because a zip's declared sizes can lie.
+
+The loader reads a :class:`BundleSource`: a :class:`Bundle` on disk, or
+:class:`RecordsBundle`, records already in memory (``ingest.events``) read exactly as the
+CSV files they render to would be, without writing and parsing those files.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MIB = 1024 * 1024
@@ -585,3 +589,61 @@ def _unsafe_path(name: str) -> str | None:
     if "\0" in name:
         return "a NUL character in the name"
     return None
+
+
+class BundleSource(Protocol):
+    """What the loader reads of a bundle: its metadata, a check, and its records."""
+
+    @property
+    def meta(self) -> BundleMeta: ...
+
+    def check(self) -> dict[str, FileScan]: ...
+
+    def chunks(self, name: str, chunk_rows: int) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsFile:
+    """One file of a :class:`RecordsBundle`: its header and records as its CSV file would
+    be read (names trimmed, every cell text, an empty cell ''), and that file's SHA-256."""
+
+    header: list[str]
+    records: list[dict[str, str]]
+    sha256: str
+
+
+class RecordsBundle:
+    """A bundle whose files are records in memory: what ``Bundle`` would read of the CSV
+    files rendered from them (``ingest.events``), given without the files."""
+
+    def __init__(self, meta: BundleMeta, files: Mapping[str, RecordsFile]) -> None:
+        self._meta = meta
+        self._files = dict(files)
+
+    @property
+    def meta(self) -> BundleMeta:
+        return self._meta
+
+    def check(self) -> dict[str, FileScan]:
+        """The files' scans; a BundleError for a header a CSV file could not have (two
+        field names that are one column once trimmed), as ``Bundle.check`` raises it."""
+        problems: list[Problem] = []
+        for name, file in sorted(self._files.items()):
+            problems += _header_problems(name, 1, file.header)
+        if problems:
+            raise BundleError(problems[:MAX_PROBLEMS], max(0, len(problems) - MAX_PROBLEMS))
+        return {
+            name: FileScan(name, len(f.records), f.sha256, f.header)
+            for name, f in sorted(self._files.items())
+        }
+
+    def chunks(self, name: str, chunk_rows: int) -> Iterator[Chunk]:
+        file = self._files[name]
+        for start in range(0, len(file.records), chunk_rows):
+            records = file.records[start : start + chunk_rows]
+            yield Chunk(first_row=start + 2, columns=file.header, records=records)
+
+    def close(self) -> None:
+        self._files.clear()

@@ -2,9 +2,15 @@
 
 The records go through the bundle loader itself, so validation, mapping, accounting
 (``rows_read = accepted + unchanged + rejected``), the dead letter (``store.record_ingest``)
-and the audit trail are exactly the CLI's: each kind's records are written as a CSV file of
-the canonical bundle (DESIGN §3), with a ``bundle.json``, into a private temporary folder
-that is deleted after ``ingest_bundle`` has read it.
+and the audit trail are exactly the CLI's: each kind's records are what the loader would
+read of a CSV file of the canonical bundle (DESIGN §3) rendered from them, with a
+``bundle.json`` naming the source and timezone. The loader gets them in memory
+(``ingest_records``), each file's SHA-256 computed over its CSV rendering; only a payload
+whose rendering the CSV reader would not read back as given (a value or field name longer
+than the reader's field limit, a first field name that starts with a byte-order mark), or
+that comes near the files' size limits (``BundleLimits``' defaults), is written as those
+files into a private temporary folder, read with ``ingest_bundle`` and deleted, so that
+the reader's own refusal stands.
 
 The CSV rendering of one kind: the header is the union of its records' field names in
 first-seen order; a field a record lacks, or whose value is ``null``, is an empty cell;
@@ -33,10 +39,14 @@ unknown timezone, a blank source), and one with more records in total than ``max
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
+import io
 import json
 import tempfile
 from collections.abc import Callable
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,7 +54,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from graph.store import GraphStore
-from ingest.loader import IngestReport, ingest_bundle
+from ingest.bundle import MAX_META_BYTES, BundleLimits, BundleMeta, RecordsBundle, RecordsFile
+from ingest.loader import IngestReport, ingest_bundle, ingest_records
 from ingest.mapping import FILES
 
 DEFAULT_MAX_ROWS = 50_000
@@ -81,6 +92,25 @@ def _carried_text(text: str, what: str) -> None:
 
 
 def _check_record(record: dict[str, Scalar]) -> dict[str, Scalar]:
+    # the common case at once: field names seen before, and values of plain ASCII text
+    if _names_are_fine(tuple(record)):
+        text = "".join([v for v in record.values() if isinstance(v, str)])
+        if text.isascii() and "\x00" not in text:
+            return record
+    return _checked_record(record)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_are_fine(names: tuple[str, ...]) -> bool:
+    try:
+        _checked_record(dict.fromkeys(names))
+    except ValueError:
+        return False
+    return True
+
+
+def _checked_record(record: dict[str, Scalar]) -> dict[str, Scalar]:
+    """Each field name and value in turn; the first fault is the one reported."""
     columns: dict[str, str] = {}
     for name, value in record.items():
         column = name.strip()
@@ -182,6 +212,37 @@ def ingest_events(
     count = payload.record_count
     if count > max_rows:
         raise TooManyRecords(count, max_rows)
+    name = label or f"events:{payload.source}"
+    files = _rendered(payload.records)
+    if files is None:
+        return _ingest_through_files(
+            store, payload, actor=actor, label=name, track_rows=track_rows, finish=finish
+        )
+    zone = ZoneInfo(payload.timezone) if payload.timezone else None
+    meta = {"source": payload.source, "timezone": payload.timezone}
+    bundle = RecordsBundle(BundleMeta(payload.source, zone, None, meta), files)
+    return ingest_records(
+        store,
+        bundle,
+        actor=actor,
+        label=name,
+        file_names=_KIND_OF_FILE,
+        first_row=1,
+        track_rows=track_rows,
+        finish=finish,
+    )
+
+
+def _ingest_through_files(
+    store: GraphStore,
+    payload: EventsPayload,
+    *,
+    actor: str,
+    label: str,
+    track_rows: bool,
+    finish: Callable[[IngestReport], None] | None,
+) -> IngestReport:
+    """The payload written as the CSV files of a bundle and read back by the loader."""
     with tempfile.TemporaryDirectory(prefix="lotgraph-events-") as tmp:
         folder = Path(tmp)
         meta = {"source": payload.source, "timezone": payload.timezone}
@@ -193,12 +254,51 @@ def ingest_events(
             store,
             folder,
             actor=actor,
-            label=label or f"events:{payload.source}",
+            label=label,
             file_names=_KIND_OF_FILE,
             first_row=1,
             track_rows=track_rows,
             finish=finish,
         )
+
+
+def _rendered(records: dict[Kind, list[dict[str, Scalar]]]) -> dict[str, RecordsFile] | None:
+    """Each kind's records as the loader would read its CSV file (header trimmed, cells as
+    text), with the SHA-256 of that file; None when the CSV reader would not read the file
+    back as given (see the module's docstring), which then goes through the files."""
+    limit = csv.field_size_limit()
+    bounds = BundleLimits()  # the files' limits (ingest_bundle's default): theirs to refuse
+    if sum(len(rows) for rows in records.values()) > bounds.max_rows:
+        return None
+    size = 0
+    files: dict[str, RecordsFile] = {}
+    for kind, rows in records.items():
+        if not rows:
+            continue
+        names = list(dict.fromkeys(chain.from_iterable(rows)))
+        if names[0].startswith("\ufeff") or any(len(n) > limit for n in names):
+            return None
+        cells = [
+            [v if v.__class__ is str else _cell(v) for v in map(row.get, names)] for row in rows
+        ]
+        if max(map(len, chain.from_iterable(cells)), default=0) > limit:
+            return None
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(names)
+        writer.writerows(cells)
+        data = text.getvalue().encode("utf-8")
+        size += len(data)
+        if size > bounds.max_uncompressed_bytes - MAX_META_BYTES:  # bundle.json counts too
+            return None
+        header = [name.strip() for name in names]
+        files[_FILE_OF_KIND[kind]] = RecordsFile(
+            header=header,
+            # a header with a column twice is refused whole (RecordsBundle.check)
+            records=[dict(zip(header, line, strict=True)) for line in cells],
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+    return files
 
 
 def _write_csv(path: Path, rows: list[dict[str, Scalar]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,9 +86,13 @@ def _site(site_id: str) -> PlannedNode:
     return PlannedNode(NodeRef(Label.SITE, site_id), {"name": site_id})
 
 
+# a bundle spells its units a few ways, a million times: each spelling is read once
+_canonical_unit = functools.lru_cache(maxsize=256)(canonical_unit)
+
+
 def _unit(row: Any, column: str = "unit") -> str:
     try:
-        return canonical_unit(getattr(row, column))
+        return _canonical_unit(getattr(row, column))
     except UnitError as exc:
         raise RowRejected(column, str(exc)) from None
 
@@ -99,7 +104,10 @@ def _in_lot_unit(row: Any, lookup: Lookup) -> tuple[float, str]:
     if lot_unit is None:
         return row.quantity, unit
     try:
-        return convert(row.quantity, unit, lot_unit), canonical_unit(lot_unit)
+        target = _canonical_unit(lot_unit)
+        if target == unit:
+            return row.quantity, unit  # what convert gives for one unit
+        return convert(row.quantity, unit, target), target
     except UnitError as exc:
         raise RowRejected("unit", str(exc)) from None
 

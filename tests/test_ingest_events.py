@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from graph.model import Label, RelType
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore, NodeRef, RelRef
 from ingest import events
+from ingest.bundle import BundleError, BundleLimits
 from ingest.events import EventsPayload, Kind, TooManyRecords, ingest_events
 from ingest.loader import IngestReport, ingest_bundle
 from ingest.mapping import FILES
@@ -220,12 +222,122 @@ def test_the_temporary_bundle_is_private_and_deleted(
         return ingest_bundle(store, path, **kwargs)
 
     monkeypatch.setattr(events, "ingest_bundle", spy)
+    # records go to the loader in memory, with no file written ...
     report = _ingest(store, _payload({"materials": MATERIALS, "lots": []}))
+    assert seen == [] and report.total("accepted") == len(MATERIALS)
+    assert list(scratch.iterdir()) == []
+    # ... but for a rendering the CSV reader reads otherwise (here: a first field name
+    # with a byte-order mark, which the reader drops), which goes through the files
+    marked = [
+        {"\ufeff" + k if i == 0 else k: v for i, (k, v) in enumerate(m.items())} for m in MATERIALS
+    ]
+    report = _ingest(store, _payload({"materials": marked, "lots": []}))
     ((path, mode, names),) = seen
     assert path.parent == scratch and mode == 0o700
     assert names == ["bundle.json", "materials.csv"]  # an empty kind is not written
     assert report.bundle == "events:MES-A" and str(scratch) not in report.bundle
+    assert report.total("unchanged") == len(MATERIALS)  # the reader dropped the mark
     assert list(scratch.iterdir()) == []
+
+
+def _odd_payload() -> dict[str, list[dict[str, Any]]]:
+    """Records whose CSV rendering quotes, escapes and spans lines, with rejections."""
+    odd = 'a "quoted", comma\r\nsecond line\rCR only\nLF é 漢字 \U0001f600 \ufeff '
+    return {
+        "suppliers": [
+            {"supplier_id": " SUP-1 ", "name": odd, "country": None, "status": "approved"},
+            {"supplier_id": "SUP-2", "name": "", "status": "approved"},
+            {"supplier_id": "SUP-1", "name": "other", "status": "approved"},
+            {"supplier_id": "SUP-3", "name": "x ", "status": "approved", "note ": odd},
+        ],
+        "materials": MATERIALS,
+        "lots": [
+            lot("L-R1", supplier_id="SUP-1", quantity=100.25, on_hand=None, hazardous=True),
+            lot("L-R2", quantity="1e3", extra=odd, flag=False),
+            lot("L-R3", quantity=-1),
+            {"lot_id": "L-R4"},
+        ],
+        "batches": [batch("B-1")],
+        "consumptions": [consumption("B-1", "L-R1", quantity=10), consumption("B-1", "L-R9")],
+        "outputs": [output("B-1", "L-I1", quantity="40.5")],
+    }
+
+
+def _held(store: EmbeddedStore) -> dict[str, Any]:
+    """Everything an ingest leaves in an embedded store, but its ids and clock."""
+    with store.reading() as conn:
+        nodes = conn.execute("SELECT * FROM nodes ORDER BY label, id")
+        rels = conn.execute("SELECT * FROM rels ORDER BY 1, 2, 3, 4, 5, 6")
+        names = [[c[0] for c in cur.description] for cur in (nodes, rels)]
+        held = {
+            table: [_without_write_id(dict(zip(columns, row, strict=True))) for row in cur]
+            for table, columns, cur in zip(("nodes", "rels"), names, (nodes, rels), strict=True)
+        }
+    audit = [
+        {
+            k: v
+            for k, v in e.items()
+            if k not in ("seq", "at", "key", "reason", "prev_hash", "hash", "write_id")
+        }
+        for e in store.audit_entries()
+    ]
+    return held | {"audit": audit, "content": store.content_sha256()}
+
+
+def _without_write_id(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row, its provenance without the write's random id."""
+    provenance = json.loads(row["prov"])
+    assert provenance.pop("write_id")
+    return row | {"prov": provenance}
+
+
+def test_records_in_memory_load_as_their_csv_files_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-memory path and the CSV files give the same report, dead letter, audit
+    entries (with each file's SHA-256 and rows_sha256), provenance and graph: once, and
+    again (unchanged)."""
+    payload = _payload(_odd_payload(), timezone="Europe/Zurich")
+    through_files = events._ingest_through_files
+    results = []
+    refusals: list[str] = []
+    for way in ("memory", "files"):
+        store = EmbeddedStore(tmp_path / f"{way}.sqlite")
+        store.ensure_schema()
+        if way == "files":
+            monkeypatch.setattr(events, "_rendered", lambda records: None)
+        spied: list[int] = []
+        monkeypatch.setattr(events, "_ingest_through_files", _counted(through_files, spied))
+        reports = [_ingest(store, payload).as_dict() for _ in range(2)]
+        assert len(spied) == (2 if way == "files" else 0)
+        with pytest.raises(BundleError) as refused:
+            _ingest(store, _payload({"suppliers": [{"name": "a"}, {" name": "b"}]}))
+        refusals.append(str(refused.value))
+        ids = [r.pop("ingest_id") for r in reports]
+        for r in reports:
+            r.pop("started_at")
+        dead = [[{**x, "ingest_id": None} for x in _rejections(store, i)] for i in ids]
+        results.append((reports, dead, _held(store)))
+        store.close()
+    memory, files = results
+    (first, again), dead, _ = memory
+    assert first["rejected"] == 4 and len(dead[0]) == len(first["rejections"]) > 4
+    assert first["accepted"] > 0
+    assert again["accepted"] == 0 and again["unchanged"] == first["accepted"]
+    assert memory == files
+    assert (
+        refusals[0]
+        == refusals[1]
+        == ("suppliers line 1: column 'name' appears twice in the header (columns 1 and 2)")
+    )
+
+
+def _counted(function: Any, calls: list[int]) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    return counted
 
 
 def _second_store(store: GraphStore, tmp_path: Path) -> GraphStore:
@@ -338,3 +450,21 @@ def test_scalars_keep_their_type_in_the_payload() -> None:
     (kept,) = payload.records[Kind("lots")]
     assert kept == record
     assert [type(v) for v in kept.values()] == [bool, int, float, type(None), str, bool]
+
+
+def test_a_payload_near_the_files_limits_goes_through_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the limits a bundle's files have, the files decide (and refuse as they do)."""
+    store = EmbeddedStore(tmp_path / "limits.sqlite")
+    store.ensure_schema()
+    through: list[int] = []
+    monkeypatch.setattr(
+        events, "_ingest_through_files", _counted(events._ingest_through_files, through)
+    )
+    report = _ingest(store, _payload({"materials": MATERIALS}))
+    assert through == [] and report.total("accepted") == len(MATERIALS)
+    monkeypatch.setattr(events, "BundleLimits", lambda: BundleLimits(max_rows=len(MATERIALS) - 1))
+    report = _ingest(store, _payload({"materials": MATERIALS}))
+    assert through == [1] and report.total("unchanged") == len(MATERIALS)
+    store.close()

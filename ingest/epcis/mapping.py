@@ -12,6 +12,7 @@ event hash), never on ``eventID``, so the same event under another id maps the s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from graph.identifiers import from_local_urn, local_urn, to_class_urn
+from graph.identifiers import from_local_urn
+from graph.identifiers import local_urn as _uncached_local_urn
+from graph.identifiers import to_class_urn as _uncached_class_urn
 from graph.store import format_utc
 from ingest.epcis.event_hash import event_hash
 from ingest.epcis.model import (
@@ -31,8 +34,8 @@ from ingest.epcis.model import (
     EpcisEvent,
     EventProblem,
     VocabularyElement,
-    cbv_term,
 )
+from ingest.epcis.model import cbv_term as _uncached_cbv_term
 from ingest.units import UnitError, convert
 
 Record = dict[str, str | float | None]
@@ -90,6 +93,16 @@ _SGTIN_PATTERN = re.compile(r"^urn:epc:idpat:sgtin:([0-9]+)\.([0-9]+)\.\*$")
 _SSCC = re.compile(r"^urn:epc:id:sscc:")
 _LOCAL_NAME = re.compile(r"[:#}/]")  # what separates a namespace from a local name
 _GDST_LOT = re.compile(r"^(urn:gdst:[^:]+:product:)lot:class:([^.]+\.[^.]*)\.(.+)$")
+
+
+to_class_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_class_urn)
+local_urn = functools.lru_cache(maxsize=1 << 16)(_uncached_local_urn)
+_cached_cbv_term = functools.lru_cache(maxsize=4096)(_uncached_cbv_term)
+
+
+def cbv_term(value: object) -> str | None:
+    """``model.cbv_term``, cached for text (what a document repeats in every event)."""
+    return _cached_cbv_term(value) if isinstance(value, str) else _uncached_cbv_term(value)
 
 
 class Unmappable(Exception):
@@ -172,12 +185,20 @@ class _LotAcc:
     erroneous: list[EpcisEvent] = field(default_factory=list)  # with an errorDeclaration
 
 
+# The pure functions of one value below are cached: a document names the same lots, sites,
+# parties, offsets and times in many events.
+@functools.lru_cache(maxsize=1 << 16)
 def _local(value: str, kind: str) -> str:
     """A lotgraph id read back from its ``urn:lotgraph:<kind>:`` URN; other values as given."""
     local = from_local_urn(value)
     if local is not None and local[0] == kind:
         return local[1]
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _bare_name(key: str) -> str:
+    return _LOCAL_NAME.split(key)[-1]
 
 
 def _ilmd_value(ilmd: Any, name: str) -> Any:
@@ -187,7 +208,7 @@ def _ilmd_value(ilmd: Any, name: str) -> Any:
     if not isinstance(ilmd, dict):
         return None
     for key, value in ilmd.items():
-        if _LOCAL_NAME.split(key)[-1] == name:
+        if _bare_name(key) == name:
             return value
     return None
 
@@ -196,6 +217,11 @@ def _offset(event: dict[str, Any]) -> timezone | None:
     text = event.get("eventTimeZoneOffset")
     if not isinstance(text, str):
         return None
+    return _zone(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(text: str) -> timezone | None:
     match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text.strip())
     if not match:
         return None
@@ -208,6 +234,11 @@ def _moment(value: Any, field_name: str, zone: timezone | None) -> str:
     read in the event's ``eventTimeZoneOffset``."""
     if not isinstance(value, str) or not value.strip():
         raise Unmappable(field_name, "missing or not a time")
+    return _utc(value, field_name, zone)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc(value: str, field_name: str, zone: timezone | None) -> str:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -1117,22 +1148,15 @@ class _Mapper:
                 {"material_id": material, "name": str(name), "kind": str(kind), "unit": str(unit)},
                 (),
             )
-        for party, role in sorted(self.used_parties.items()):
+        for party, role in sorted(self.used_parties.items()):  # role: supplier or customer
+            record: Record = {
+                f"{role}_id": _local(party, role),
+                "name": self.party_name(party),
+                "country": self.party_country(party),
+            }
             if role == "supplier":
-                record: Record = {
-                    "supplier_id": _local(party, "supplier"),
-                    "name": self.party_name(party),
-                    "country": self.party_country(party),
-                    "status": DEFAULT_SUPPLIER_STATUS,
-                }
-                self.out.add("suppliers", record, ())
-            else:
-                record = {
-                    "customer_id": _local(party, "customer"),
-                    "name": self.party_name(party),
-                    "country": self.party_country(party),
-                }
-                self.out.add("customers", record, ())
+                record["status"] = DEFAULT_SUPPLIER_STATUS
+            self.out.add(f"{role}s", record, ())
 
 
 def map_document(document: EpcisDocument, lot_units: LotUnits | None = None) -> MappedDocument:

@@ -20,14 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from pathlib import Path
 
 import pytest
 from defusedxml import ElementTree as SafeElementTree
 
-from ingest.epcis.document import converted_events
-from ingest.epcis.event_hash import event_hash, prehash
+from graph.embedded import EmbeddedStore
+from graph.model import Label
+from ingest.epcis.document import converted_events, read_document
+from ingest.epcis.event_hash import direct_prehash, event_hash, prehash, tree_prehash
+from ingest.loader import ingest_bundle
+from ingest.synthetic import generate_plant
+from queries.epcis_export import epcis_document, render
+from queries.trace import Direction, trace
 from tests.epcis.reference import find_reference_dir, reference_dir
 
 REPOSITORY_X = "https://repository-x.example.com/"
@@ -166,3 +173,74 @@ def test_json_booleans_hash_as_xml_writes_them() -> None:
                     assert event_hash(as_json) == event_hash(body)
                     return
     raise AssertionError("the example has a booleanValue")
+
+
+def _all_example_events() -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    root = reference_dir() / "epcis-event-hash-generator"
+    for folder in (root / "examples", root / "expected_equal"):
+        for path in sorted(folder.iterdir()):
+            if path.suffix in (".json", ".jsonld", ".xml"):
+                found += [
+                    (path.name, b) for b in converted_events(path.read_bytes(), name=path.name)
+                ]
+    return found
+
+
+def _variants(body: dict[str, object], rng: random.Random) -> list[dict[str, object]]:
+    """The event with fields dropped, emptied, nulled, reordered or given odd values: the
+    direct way must agree with the tree on each (or leave it to the tree)."""
+    odd: list[object] = ["", " ", None, True, 0, 1.5, "1.50", "cbv:x", "gs1:y", [], {}, ["a"]]
+    out = []
+    keys = list(body)
+    for key in keys:
+        out.append({k: v for k, v in body.items() if k != key})
+        for value in rng.sample(odd, 4):
+            out.append(dict(body, **{key: value}))
+        value = body[key]
+        if isinstance(value, list) and value:
+            out.append(dict(body, **{key: list(reversed(value))}))
+            item = value[0]
+            if isinstance(item, dict):
+                for field in list(item):
+                    out.append(dict(body, **{key: [{**item, field: rng.choice(odd)}, *value[1:]]}))
+                    out.append(dict(body, **{key: [{k: v for k, v in item.items() if k != field}]}))
+        if isinstance(value, dict):
+            for field in list(value):
+                out.append(dict(body, **{key: {**value, field: rng.choice(odd)}}))
+                out.append(dict(body, **{key: {**value, "{urn:x}extra": "1"}}))
+    out.append(dict(reversed(list(body.items()))))
+    out.append(dict(body, **{"{urn:x}ext": "2.0", "{https://x.example/}ext": "a"}))
+    return out
+
+
+def test_the_direct_way_agrees_with_the_tree(tmp_path: Path) -> None:
+    """direct_prehash is a shortcut of the tree for common shapes: on every reference event,
+    every event of a generated plant's export, and variants of them (seed printed), it gives
+    the tree's pre-hash string or leaves the event to the tree."""
+    seed = random.randrange(1_000_000)
+    print(f"direct pre-hash: seed {seed}")
+    rng = random.Random(seed)
+    events = _all_example_events()
+    source = EmbeddedStore(tmp_path / "s.sqlite")
+    source.ensure_schema()
+    plant = generate_plant(lots=200, seed=seed, out=tmp_path / "plant")
+    ingest_bundle(source, plant.out, actor="test")
+    lots = source.node_ids(Label.LOT)
+    exported = render(
+        epcis_document(
+            source, [trace(source, lot, Direction.FORWARD) for lot in rng.sample(lots, 30)]
+        )
+    )
+    plant_events = [("plant", e.body) for e in read_document(exported, name="p.jsonld").events]
+    assert plant_events
+    assert all(direct_prehash(body) is not None for _, body in plant_events)
+    direct = 0
+    for name, body in events + plant_events:
+        for variant in [body, *_variants(body, rng)]:
+            written = direct_prehash(variant)
+            if written is not None:
+                direct += 1
+                assert written == tree_prehash(variant), (name, variant)
+            assert prehash(variant) == tree_prehash(variant)
+    assert direct > len(plant_events)
