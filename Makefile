@@ -39,10 +39,13 @@ test: lint browser
 demo: install
 	$(BIN)/lotgraph demo --lots $(DEMO_LOTS)
 
+# Every benchmark with a target, then the table: each target beside its measured figure and
+# the floor or baseline of the same run, with the machine (docs/BENCHMARKS.md). Hours at the
+# default sizes: the 1M-lot plant's stores are built once and kept in benchmarks/output/.
+BENCH_LOTS ?= 100000
+BENCH_BIG_LOTS ?= 1000000
 bench: install
-	$(BIN)/python -m benchmarks.bench_ingest
-	test -f benchmarks/output/embedded-100000-7/graph.sqlite || LOTGRAPH_DATA_DIR=benchmarks/output/embedded-100000-7 $(BIN)/lotgraph ingest benchmarks/output/plant-100000-7
-	$(BIN)/python -m benchmarks.bench_queries --lots 100000
+	$(BIN)/python -m benchmarks.run_all --lots $(BENCH_LOTS) --big-lots $(BENCH_BIG_LOTS)
 
 bench-api: install
 	$(BIN)/python -m benchmarks.bench_api_load

@@ -72,12 +72,15 @@ from benchmarks.baselines import sample_lots
 from benchmarks.bench_queries import percentile
 from benchmarks.machine import describe
 from benchmarks.neo4j_bulk import bench_environment, built_from, default_paths
+from benchmarks.targets import TARGETS_BY_KEY, record
 from lotgraph import neo4j_local
 
 ACCOUNT = "bench-api"
 HOST = "127.0.0.1"
-TARGET_RPS = 500.0  # embedded store
-TARGET_P99_MS = 100.0
+TARGET_RPS = {store: TARGETS_BY_KEY[f"api.{store}.rps"].goal for store in ("embedded", "neo4j")}
+TARGET_P99_MS = {
+    store: TARGETS_BY_KEY[f"api.{store}.p99_ms"].goal for store in ("embedded", "neo4j")
+}
 TOKEN_MINUTES = 240  # the whole run on one token
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
@@ -626,25 +629,29 @@ def print_results(results: list[Result]) -> None:
             )
 
 
-def print_targets(results: list[Result]) -> None:
+def print_targets(results: list[Result], lots: int, clients: int) -> None:
     def verdict(ok: bool) -> str:
         return "MET" if ok else "NOT MET"
 
     print()
     print("targets on this machine (2 cores):")
+    rates = {r.store: r.rps for r in results}
     for r in results:
         all_ms = r.all_ms
         p99 = percentile(all_ms, 0.99) if all_ms else float("nan")
-        parts = []
-        if r.store == "embedded":
-            parts.append(
-                f"requests/s >= {TARGET_RPS:.0f}: {r.rps:,.1f} -> {verdict(r.rps >= TARGET_RPS)}"
-            )
-        parts.append(
-            f"p99 <= {TARGET_P99_MS:.0f} ms: {p99:.1f} ms -> {verdict(p99 <= TARGET_P99_MS)}"
-        )
-        parts.append(f"0 errors: {r.errors:,d} -> {verdict(r.errors == 0)}")
+        rps, p99_ms = TARGET_RPS[r.store], TARGET_P99_MS[r.store]
+        parts = [
+            f"requests/s >= {rps:.0f}: {r.rps:,.1f} -> {verdict(r.rps >= rps)}",
+            f"p99 <= {p99_ms:.0f} ms: {p99:.1f} ms -> {verdict(p99 <= p99_ms)}",
+            f"0 errors: {r.errors:,d} -> {verdict(r.errors == 0)}",
+        ]
         print(f"  {r.store} workers={r.workers}: " + "; ".join(parts))
+        others = [f"{store} {rate:,.0f} req/s" for store, rate in rates.items() if store != r.store]
+        baseline = f"same run: {', '.join(others)}" if others else ""
+        note = f"{r.workers} workers, {clients} clients, {r.requests:,d} requests"
+        record(f"api.{r.store}.rps", r.rps, lots=lots, baseline=baseline, note=note)
+        record(f"api.{r.store}.p99_ms", p99, lots=lots, note=note)
+        record(f"api.{r.store}.errors", r.errors, lots=lots, note=note)
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -766,7 +773,7 @@ def main() -> None:
     if results:
         print()
         print_results(results)
-        print_targets(results)
+        print_targets(results, args.lots, args.clients)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if any(r.errors for r in results):
         failed = True

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from benchmarks.bench_ingest import plant_folder
 from benchmarks.machine import describe
+from benchmarks.targets import TARGETS_BY_KEY, record
 from graph.embedded import EmbeddedStore
 from graph.model import Label, RelType
 from ingest.epcis.document import read_document
@@ -31,7 +32,7 @@ from ingest.loader import ingest_bundle
 from queries.epcis_export import epcis_document, render
 from queries.trace import Direction, trace
 
-TARGET_EVENTS_PER_SECOND = 20_000
+TARGET_EVENTS_PER_SECOND = TARGETS_BY_KEY["epcis.events_per_s"].goal
 SAMPLED = 20
 
 
@@ -45,7 +46,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="lotgraph-bench-epcis-"))
     source = EmbeddedStore(folder / "source.sqlite")
     source.ensure_schema()
-    ingest_bundle(source, plant, actor="benchmark", pause_gc=True)
+    started = time.perf_counter()
+    ingested = ingest_bundle(source, plant, actor="benchmark", pause_gc=True)
+    bundle_rate = ingested.total("rows_read") / (time.perf_counter() - started)
+    print(f"bundle ingest of the same plant (the baseline): {bundle_rate:,.0f} rows/s")
 
     started = time.perf_counter()
     roots = _roots(source)
@@ -56,6 +60,7 @@ def main() -> None:
 
     target = EmbeddedStore(folder / "target.sqlite")
     target.ensure_schema()
+    first_rate = 0.0
     for attempt in ("first", "again"):
         started, cpu_started = time.perf_counter(), time.process_time()
         document = read_document(data, name="plant.jsonld")
@@ -71,9 +76,11 @@ def main() -> None:
             f"rows={report.total('rows_read'):>9,d} read={read_seconds:5.1f} s "
             f"seconds={seconds:6.1f} events/s={count / seconds:>8,.0f} "
             f"cpu={cpu:5.2f} s ({count / cpu:,.0f} events per CPU second) "
-            f"(target {TARGET_EVENTS_PER_SECOND:,d}: "
+            f"(target {TARGET_EVENTS_PER_SECOND:,.0f}: "
             f"{'met' if count / seconds >= TARGET_EVENTS_PER_SECOND else 'not met'})"
         )
+        if attempt == "first":
+            first_rate = count / seconds
 
     rng = random.Random(args.seed)
     lots = source.node_ids(Label.LOT)
@@ -88,6 +95,13 @@ def main() -> None:
                 sorted(b.edges),
             )
     print(f"round trip: {same} of {2 * len(sampled)} sampled traces the same in both stores")
+    record(
+        "epcis.events_per_s",
+        first_rate,
+        lots=args.lots,
+        baseline=f"bundle ingest of the same plant {bundle_rate:,.0f} rows/s",
+        note=f"round trip {same}/{2 * len(sampled)} traces the same",
+    )
 
 
 def _roots(store: EmbeddedStore) -> list[str]:

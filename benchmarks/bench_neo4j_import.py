@@ -20,12 +20,14 @@ from pathlib import Path
 
 from benchmarks.bench_ingest import OUTPUT, plant_folder
 from benchmarks.machine import describe
+from benchmarks.targets import TARGETS_BY_KEY, record
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from lotgraph import neo4j_local
 from lotgraph.neo4j_import import first_load
 
-TARGET_LOTS, TARGET_S = 1_000_000, 900
+_TARGET = TARGETS_BY_KEY["neo4j_import.seconds"]
+TARGET_LOTS, TARGET_S = _TARGET.lots or 1_000_000, _TARGET.goal
 BENCH_ENV = {
     "LOTGRAPH_NEO4J_BOLT_PORT": "7781",
     "LOTGRAPH_NEO4J_HTTP_PORT": "7782",
@@ -66,6 +68,8 @@ def main() -> None:
             f"measured {total:,.0f} s for {args.lots:,d} lots "
             f"(~{scaled:,.0f} s at {TARGET_LOTS:,d} if linear)"
         )
+        steps = ", ".join(f"{step} {seconds:,.0f} s" for step, seconds in loaded.seconds.items())
+        record("neo4j_import.seconds", total, lots=args.lots, note=steps)
         _compare(data_dir, args.lots, args.seed)
     finally:
         neo4j_local.stop(data_dir)

@@ -57,16 +57,19 @@ from benchmarks.baselines import (
 )
 from benchmarks.machine import describe
 from benchmarks.neo4j_bulk import bench_environment, build, built_from, default_paths
+from benchmarks.targets import TARGETS_BY_KEY, record
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStats, GraphStore
 from lotgraph import neo4j_local
 from queries.trace import Direction, TraceResult, trace
 
+STORES = ("embedded", "neo4j")
+
 ANALYTE = "Impurity B"
-TARGETS_AT = 1_000_000
-TRACE_P95_MS = {"embedded": 10.0, "neo4j": 30.0}
-RECALL_S = 1.0
+TARGETS_AT = TARGETS_BY_KEY["trace.embedded.p95_ms"].lots
+TRACE_P95_MS = {name: TARGETS_BY_KEY[f"trace.{name}.p95_ms"].goal for name in STORES}
+RECALL_S = {name: TARGETS_BY_KEY[f"recall.{name}.p95_s"].goal for name in STORES}
 IMPURITY_S = {"embedded": 5.0, "neo4j": 10.0}
 # issue 13's starting point: impurity p95 at 1M lots with one generation of factors
 IMPURITY_BEFORE_S = {"embedded": 27.9, "neo4j": 53.6}
@@ -475,9 +478,24 @@ def main() -> None:
             f"  {m.name} typical trace p95 <= {limit:.0f} ms: {p95:.2f} ms "
             f"(worse direction, {worst}) -> {_verdict(p95 <= limit)}"
         )
+        record(
+            f"trace.{m.name}.p95_ms",
+            p95,
+            lots=args.lots,
+            baseline=f"CTE {cte.p('typical', worst, 0.95):.2f} ms, "
+            f"BFS {bfs.p('typical', worst, 0.95):.3f} ms",
+            note=f"worse direction: {worst}",
+        )
+    recall_baseline = (
+        ""
+        if args.investigations_only
+        else "fan-out lot's forward trace: "
+        f"CTE {cte.p('fan-out', Direction.FORWARD, 0.95):.1f} ms, "
+        f"BFS {bfs.p('fan-out', Direction.FORWARD, 0.95):.2f} ms"
+    )
     for name in investigations:
         for what, limit in (
-            ("recall", RECALL_S),
+            ("recall", RECALL_S[name]),
             ("impurity", IMPURITY_S[name]),
             ("impurity oos", IMPURITY_S[name]),
         ):
@@ -495,9 +513,11 @@ def main() -> None:
                 else ""
             )
             print(
-                f"  {name} {label} p95 <= {limit:.0f} s: {shown}{before} -> "
+                f"  {name} {label} p95 <= {limit:g} s: {shown}{before} -> "
                 f"{_verdict(None if seconds is None else seconds <= limit)}"
             )
+            if what == "recall" and seconds is not None:
+                record(f"recall.{name}.p95_s", seconds, lots=args.lots, baseline=recall_baseline)
     if {"embedded", "neo4j"} <= answers.keys():
         for what in ("impurity", "impurity oos"):
             same = answers["embedded"].get(what) == answers["neo4j"].get(what)
