@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
 from graph.records import Account
 from graph.store import GraphStore, utc_now
 from ingest.loader import ingest_bundle
@@ -63,6 +66,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def empty_store(
+    backend: str, folder: Path, request: pytest.FixtureRequest
+) -> tuple[GraphStore, ConnectionInfo | None]:
+    """An empty store of ``backend`` with its schema (Neo4j: the test session's server,
+    cleared; embedded: a new file in ``folder``), and Neo4j's connection for
+    :func:`store_env`."""
+    store: GraphStore
+    neo4j: ConnectionInfo | None = None
+    if backend == "neo4j":
+        neo4j = request.getfixturevalue("neo4j_server")
+        store = Neo4jStore(neo4j.uri, neo4j.user, neo4j.password, neo4j.database)
+        store.clear()
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        store = EmbeddedStore(folder / "graph.sqlite")
+    store.ensure_schema()
+    return store, neo4j
 
 
 def store_env(data_dir: Path, neo4j: ConnectionInfo | None) -> dict[str, str]:

@@ -20,13 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.neo4j_store import Neo4jStore
-from graph.store import GraphStore
 from ingest.loader import ingest_bundle
-from lotgraph.neo4j_local import ConnectionInfo
 from tests.bundles import write_ready_batch
-from tests.faults.served import PASSWORD, Served, seed_plant, serve, store_env
+from tests.faults.served import PASSWORD, Served, empty_store, seed_plant, serve, store_env
 
 WRITERS = 4
 WRITES = 25
@@ -49,16 +45,8 @@ def served(
 ) -> Iterator[tuple[Served, int]]:
     """One server per store for the three races (each works on its own documents or lots)."""
     folder = tmp_path_factory.mktemp(f"served-{request.param}")
-    neo4j: ConnectionInfo | None = None
-    store: GraphStore
-    if request.param == "neo4j":
-        neo4j = request.getfixturevalue("neo4j_server")
-        store = Neo4jStore(neo4j.uri, neo4j.user, neo4j.password, neo4j.database)
-        store.clear()
-    else:
-        store = EmbeddedStore(folder / "graph.sqlite")
+    store, neo4j = empty_store(request.param, folder, request)
     try:
-        store.ensure_schema()
         seed = seed_plant(store, folder / "plant", ACCOUNTS)
         for batch_id in READY_BATCHES:
             ready = write_ready_batch(folder / batch_id, batch_id)

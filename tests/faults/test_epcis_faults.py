@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from ingest.epcis.document import read_document
@@ -40,7 +39,7 @@ from lotgraph.neo4j_local import ConnectionInfo
 from tests.api.conftest import api_key_account
 from tests.faults.chain import assert_cli_verifies, assert_covered
 from tests.faults.epcis_documents import PlantExports, clean_import, event_count, with_events
-from tests.faults.served import free_port, serve, store_env
+from tests.faults.served import empty_store, free_port, serve, store_env
 
 BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 JSON_LD = "application/ld+json"
@@ -53,16 +52,7 @@ RESENDS = 5  # a client answered 503 (writers kept changing the same rows) sends
 
 def _target(backend: str, folder: Path, request: pytest.FixtureRequest) -> GraphStore:
     """An empty store of ``backend`` (Neo4j: the test session's, cleared)."""
-    store: GraphStore
-    if backend == "neo4j":
-        info: ConnectionInfo = request.getfixturevalue("neo4j_server")
-        store = Neo4jStore(info.uri, info.user, info.password, info.database)
-        store.clear()
-    else:
-        folder.mkdir(parents=True, exist_ok=True)
-        store = EmbeddedStore(folder / "graph.sqlite")
-    store.ensure_schema()
-    return store
+    return empty_store(backend, folder, request)[0]
 
 
 def _env(backend: str, folder: Path, request: pytest.FixtureRequest) -> dict[str, str]:

@@ -32,15 +32,21 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from ingest.loader import ingest_bundle
 from lotgraph import neo4j_local
-from lotgraph.neo4j_local import ConnectionInfo
 from tests.bundles import write_ready_batch
 from tests.faults.chain import assert_cli_verifies, assert_covered
-from tests.faults.served import PASSWORD, Server, free_port, seed_plant, serve, store_env
+from tests.faults.served import (
+    PASSWORD,
+    Server,
+    empty_store,
+    free_port,
+    seed_plant,
+    serve,
+    store_env,
+)
 
 WRITERS = 3
 SIGNERS = [f"qa-{i}" for i in range(WRITERS)]
@@ -222,14 +228,7 @@ def _check(plant: Plant, base: str, sent: list[Sent], again: list[tuple[Sent, in
 
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def killable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Plant, GraphStore]]:
-    neo4j: ConnectionInfo | None = None
-    store: GraphStore
-    if request.param == "neo4j":
-        neo4j = request.getfixturevalue("neo4j_server")
-        store = Neo4jStore(neo4j.uri, neo4j.user, neo4j.password, neo4j.database)
-        store.clear()
-    else:
-        store = EmbeddedStore(tmp_path / "graph.sqlite")
+    store, neo4j = empty_store(request.param, tmp_path, request)
     try:
         plant = _load(store, tmp_path, store_env(tmp_path, neo4j))
         print(f"signed writes, kill -9 on {request.param}: plant seed {plant.seed}")
