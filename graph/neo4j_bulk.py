@@ -137,6 +137,21 @@ class _Writer:
             group.handle.close()
 
 
+FIRST_LOAD_LABEL = "LotgraphFirstLoad"
+
+
+def add_first_load_marker(files: ImportFiles, ingest_id: str) -> None:
+    """Add the marker node of an unfinished first load to the files (graph/cypher/
+    first_load_pending.cypher): the database the tool writes is marked incomplete from its
+    first moment, until ``Neo4jStore.finish_first_load`` deletes the marker."""
+    path = files.folder / "first-load-marker.csv"
+    path.write_text(
+        f"id:ID({FIRST_LOAD_LABEL}),ingest_id:string\npending,{_quoted(ingest_id)}\n",
+        encoding="utf-8",
+    )
+    files.nodes.insert(0, (FIRST_LOAD_LABEL, path))
+
+
 def export_graph(sqlite_path: Path, folder: Path, log: Log = print) -> ImportFiles:
     """Every node and relationship of the embedded store's file as import CSV files in
     ``folder`` (emptied first). The store must not be written meanwhile."""

@@ -604,6 +604,16 @@ class Neo4jStore:
         rows = self.read(read_cypher("any_data"))
         return list(rows[0]["labels"]) if rows else None
 
+    def first_load_pending(self) -> str | None:
+        """The ingest id of a first load whose graph the import tool wrote but that has not
+        finished (its audit trail not yet adopted and verified), or None."""
+        rows = self.read(read_cypher("first_load_pending"))
+        return str(rows[0]["ingest_id"]) if rows else None
+
+    def finish_first_load(self) -> None:
+        """Mark the first load complete: the database may be opened for use."""
+        self._transact(_run_all, [(read_cypher("finish_first_load"), {})])
+
     def adopt_audit_trail(self, entries: Iterable[Mapping[str, Any]], page: int = 2_000) -> int:
         """Take over another store's audit trail, each entry with its own seq, links and
         hash (a first load, ``lotgraph neo4j import``): only into an empty trail, and only a

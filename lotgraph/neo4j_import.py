@@ -19,8 +19,13 @@ and with no checks of its own. So a first load takes both:
 5. the two stores must then agree on their statistics and audit head; the private store is
    deleted.
 
-Interrupted after the server stopped, the database may be half written: it held nothing
-before, so ``lotgraph neo4j start --fresh`` and the same command again start over.
+Interrupted (kill -9, a crash) from the moment before the server stops until the
+verification, the database may be incomplete, and its rows are not yet covered by an audit
+trail: a marker file beside the database (``<home>/first-load.pending``) and a marker node
+the import tool writes with the graph (``:LotgraphFirstLoad``) keep it from use until step 5
+removes both. Meanwhile every command and the API refuse to open it, and this command
+refuses to load into it; ``lotgraph neo4j start --fresh`` empties it (and removes the
+marker file), and the same command again starts over.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.embedded import EmbeddedStore
-from graph.neo4j_bulk import export_graph
+from graph.neo4j_bulk import add_first_load_marker, export_graph
 from graph.neo4j_store import Neo4jStore
 from ingest.bundle import BundleLimits
 from ingest.loader import DEFAULT_CHUNK_ROWS, IngestReport, ingest_bundle
@@ -89,8 +94,11 @@ def first_load(
             "LOTGRAPH_NEO4J_RUNTIME=docker: the import tool writes the database files of the "
             "local Java server; load into a Docker Neo4j with `lotgraph ingest`"
         )
+    pending = neo4j_local.interrupted_first_load(data_dir)
+    if pending is not None:  # refused before the server starts on what may be half written
+        raise DatabaseNotEmpty(neo4j_local.unfinished_first_load_text(pending))
     info = neo4j_local.start(data_dir, log=say)
-    _refuse_data(info)
+    _refuse_data(info, data_dir)
     clock = _Clock()
     data_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="neo4j-import-", dir=data_dir))
@@ -110,17 +118,25 @@ def first_load(
         files = export_graph(sqlite_path, work / "csv", say)
         loaded.nodes, loaded.relationships = files.node_count, files.rel_count
         loaded.seconds["export"] = clock.lap()
-        _refuse_data(info)  # the last look, the moment before the server stops
+        _refuse_data(info, data_dir)  # the last look, the moment before the server stops
+        # From here until the verification the database is incomplete: the marker file
+        # beside it, and the marker node the tool writes with the graph, keep it from use.
+        add_first_load_marker(files, report.ingest_id)
+        neo4j_local.begin_first_load(data_dir, report.ingest_id)
+        say("stopping the server for the import tool")
         neo4j_local.stop(data_dir)
         neo4j_local.import_full(data_dir, files, threads=threads, off_heap=off_heap, log=say)
         loaded.seconds["import"] = clock.lap()
         shutil.rmtree(files.folder)
+        say("starting the server on the imported database")
         info = neo4j_local.start(data_dir, log=say)
         neo4j = _open(info)
         embedded = EmbeddedStore(sqlite_path)
         try:
+            say("making the constraints and indexes")
             neo4j.ensure_schema(index_wait_s=7200)
             loaded.seconds["schema"] = clock.lap()
+            say("adopting the audit trail")
             loaded.audit_entries = neo4j.adopt_audit_trail(embedded.audit_trail())
             record = report.as_dict()
             neo4j.record_ingest(
@@ -128,7 +144,10 @@ def first_load(
                 [asdict(r) for r in report.rejections],
             )
             loaded.seconds["audit"] = clock.lap()
+            say("verifying the imported database")
             _same_content(embedded, neo4j)
+            neo4j.finish_first_load()
+            neo4j_local.end_first_load(data_dir)
             loaded.seconds["verify"] = clock.lap()
         finally:
             embedded.close()
@@ -142,12 +161,15 @@ def _open(info: ConnectionInfo) -> Neo4jStore:
     return Neo4jStore(info.uri, info.user, info.password, info.database)
 
 
-def _refuse_data(info: ConnectionInfo) -> None:
+def _refuse_data(info: ConnectionInfo, data_dir: Path) -> None:
     neo4j = _open(info)
     try:
+        pending = neo4j_local.interrupted_first_load(data_dir) or neo4j.first_load_pending()
         labels = neo4j.first_data_labels()
     finally:
         neo4j.close()
+    if pending is not None:
+        raise DatabaseNotEmpty(neo4j_local.unfinished_first_load_text(pending))
     if labels is not None:
         raise DatabaseNotEmpty(
             f"the local Neo4j database is not empty (it holds {':'.join(labels) or 'unlabelled'}"

@@ -18,6 +18,7 @@ from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStore
 from lotgraph import neo4j_local
+from tests.first_load import local_env  # noqa: F401 (a fixture: a local Neo4j of a test's own)
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -21,6 +21,12 @@ turns the HTTP connector off), ``LOTGRAPH_NEO4J_HEAP`` (1g), ``LOTGRAPH_NEO4J_PA
 """
 
 from lotgraph.neo4j_local.admin_import import import_full
+from lotgraph.neo4j_local.home import (
+    begin_first_load,
+    end_first_load,
+    interrupted_first_load,
+    unfinished_first_load_text,
+)
 from lotgraph.neo4j_local.java import find_java
 from lotgraph.neo4j_local.maven import runtime_version
 from lotgraph.neo4j_local.server import connection_info, env_lines, start, status, stop
@@ -48,14 +54,18 @@ __all__ = [
     "LocalNeo4jSettings",
     "Log",
     "Neo4jLocalError",
+    "begin_first_load",
     "connection_info",
     "default_data_dir",
+    "end_first_load",
     "env_lines",
     "find_java",
     "import_full",
+    "interrupted_first_load",
     "local_neo4j_home",
     "runtime_version",
     "start",
     "status",
     "stop",
+    "unfinished_first_load_text",
 ]

@@ -61,6 +61,12 @@ class Home:
         return self.root / "instance.json"
 
     @property
+    def first_load_marker(self) -> Path:
+        """Present while a first load (``lotgraph neo4j import``) replaces the database and
+        until it is verified: a database with this file beside it is incomplete."""
+        return self.root / "first-load.pending"
+
+    @property
     def console_log(self) -> Path:
         return self.logs / "console.log"
 
@@ -71,6 +77,36 @@ class Home:
     @property
     def debug_log(self) -> Path:
         return self.logs / "debug.log"
+
+
+def begin_first_load(data_dir: Path, ingest_id: str) -> None:
+    """Mark the database as being replaced by the first load ``ingest_id``."""
+    home = Home.of(data_dir)
+    write_private(home.first_load_marker, json.dumps({"ingest_id": ingest_id}))
+
+
+def interrupted_first_load(data_dir: Path) -> str | None:
+    """The ingest id of a first load that began and did not finish, or None."""
+    marker = Home.of(data_dir).first_load_marker
+    try:
+        return str(json.loads(marker.read_text(encoding="utf-8"))["ingest_id"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return "unknown"  # a marker cut short by a crash still marks the load unfinished
+
+
+def unfinished_first_load_text(ingest_id: str) -> str:
+    return (
+        f"the local Neo4j database holds an unfinished first load ({ingest_id}: "
+        "`lotgraph neo4j import` was interrupted before it verified the database), so it is "
+        "not used; empty it with `lotgraph neo4j start --fresh` and run the import again"
+    )
+
+
+def end_first_load(data_dir: Path) -> None:
+    """The first load finished and was verified (or the database was wiped)."""
+    Home.of(data_dir).first_load_marker.unlink(missing_ok=True)
 
 
 def stored_info(home: Home) -> ConnectionInfo | None:

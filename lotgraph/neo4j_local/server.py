@@ -67,6 +67,8 @@ def start(
         if fresh and home.data.exists():
             say(f"wiping {home.data}")
             shutil.rmtree(home.data)
+        if fresh:
+            home.first_load_marker.unlink(missing_ok=True)  # what it marked is gone
         return start_java(home, settings, fresh, timeout_s, say)
 
 
