@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -436,55 +436,29 @@ class _Run:
         counts: FileCounts,
         seen: dict[tuple[Any, ...], tuple[int, int]],
     ) -> None:
-        valid: list[tuple[int, Any, dict[str, str]]] = []
-        # model_validate without its Python wrapper (a few microseconds a row)
-        validate = spec.model.__pydantic_validator__.validate_python
-        context = self.context
-        for i, record in enumerate(chunk.records):
-            row_no = chunk.first_row + self.row_shift + i
-            try:
-                model = validate(record, context=context)
-            except ValidationError as exc:
-                counts.rejected += 1
-                for error in exc.errors(include_url=False):
-                    column = ".".join(str(p) for p in error["loc"]) or "?"
-                    self.report.rejections.append(
-                        Rejection(name, row_no, column, describe_error(error))
-                    )
-                continue
-            key = spec.row_key(model)
-            fingerprint = hash(tuple(record.values()))  # one file: one column order
-            first = seen.get(key)
-            if first is not None:
-                if first[1] == fingerprint:
-                    counts.unchanged += 1
-                else:
-                    self._reject(
-                        counts,
-                        name,
-                        row_no,
-                        _key_column(spec),
-                        f"duplicate key {', '.join(map(str, key))!r} with other content "
-                        f"than row {first[0]} of the same file",
-                    )
-                continue
-            seen[key] = (row_no, fingerprint)
-            valid.append((row_no, model, record))
+        checked = check_chunk(
+            spec,
+            chunk.records,
+            name=name,
+            first_row=chunk.first_row + self.row_shift,
+            context=self.context,
+            seen=seen,
+            lot_units=self._lot_units,
+        )
+        self._take(checked, counts, scan)
 
+    def _take(self, checked: CheckedChunk, counts: FileCounts, scan: FileScan) -> None:
+        """Count a checked chunk's rejected and repeated rows, and write its plans."""
+        counts.rejected += checked.rejected
+        counts.unchanged += checked.repeated
+        self.report.rejections.extend(checked.rejections)
         self.settle()
-        lookup = Lookup(self._lot_units(spec, [m for _, m, _ in valid]))
-        plans: list[tuple[int, RowPlan, dict[str, str]]] = []
-        for row_no, model, record in valid:
-            try:
-                plans.append((row_no, spec.plan(model, lookup), record))
-            except RowRejected as exc:
-                self._reject(counts, name, row_no, exc.column, exc.reason)
-        self._write(plans, name, scan, counts)
+        self._write(checked.plans, checked.name, scan, counts)
 
-    def _lot_units(self, spec: FileSpec, models: list[Any]) -> dict[str, str]:
-        if spec.lot_column is None or not models:
-            return {}
-        return self.store.fetch_lot_units(sorted({getattr(m, spec.lot_column) for m in models}))
+    def _lot_units(self, ids: Sequence[str]) -> Mapping[str, str]:
+        """The stored units of these lots, once the write in flight is done."""
+        self.settle()
+        return self.store.fetch_lot_units(ids)
 
     def _write(
         self,
@@ -693,50 +667,60 @@ class _Run:
 
 
 @dataclass(slots=True)
-class CheckedRows:
-    """What :func:`check_rows` found: the rejections, and the plan of every row to write."""
+class CheckedChunk:
+    """One chunk of a file's rows, validated and planned (:func:`check_chunk`)."""
 
+    name: str  # the file as the report names it
+    first_row: int
+    rows: int
     rejections: list[Rejection] = field(default_factory=list)
-    plans: dict[int, RowPlan] = field(default_factory=dict)  # by row number
+    rejected: int = 0  # rows rejected (a row may have several rejections)
+    repeated: int = 0  # rows that repeat an earlier row of the file whole: unchanged
+    plans: list[tuple[int, RowPlan, dict[str, str]]] = field(default_factory=list)
 
 
-def check_rows(
+def check_chunk(
     spec: FileSpec,
     records: Sequence[dict[str, str]],
     *,
     name: str,
+    first_row: int,
+    context: Mapping[str, Any],
+    seen: dict[tuple[Any, ...], tuple[int, int]],
     lot_units: Callable[[Sequence[str]], Mapping[str, str]],
-    timezone: str | None = None,
-    first_row: int = 1,
-) -> CheckedRows:
-    """Validate and plan one file's rows as an ingest does (``_Run._chunk``), writing nothing.
+) -> CheckedChunk:
+    """Validate and plan one chunk of a file's rows: what the ingest writes of it, and why
+    it rejects the rest (validation, a duplicate key with other content than an earlier
+    row, ``RowRejected`` from the plan).
 
-    The rejections are the ones the ingest would make of the same rows: validation, a
-    duplicate key with other content than an earlier row, ``RowRejected`` from the plan.
-    ``records`` are the rows as text with the same columns in the same order (a CSV file's
-    rows); ``lot_units`` gives the unit of the lots they name (the ingest reads them from
-    the store when it comes to the file). A row that repeats an earlier one is neither
-    rejected nor planned (the ingest counts it unchanged).
+    ``seen`` carries the keys of the file's earlier chunks; ``lot_units`` gives the units
+    of the lots the rows name, asked for once, after validation.
     """
-    checked = CheckedRows()
-    context = {"timezone": timezone}
-    seen: dict[tuple[Any, ...], tuple[int, int]] = {}
-    valid: list[tuple[int, Any]] = []
+    checked = CheckedChunk(name, first_row, len(records))
+    rejections = checked.rejections
+    valid: list[tuple[int, Any, dict[str, str]]] = []
+    # model_validate without its Python wrapper (a few microseconds a row)
+    validate = spec.model.__pydantic_validator__.validate_python
+    row_key = spec.row_key
     for i, record in enumerate(records):
         row_no = first_row + i
         try:
-            model = spec.model.model_validate(record, context=context)
+            model = validate(record, context=context)
         except ValidationError as exc:
+            checked.rejected += 1
             for error in exc.errors(include_url=False):
                 column = ".".join(str(p) for p in error["loc"]) or "?"
-                checked.rejections.append(Rejection(name, row_no, column, describe_error(error)))
+                rejections.append(Rejection(name, row_no, column, describe_error(error)))
             continue
-        key = spec.row_key(model)
-        content = hash(tuple(record.values()))
+        key = row_key(model)
+        content = hash(tuple(record.values()))  # one file: one column order
         first = seen.get(key)
         if first is not None:
-            if first[1] != content:
-                checked.rejections.append(
+            if first[1] == content:
+                checked.repeated += 1
+            else:
+                checked.rejected += 1
+                rejections.append(
                     Rejection(
                         name,
                         row_no,
@@ -747,16 +731,75 @@ def check_rows(
                 )
             continue
         seen[key] = (row_no, content)
-        valid.append((row_no, model))
+        valid.append((row_no, model, record))
+
     units: Mapping[str, str] = {}
     if spec.lot_column is not None and valid:
-        units = lot_units(sorted({getattr(m, spec.lot_column) for _, m in valid}))
+        column = spec.lot_column
+        units = lot_units(sorted({getattr(m, column) for _, m, _ in valid}))
     lookup = Lookup(units)
-    for row_no, model in valid:
+    plan = spec.plan
+    plans = checked.plans
+    for row_no, model, record in valid:
         try:
-            checked.plans[row_no] = spec.plan(model, lookup)
+            plans.append((row_no, plan(model, lookup), record))
         except RowRejected as exc:
-            checked.rejections.append(Rejection(name, row_no, exc.column, exc.reason))
+            checked.rejected += 1
+            rejections.append(Rejection(name, row_no, exc.column, exc.reason))
+    return checked
+
+
+@dataclass(slots=True)
+class CheckedRows:
+    """What :func:`check_rows` found, chunk by chunk as an ingest of the same rows checks
+    them: hand it to :func:`ingest_records` (``checked``) to load them without checking
+    them again."""
+
+    chunks: list[CheckedChunk] = field(default_factory=list)
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        return [r for c in self.chunks for r in c.rejections]
+
+    @property
+    def plans(self) -> dict[int, RowPlan]:
+        """The plan of every row to write, by row number."""
+        return {row: plan for c in self.chunks for row, plan, _ in c.plans}
+
+
+def check_rows(
+    spec: FileSpec,
+    records: Sequence[dict[str, str]],
+    *,
+    name: str,
+    lot_units: Callable[[Sequence[str]], Mapping[str, str]],
+    timezone: tzinfo | None = None,
+    first_row: int = 1,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> CheckedRows:
+    """Validate and plan one file's rows as an ingest does (:func:`check_chunk`, chunk by
+    chunk), writing nothing.
+
+    ``records`` are the rows as text with the same columns in the same order (a CSV file's
+    rows); ``lot_units`` gives the unit of the lots they name (the ingest reads them from
+    the store when it comes to the file). A row that repeats an earlier one is neither
+    rejected nor planned (the ingest counts it unchanged).
+    """
+    checked = CheckedRows()
+    context = {"timezone": timezone}
+    seen: dict[tuple[Any, ...], tuple[int, int]] = {}
+    for start in range(0, len(records), chunk_rows):
+        checked.chunks.append(
+            check_chunk(
+                spec,
+                records[start : start + chunk_rows],
+                name=name,
+                first_row=first_row + start,
+                context=context,
+                seen=seen,
+                lot_units=lot_units,
+            )
+        )
     return checked
 
 
@@ -812,10 +855,12 @@ __all__ = [
     "BundleError",
     "BundleLimits",
     "BundleTooLarge",
+    "CheckedChunk",
     "CheckedRows",
     "IngestReport",
     "Rejection",
     "RowsKeptChanging",
+    "check_chunk",
     "check_rows",
     "ingest_bundle",
     "ingest_records",
