@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -233,10 +233,18 @@ def ingest_records(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     track_rows: bool = False,
     finish: Callable[[IngestReport], None] | None = None,
+    checked: Mapping[str, CheckedRows] | None = None,
 ) -> IngestReport:
     """Load records held in memory as :func:`ingest_bundle` loads the CSV files they render
     to (``ingest.events``): the same accounting, rejections, dead letter, audit entries,
-    provenance and placeholders, without writing and reading the files."""
+    provenance and placeholders, without writing and reading the files.
+
+    ``checked`` holds, by bundle file, what :func:`check_rows` made of that file's records
+    (named as the report names the file, numbered from ``first_row``, in chunks of
+    ``chunk_rows``, with the bundle's timezone): those rows are loaded as checked, without
+    validating and planning them again (a front end that checked them before, like
+    ingest.epcis, pays for it once).
+    """
     try:
         return _ingest_source(
             store,
@@ -250,6 +258,7 @@ def ingest_records(
             first_row,
             track_rows,
             finish,
+            checked,
         )
     finally:
         bundle.close()
@@ -267,11 +276,15 @@ def _ingest_source(
     first_row: int,
     track_rows: bool,
     finish: Callable[[IngestReport], None] | None,
+    checked: Mapping[str, CheckedRows] | None = None,
 ) -> IngestReport:
     try:
         scans = bundle.check()
     except BundleError as exc:
         raise exc.renamed(names) from None
+    for file, rows in (checked or {}).items():
+        if file not in scans or sum(c.rows for c in rows.chunks) != scans[file].records:
+            raise ValueError(f"{file}: other rows were checked than the bundle holds")
     if on_scanned is not None:
         on_scanned(sum(s.records for s in scans.values()))
     report = IngestReport(
@@ -280,7 +293,7 @@ def _ingest_source(
         bundle=label,
         started_at=utc_now(),
     )
-    run = _Run(store, bundle, report, actor, names, first_row, track_rows)
+    run = _Run(store, bundle, report, actor, names, first_row, track_rows, checked)
     try:
         for spec in FILES:
             if spec.name in scans:
@@ -349,8 +362,10 @@ class _Run:
         names: Mapping[str, str],
         first_row: int,
         track_rows: bool = False,
+        checked: Mapping[str, CheckedRows] | None = None,
     ) -> None:
         self.store = store
+        self.checked = dict(checked or {})
         self.track_rows = track_rows
         self.bundle = bundle
         self.report = report
@@ -396,16 +411,22 @@ class _Run:
         counts.rows_read = scan.records
         problem = self._file_problem(spec, scan.header)
         seen: dict[tuple[Any, ...], tuple[int, int]] = {}
+        checked = self.checked.get(scan.name) if problem is None else None
+        prechecked = iter(checked.chunks if checked is not None else ())
         for chunk in self.bundle.chunks(scan.name, chunk_rows):
             if problem is not None:
                 column, reason = problem
                 first = chunk.first_row + self.row_shift
                 for i in range(len(chunk.records)):
                     self._reject(counts, name, first + i, column, reason)
+            elif checked is not None:
+                self._take(self._as_read(next(prechecked, None), chunk, name), counts, scan)
             else:
                 self._chunk(spec, name, scan, chunk, counts, seen)
             if progress is not None:
                 progress(len(chunk.records))
+        if next(prechecked, None) is not None:
+            raise RuntimeError(f"{name}: more rows were checked than are loaded")
         self.settle()
         if counts.accounted != counts.rows_read:  # a bug, never bad input
             raise RuntimeError(f"{name}: accounted {counts.accounted} of {counts.rows_read} rows")
@@ -446,6 +467,25 @@ class _Run:
             lot_units=self._lot_units,
         )
         self._take(checked, counts, scan)
+
+    def _as_read(self, checked: CheckedChunk | None, chunk: Chunk, name: str) -> CheckedChunk:
+        """A chunk checked before, with the records as this ingest read them (rows_sha256
+        covers those); a chunk checked as other rows than these is a caller's bug."""
+        first = chunk.first_row + self.row_shift
+        records = chunk.records
+        if checked is None or (checked.name, checked.first_row, checked.rows) != (
+            name,
+            first,
+            len(records),
+        ):
+            raise RuntimeError(f"{name}: rows from {first} were not checked as they are loaded")
+        plans = []
+        for row, plan, checked_record in checked.plans:
+            record = records[row - first]
+            if record != checked_record:
+                raise RuntimeError(f"{name}: row {row} was checked with other values")
+            plans.append((row, plan, record))
+        return replace(checked, plans=plans)
 
     def _take(self, checked: CheckedChunk, counts: FileCounts, scan: FileScan) -> None:
         """Count a checked chunk's rejected and repeated rows, and write its plans."""
