@@ -575,17 +575,14 @@ class _Run:
         node_fps: dict[NodeRef, tuple[Props, str]] = {}
         refs = iter(rel_refs)  # the plans' relationships in the order of the loop below
         for row_no, plan, record in plans:
-            provenance = {
-                "source": source,
-                "source_file": name,
-                "source_sha256": scan.sha256,
-                "source_row": row_no,
-            }
+            # what a row writes carries its provenance; most rows of a second ingest write
+            # nothing, so it is made when a row first writes
+            provenance: dict[str, Any] | None = None
             changed = updated = False
-            replaced: set[tuple[NodeRef, RelType, bool]] = set()
+            replaced: set[tuple[NodeRef, RelType, bool]] | None = None
             for planned in plan.nodes:
                 seen = node_fps.get(planned.ref)
-                if seen is not None and seen[0] == planned.props:
+                if seen is not None and (seen[0] is planned.props or seen[0] == planned.props):
                     fp = seen[1]
                 else:
                     fp = fingerprint(planned.props)
@@ -597,6 +594,8 @@ class _Run:
                     continue
                 changed = True
                 expected = ABSENT if not known else PLACEHOLDER if old_fp is None else old_fp
+                if provenance is None:
+                    provenance = _provenance(source, name, scan.sha256, row_no)
                 nodes[planned.ref] = NodeWrite(planned.ref, planned.props, provenance, fp, expected)
                 if not known:
                     continue
@@ -605,12 +604,14 @@ class _Run:
                 node_changes.append((planned.ref, action))
                 for rel_type, outgoing in planned.owns:
                     drops[RelDrop(planned.ref, rel_type, outgoing)] = None
+                    if replaced is None:
+                        replaced = set()
                     replaced.add((planned.ref, rel_type, outgoing))
             for rel in plan.rels:
                 ref = next(refs)
                 fp = fingerprint(rel.props) if rel.props else _EMPTY_FINGERPRINT
                 old_rel_fp = stored_rels.get(ref)
-                forced = bool(replaced) and (
+                forced = replaced is not None and (
                     (rel.src, rel.type, True) in replaced or (rel.dst, rel.type, False) in replaced
                 )
                 if old_rel_fp == fp and not forced:
@@ -619,6 +620,8 @@ class _Run:
                 # A relationship its owner's update drops and writes again is guarded by
                 # the owner's expectation; any other states what it replaces.
                 expected = ANY if forced else ABSENT if old_rel_fp is None else old_rel_fp
+                if provenance is None:
+                    provenance = _provenance(source, name, scan.sha256, row_no)
                 rels[ref] = RelWrite(ref, rel.props, provenance, fp, expected)
                 if old_rel_fp is not None and old_rel_fp != fp:
                     updated = True
@@ -856,6 +859,10 @@ def _row_line(file: str, row: int, record: dict[str, str]) -> bytes:
     U+E000-U+FFFF). About 1-2 us a row: the digest is cheap at a million lots.
     """
     return orjson.dumps([file, row, record], option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _provenance(source: str, file: str, sha256: str, row: int) -> dict[str, Any]:
+    return {"source": source, "source_file": file, "source_sha256": sha256, "source_row": row}
 
 
 def _rel_key(ref: RelRef) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from functools import cache, lru_cache
+from itertools import repeat
 from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
@@ -267,16 +268,39 @@ _BAD: Any = object()  # a value the column check cannot vouch for: its row goes 
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _COUNT = re.compile(r"[0-9]{1,18}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_SEP = "\x00"  # joins a column's values into one text (no value holds it: _joined)
 
 Column = list[Any]
-ColumnCheck = Callable[[Column, "tzinfo | None"], Column]
+# a column's values, the same joined by _SEP (None when one is absent or holds _SEP), and
+# the bundle's timezone -> the values as the model gives them, _BAD where it may not
+ColumnCheck = Callable[[Column, "str | None", "tzinfo | None"], Column]
+
+
+def _joined(values: Column) -> str | None:
+    try:
+        text = _SEP.join(values)
+    except TypeError:  # None: the column is not in the file
+        return None
+    return text if text.count(_SEP) == len(values) - 1 else None
+
+
+def _trimmed(values: Column) -> bool:
+    """No value starts or ends with whitespace (Python's, which includes pydantic's)."""
+    return list(map(str.strip, values)) == values
 
 
 def _text_column(max_length: int | None, optional: bool) -> ColumnCheck:
     """Key, Text, Unit (and optional): a value without whitespace at either end (which
-    stripping leaves as it is: Python's whitespace includes pydantic's) of the length."""
+    stripping leaves as it is) of the length."""
 
-    def check(values: Column, _: tzinfo | None) -> Column:
+    def check(values: Column, text: str | None, _: tzinfo | None) -> Column:
+        if (
+            text is not None
+            and all(values)
+            and _trimmed(values)
+            and (max_length is None or max(map(len, values)) <= max_length)
+        ):
+            return values
         out: Column = []
         for v in values:
             if v is None:  # the column is not in the file
@@ -291,7 +315,22 @@ def _text_column(max_length: int | None, optional: bool) -> ColumnCheck:
 
 
 def _number_column(non_negative: bool, optional: bool) -> ColumnCheck:
-    def check(values: Column, _: tzinfo | None) -> Column:
+    def check(values: Column, text: str | None, _: tzinfo | None) -> Column:
+        # float() reads what pydantic reads, and more: spaces, "_", other digits, inf, nan
+        if text is not None and text.isascii() and "_" not in text and _trimmed(values):
+            numbers: list[float | None]
+            try:
+                numbers = [float(v) if v else None for v in values]
+            except ValueError:
+                numbers = []
+            present = [x for x in numbers if x is not None]
+            if (
+                numbers
+                and (optional or len(present) == len(values))
+                and all(map(math.isfinite, present))
+                and (not non_negative or not present or min(present) >= 0)
+            ):
+                return numbers
         out: Column = []
         match = _DECIMAL.fullmatch
         for v in values:
@@ -308,7 +347,17 @@ def _number_column(non_negative: bool, optional: bool) -> ColumnCheck:
     return check
 
 
-def _version_column(values: Column, _: tzinfo | None) -> Column:
+def _version_column(values: Column, text: str | None, _: tzinfo | None) -> Column:
+    if (
+        text is not None
+        and text.isascii()
+        and all(values)
+        and max(map(len, values)) <= 18
+        and text.replace(_SEP, "").isdigit()
+    ):
+        numbers = list(map(int, values))
+        if min(numbers) >= 1:
+            return numbers
     match = _COUNT.fullmatch
     out: Column = []
     for v in values:
@@ -317,13 +366,26 @@ def _version_column(values: Column, _: tzinfo | None) -> Column:
     return out
 
 
-def _sha256_column(values: Column, _: tzinfo | None) -> Column:
+def _sha256_column(values: Column, text: str | None, _: tzinfo | None) -> Column:
+    if text is not None and set(map(len, values)) == {64}:
+        digits = text.replace(_SEP, "")
+        if digits.isascii() and digits.isalnum() and digits.lower() == digits:
+            try:
+                bytes.fromhex(digits)  # 0-9 a-f only, given the above
+                return values
+            except ValueError:
+                pass
     match = _HEX64.fullmatch
     return [v if v is not None and match(v) else _BAD for v in values]
 
 
 def _timestamp_column(optional: bool) -> ColumnCheck:
-    def check(values: Column, zone: tzinfo | None) -> Column:
+    def check(values: Column, text: str | None, zone: tzinfo | None) -> Column:
+        if text is not None and all(values) and _trimmed(values):
+            try:
+                return list(map(_normalise, values, repeat(zone)))
+            except ValueError:
+                pass  # which one: below
         out: Column = []
         for v in values:
             if v is None or not v.strip():  # absent, or blank: None when optional
@@ -339,7 +401,9 @@ def _timestamp_column(optional: bool) -> ColumnCheck:
 
 
 def _literal_column(allowed: frozenset[str]) -> ColumnCheck:
-    def check(values: Column, _: tzinfo | None) -> Column:
+    def check(values: Column, _: str | None, __: tzinfo | None) -> Column:
+        if allowed.issuperset(values):
+            return values
         return [v if v in allowed else _BAD for v in values]
 
     return check
@@ -427,23 +491,32 @@ def validate_columns(
         return [None] * len(records)
     absent: Column = [None] * len(records)
     fields: list[Column] = []
+    bad: set[int] = set()
     for name, check in columns.checks.items():
         values = cells.get(name, absent)
-        checked = check(values, zone)
-        if values is not absent and not _encodable("".join(v for v in values if v)):
+        text = None if values is absent else _joined(values)
+        checked = check(values, text, zone)
+        if values is not absent and not _encodable(text or _SEP.join(values)):
             checked = [c if _encodable(v) else _BAD for c, v in zip(checked, values, strict=True)]
+        if checked is not values and _BAD in checked:  # a column passed whole is its values
+            bad.update(i for i, v in enumerate(checked) if v is _BAD)
         fields.append(checked)
     extras = [name for name in header if name not in columns.checks]
-    extra_columns = [cells[name] for name in extras]
     names = columns.fields
     row_type = columns.row_type
-    out: list[ValidRow | None] = []
-    for i, row in enumerate(zip(*fields, strict=True)):
-        if _BAD in row:
-            out.append(None)
-        else:
-            extra = {name: column[i] for name, column in zip(extras, extra_columns, strict=True)}
-            out.append(row_type(dict(zip(names, row, strict=True)), extra))
+    out: list[ValidRow | None]
+    if extras:
+        extra_rows = zip(*(cells[name] for name in extras), strict=True)
+        out = [
+            row_type(dict(zip(names, row, strict=True)), dict(zip(extras, extra, strict=True)))
+            for row, extra in zip(zip(*fields, strict=True), extra_rows, strict=True)
+        ]
+    else:
+        out = [
+            row_type(dict(zip(names, row, strict=True)), {}) for row in zip(*fields, strict=True)
+        ]
+    for i in bad:
+        out[i] = None
     return out
 
 
