@@ -569,9 +569,10 @@ class _Run:
         source = self.report.source
         tally = _ChunkTally()
         accepted_lines: list[bytes] = []
-        # rows of a chunk state the same node again (a lot's site): the fingerprint of a
-        # content of text only is computed once (equal text is equal JSON; equal numbers
-        # need not be: 1 == 1.0 == True, 0.0 == -0.0)
+        # rows of a chunk state the same node again (a lot's site, one plan for all): the
+        # fingerprint of the same content, or of an equal content of text only, is
+        # computed once (equal text is equal JSON; equal numbers need not be: 1 == 1.0 ==
+        # True, 0.0 == -0.0)
         node_fps: dict[NodeRef, tuple[Props, str]] = {}
         refs = iter(rel_refs)  # the plans' relationships in the order of the loop below
         for row_no, plan, record in plans:
@@ -582,12 +583,15 @@ class _Run:
             replaced: set[tuple[NodeRef, RelType, bool]] | None = None
             for planned in plan.nodes:
                 seen = node_fps.get(planned.ref)
-                if seen is not None and (seen[0] is planned.props or seen[0] == planned.props):
+                if seen is not None and (
+                    seen[0] is planned.props
+                    or seen[0] == planned.props
+                    and all(v.__class__ is str for v in planned.props.values())
+                ):
                     fp = seen[1]
                 else:
                     fp = fingerprint(planned.props)
-                    if all(v.__class__ is str for v in planned.props.values()):
-                        node_fps[planned.ref] = (planned.props, fp)
+                    node_fps[planned.ref] = (planned.props, fp)
                 known = planned.ref in stored_nodes
                 old_fp = stored_nodes.get(planned.ref)
                 if known and old_fp == fp:
