@@ -118,7 +118,7 @@ ProgressCallback = Callable[[int], None]
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the length of one ingest.
 
     An ingest allocates millions of short-lived, acyclic objects (rows, plans, dicts) that
@@ -169,7 +169,7 @@ def ingest_bundle(
     own, an ``events`` block) after the last write and before the ingest record and dead
     letter are stored.
     """
-    with _cyclic_gc_paused() if pause_gc else nullcontext():
+    with cyclic_gc_paused() if pause_gc else nullcontext():
         return _ingest_bundle(
             store,
             path,
@@ -919,6 +919,7 @@ __all__ = [
     "RowsKeptChanging",
     "check_chunk",
     "check_rows",
+    "cyclic_gc_paused",
     "ingest_bundle",
     "ingest_records",
     "describe_error",

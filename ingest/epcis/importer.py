@@ -37,6 +37,7 @@ Two rules keep a re-import idempotent and master data safe:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,7 +47,7 @@ from ingest.epcis.mapping import MappedDocument, Record, map_document
 from ingest.epcis.model import EpcisDocument, EventProblem
 from ingest.epcis.precheck import RecordProblem, precheck
 from ingest.events import DEFAULT_MAX_ROWS, EventsPayload, TooManyRecords, ingest_events
-from ingest.loader import CheckedRows, IngestReport, Rejection
+from ingest.loader import CheckedRows, IngestReport, Rejection, cyclic_gc_paused
 
 DEFAULT_SOURCE = "EPCIS"
 _MASTER = {
@@ -65,13 +66,31 @@ def ingest_epcis(
     label: str,
     source: str = DEFAULT_SOURCE,
     max_rows: int = DEFAULT_MAX_ROWS,
+    pause_gc: bool = False,
 ) -> IngestReport:
     """Ingest the document's events and master data; every event is accounted for in the
     report's ``events``. Raises TooManyRecords (nothing written) when the document holds
-    more than ``max_rows`` events or maps to more records."""
+    more than ``max_rows`` events or maps to more records.
+
+    ``pause_gc`` is ``ingest_bundle``'s, for the whole import (mapping, pre-check, load):
+    about a third less CPU, for a process that runs nothing else (the CLI), never a server.
+    """
     read = len(document.events) + len(document.problems)
     if read > max_rows:
         raise TooManyRecords(read, max_rows)
+    with cyclic_gc_paused() if pause_gc else nullcontext():
+        return _ingest(store, document, actor=actor, label=label, source=source, max_rows=max_rows)
+
+
+def _ingest(
+    store: GraphStore,
+    document: EpcisDocument,
+    *,
+    actor: str,
+    label: str,
+    source: str,
+    max_rows: int,
+) -> IngestReport:
     mapped, left_out, checked = _whole_events(store, document)
     records = {kind: rows for kind, rows in mapped.records.items() if rows}
     payload = EventsPayload.model_validate({"source": source, "timezone": None, "records": records})
