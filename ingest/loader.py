@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -548,11 +549,11 @@ class _Run:
         scan: FileScan,
     ) -> tuple[WriteBatch, _ChunkTally]:
         """Compare each row's plan with the store by fingerprint: the batch of what differs."""
-        by_label: dict[Label, set[str]] = {}
+        by_label: defaultdict[Label, set[str]] = defaultdict(set)
         rel_refs: list[RelRef] = []
         for _, plan, _ in plans:
             for n in plan.nodes:
-                by_label.setdefault(n.ref.label, set()).add(n.ref.id)
+                by_label[n.ref.label].add(n.ref.id)
             for rel in plan.rels:
                 rel_refs.append(RelRef(rel.type, rel.src, rel.dst, rel.key))
         stored_nodes: dict[NodeRef, str | None] = {}
