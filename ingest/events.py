@@ -44,7 +44,7 @@ import hashlib
 import io
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from itertools import chain
 from pathlib import Path
@@ -55,7 +55,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from graph.store import GraphStore
 from ingest.bundle import MAX_META_BYTES, BundleLimits, BundleMeta, RecordsBundle, RecordsFile
-from ingest.loader import IngestReport, ingest_bundle, ingest_records
+from ingest.loader import CheckedRows, IngestReport, ingest_bundle, ingest_records
 from ingest.mapping import FILES
 
 DEFAULT_MAX_ROWS = 50_000
@@ -201,13 +201,17 @@ def ingest_events(
     label: str | None = None,
     track_rows: bool = False,
     finish: Callable[[IngestReport], None] | None = None,
+    checked: Mapping[str, CheckedRows] | None = None,
 ) -> IngestReport:
     """Ingest the payload's records as one bundle would be, and report on every record.
 
     Raises TooManyRecords (nothing written) when the payload holds more than ``max_rows``.
     ``label`` names the ingest instead of ``events:<source>``; ``track_rows`` and ``finish``
     are ``ingest_bundle``'s (a front end that maps its own input to these records, like
-    ingest.epcis, reports on its input through them).
+    ingest.epcis, reports on its input through them). ``checked`` is, by kind, what
+    ``ingest.loader.check_rows`` made of the kind's records (rendered as the loader reads
+    them, numbered from 1): those are loaded without being checked again (when the loader
+    reads the records from files instead, it checks them as ever).
     """
     count = payload.record_count
     if count > max_rows:
@@ -230,6 +234,7 @@ def ingest_events(
         first_row=1,
         track_rows=track_rows,
         finish=finish,
+        checked={_FILE_OF_KIND[kind]: rows for kind, rows in (checked or {}).items()},
     )
 
 

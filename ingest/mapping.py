@@ -82,7 +82,10 @@ def _props(row: r.Row, drop: tuple[str, ...]) -> Props:
     return data
 
 
+@functools.lru_cache(maxsize=4096)
 def _site(site_id: str) -> PlannedNode:
+    """A site as rows name it: one plan for every row of a chunk that names it (a bundle
+    names a few sites a million times; a plan is read, never changed)."""
     return PlannedNode(NodeRef(Label.SITE, site_id), {"name": site_id})
 
 

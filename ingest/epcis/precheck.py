@@ -6,18 +6,20 @@ single records, so a record of an event rejected in a later kind would leave the
 earlier records stored. Before anything is written, :func:`rejected_events` checks every
 mapped record as the loader will (``ingest.loader.check_rows``: validation, duplicate keys,
 the plan with the lots' units) and names the events that have a rejected record; the
-importer then maps the document again without them, until no record is rejected.
+importer then maps the document again without them, until no record is rejected. The
+last check's rows, validated and planned, are what the loader then writes
+(``ingest_records``' ``checked``): each record is validated and planned once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graph.model import Label
 from graph.store import GraphStore
 from ingest.epcis.mapping import MappedDocument, Record
-from ingest.loader import check_rows
+from ingest.loader import CheckedRows, check_rows
 from ingest.mapping import FILES, FileSpec
 
 
@@ -34,14 +36,29 @@ class RecordProblem:
     key: str
 
 
+@dataclass(slots=True)
+class PreCheck:
+    """The records of a mapped document as the loader would check them: the ones it would
+    reject, and what :func:`check_rows` made of each kind (by kind)."""
+
+    problems: list[RecordProblem] = field(default_factory=list)
+    checked: dict[str, CheckedRows] = field(default_factory=dict)
+
+
 def record_problems(store: GraphStore, mapped: MappedDocument) -> list[RecordProblem]:
-    """The records of ``mapped`` the loader would reject, found without writing.
+    """The records of ``mapped`` the loader would reject, found without writing."""
+    return precheck(store, mapped).problems
+
+
+def precheck(store: GraphStore, mapped: MappedDocument) -> PreCheck:
+    """Check the records of ``mapped`` as the loader will, without writing.
 
     The units of the lots that consumptions, outputs and shipments name are the ones the
     loader will find when it comes to them: the document's own lot records' (written
     first), else the store's.
     """
-    problems: list[RecordProblem] = []
+    found = PreCheck()
+    problems = found.problems
     units_here: dict[str, str] = {}
 
     def lot_units(ids: Sequence[str]) -> Mapping[str, str]:
@@ -55,6 +72,7 @@ def record_problems(store: GraphStore, mapped: MappedDocument) -> list[RecordPro
         if not rows:
             continue
         checked = check_rows(spec, as_cells(rows), name=kind, lot_units=lot_units)
+        found.checked[kind] = checked
         origins = mapped.origins.get(kind, [])
         for rejection in checked.rejections:
             i = rejection.row - 1
@@ -73,7 +91,7 @@ def record_problems(store: GraphStore, mapped: MappedDocument) -> list[RecordPro
                 lot = plan.nodes[0]
                 if lot.ref.label == Label.LOT:
                     units_here[lot.ref.id] = str(lot.props["unit"])
-    return problems
+    return found
 
 
 def as_cells(rows: Sequence[Record]) -> list[dict[str, str]]:
@@ -100,4 +118,4 @@ def _key(spec: FileSpec, row: Record) -> str:
     return ", ".join(f"{f} {row.get(f)}" for f in fields if row.get(f) is not None)
 
 
-__all__ = ["RecordProblem", "as_cells", "record_problems"]
+__all__ = ["PreCheck", "RecordProblem", "as_cells", "precheck", "record_problems"]
