@@ -163,6 +163,7 @@ def _ingest_epcis_file(path: Path, settings: Settings, as_json: bool) -> None:
                 actor=settings.actor_name(),
                 label=f"epcis:{path.name}",
                 max_rows=settings.api.max_bundle_rows,
+                pause_gc=True,
             )
         except TooManyRecords as exc:
             err.print(f"[red]error:[/] {escape(path.name)}: {exc}; nothing was written")

@@ -706,6 +706,9 @@ def _accept(
     names one event (the first is kept); only the first's error declaration (EPCIS 2.0
     §7.4.1.2: the same event with ``errorDeclaration`` added) is kept too."""
     problems = problems + check_event(body)
+    unwritable = unwritable_text(body)
+    if unwritable is not None:
+        problems.append(unwritable)
     event_id = body.get("eventID") if isinstance(body.get("eventID"), str) else None
     if event_id and not problems:
         first = seen.setdefault(event_id, body)
@@ -719,6 +722,42 @@ def _accept(
         document.problems.append(EventProblem(index, event_id, field, reason))
     else:
         document.events.append(EpcisEvent(index, body))
+
+
+def unwritable_text(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The first text of the event no store keeps as given (a NUL character, a lone
+    surrogate), as (field path, reason); None for almost every event, found in one pass."""
+    try:
+        if b"\\u0000" not in orjson.dumps(body):
+            return None
+    except orjson.JSONEncodeError:
+        pass  # a lone surrogate: orjson encodes valid UTF-8 only
+    return _text_problem(body, "")
+
+
+def _text_problem(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, "contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "is not valid Unicode (a lone surrogate)"
+        return None
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            shown = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            shown = shown.replace("\x00", "\\x00")  # the path names the field writably
+            name = f"{path}.{shown}" if path else shown
+            items += [(name, str(key)), (name, item)]
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    for name, item in items:
+        found = _text_problem(item, name)
+        if found is not None:
+            return found
+    return None
 
 
 _NOT_THE_EVENT = ("errorDeclaration", "recordTime")
