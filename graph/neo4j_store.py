@@ -72,6 +72,7 @@ from graph.store import (
     NodeRef,
     Props,
     RecallFacts,
+    RecallView,
     RelRef,
     Shape,
     StoredNode,
@@ -503,15 +504,59 @@ class Neo4jStore:
                     )
         return FoundPaths(sorted(found), nodes)
 
+    def _one_state(self, query: str, **params: Any) -> dict[str, Any]:
+        """The one record of a read query that reads the graph version first and last (as
+        ``before`` and ``after``), run again while a write committed during it: the query
+        alone is what ``read_snapshot`` is to several, in one round trip."""
+        for attempt in range(SNAPSHOT_ATTEMPTS):
+            (row,) = self.read(query, **params)
+            # inside a snapshot the enclosing one checks (and runs the work again)
+            if row["before"] == row["after"] or getattr(self._in_snapshot, "active", False):
+                return row
+            time.sleep(0.05 * 2**attempt)  # let the ingest's next chunk come and go
+        raise StoreUnavailable(
+            "neo4j",
+            f"the graph changed during each of {SNAPSHOT_ATTEMPTS} attempts to read it "
+            "consistently (an ingest is running); try again when it has finished",
+            retry_after_s=10,
+        )
+
     def trace_reach(
         self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
     ) -> tuple[set[TraceEdge], TraceSites]:
         # the sites come with the same query: no second round trip to leave them out
         query = read_cypher("trace_forward" if forward else "trace_backward")
-        rows = self.read(query, lot_ids=sorted(set(lot_ids)))
-        edges: set[TraceEdge] = {(a, t, b) for row in rows for a, t, b in row["edges"]}
-        sites: TraceSites = {(lb, i): site for row in rows for lb, i, site in row["sites"]}
+        row = self._one_state(query, lot_ids=sorted(set(lot_ids)))
+        edges: set[TraceEdge] = {(a, t, b) for a, t, b in row["edges"]}
+        sites: TraceSites = {(lb, i): site for lb, i, site in row["sites"]}
         return edges, sites
+
+    def recall_view(self, lot_ids: Sequence[str]) -> RecallView:
+        row = self._one_state(read_cypher("recall_view"), lot_ids=sorted(set(lot_ids)))
+
+        def nodes(pairs: list[list[Any]]) -> dict[str, StoredNode]:
+            return {
+                node_id: StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+                for node_id, props in pairs
+            }
+
+        return RecallView(
+            lots=nodes(row["lot_nodes"]),
+            batches=nodes(row["batch_nodes"]),
+            facts=RecallFacts(
+                consumed=[tuple(x) for x in row["consumed"]],
+                shipped=[tuple(x) for x in row["shipped"]],
+                deviations=[tuple(x) for x in row["deviations"]],
+                documents=[tuple(x) for x in row["documents"]],
+                holds=[tuple(x) for x in row["holds"]],
+            ),
+            named={
+                Label.HOLD: nodes(row["hold_nodes"]),
+                Label.CUSTOMER: nodes(row["customer_nodes"]),
+                Label.DEVIATION: nodes(row["deviation_nodes"]),
+                Label.DOCUMENT: nodes(row["document_nodes"]),
+            },
+        )
 
     def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
         query = read_cypher("recall_facts")
