@@ -89,12 +89,14 @@ def test_a_chunk_committed_while_a_neo4j_recall_query_reads_runs_it_again(
     ingest_bundle(store, first, actor="test")
     before = _recall(store)
 
-    original = store.read
+    original = store._read  # the store's one runner of read queries
     recall_queries = 0
 
-    def read_then_commit_chunk(query: str, **params: Any) -> list[dict[str, Any]]:
+    def read_then_commit_chunk(
+        query: str, params: dict[str, Any], row: Any
+    ) -> list[dict[str, Any]]:
         nonlocal recall_queries
-        rows = original(query, **params)
+        rows = original(query, params, row)
         if query == read_cypher("recall_view"):
             recall_queries += 1
             if recall_queries == 1:
@@ -104,7 +106,7 @@ def test_a_chunk_committed_while_a_neo4j_recall_query_reads_runs_it_again(
                 rows[0]["after"] = store.graph_version()
         return rows
 
-    monkeypatch.setattr(store, "read", read_then_commit_chunk)
+    monkeypatch.setattr(store, "_read", read_then_commit_chunk)
     during = _recall(store)
     monkeypatch.undo()
     after = _recall(store)
