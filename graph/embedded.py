@@ -60,6 +60,7 @@ from graph.store import (
     NodeWrite,
     Props,
     RecallFacts,
+    RecallView,
     RelRef,
     RelWrite,
     Shape,
@@ -70,6 +71,7 @@ from graph.store import (
     TraceSites,
     WriteBatch,
     WriteConflict,
+    compose_recall_view,
     utc_now,
 )
 
@@ -1057,8 +1059,18 @@ class EmbeddedStore:
         hop(Label.SHIPMENT, {d for _, d, _ in shipped}, RelType.TO, True, Label.CUSTOMER)
         return found
 
+    def recall_view(self, lot_ids: Sequence[str]) -> RecallView:
+        # in-process reads: the primitives one after the other, in one read transaction
+        return self.read_snapshot(lambda: compose_recall_view(self, lot_ids))
+
     def trace_reach(
         self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
+    ) -> tuple[set[TraceEdge], TraceSites]:
+        # the edges and the sites are two statements: one read transaction keeps them one state
+        return self.read_snapshot(lambda: self._trace_reach(lot_ids, forward, with_sites))
+
+    def _trace_reach(
+        self, lot_ids: Sequence[str], forward: bool, with_sites: bool
     ) -> tuple[set[TraceEdge], TraceSites]:
         roots = sorted(set(lot_ids))
         query = _TRACE_FORWARD if forward else _TRACE_BACKWARD

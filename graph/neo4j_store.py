@@ -72,6 +72,7 @@ from graph.store import (
     NodeRef,
     Props,
     RecallFacts,
+    RecallView,
     RelRef,
     Shape,
     StoredNode,
@@ -415,8 +416,34 @@ class Neo4jStore:
     # -- reads ----------------------------------------------------------------------------
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query with read routing and return its records as dicts."""
-        records: list[dict[str, Any]] = self._transact(_records, query, params, read_only=True)
-        return records
+        return self._read(query, params, neo4j.Record.data)
+
+    def _read(
+        self, query: str, params: dict[str, Any], row: Callable[[neo4j.Record], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The records of a read query, each as ``row`` makes it: ``Record.data`` turns
+        nodes into dicts but walks every value in Python (half the time of a recall's
+        thousands of values); ``dict`` suffices for queries returning lists and maps.
+
+        An auto-commit query: one network round trip, where an explicit transaction costs
+        three (BEGIN, the query, COMMIT: ``begin_transaction`` does not pipeline its BEGIN).
+        Retried as ``_transact`` retries; nothing to roll back on a failure, so none of
+        the connection trouble ``_transact`` avoids.
+        """
+        deadline = time.monotonic() + self._max_retry_seconds
+        delay = _FIRST_RETRY_DELAY_S
+        with self._reachable():
+            while True:
+                try:
+                    with self.driver.session(
+                        database=self.database, default_access_mode=neo4j.READ_ACCESS
+                    ) as session:
+                        return [row(r) for r in session.run(query, params)]
+                except (Neo4jError, DriverError) as exc:
+                    if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                        raise
+                time.sleep(delay * random.uniform(0.8, 1.2))
+                delay *= 2
 
     def _found(self, query: str, **params: Any) -> list[list[Any]]:
         (record,) = self.read(query, **params)
@@ -503,15 +530,59 @@ class Neo4jStore:
                     )
         return FoundPaths(sorted(found), nodes)
 
+    def _one_state(self, query: str, **params: Any) -> dict[str, Any]:
+        """The one record of a read query that reads the graph version first and last (as
+        ``before`` and ``after``), run again while a write committed during it: the query
+        alone is what ``read_snapshot`` is to several, in one round trip."""
+        for attempt in range(SNAPSHOT_ATTEMPTS):
+            (row,) = self._read(query, params, dict)  # lists and maps only: no conversion
+            # inside a snapshot the enclosing one checks (and runs the work again)
+            if row["before"] == row["after"] or getattr(self._in_snapshot, "active", False):
+                return row
+            time.sleep(0.05 * 2**attempt)  # let the ingest's next chunk come and go
+        raise StoreUnavailable(
+            "neo4j",
+            f"the graph changed during each of {SNAPSHOT_ATTEMPTS} attempts to read it "
+            "consistently (an ingest is running); try again when it has finished",
+            retry_after_s=10,
+        )
+
     def trace_reach(
         self, lot_ids: Sequence[str], forward: bool, with_sites: bool = True
     ) -> tuple[set[TraceEdge], TraceSites]:
         # the sites come with the same query: no second round trip to leave them out
         query = read_cypher("trace_forward" if forward else "trace_backward")
-        rows = self.read(query, lot_ids=sorted(set(lot_ids)))
-        edges: set[TraceEdge] = {(a, t, b) for row in rows for a, t, b in row["edges"]}
-        sites: TraceSites = {(lb, i): site for row in rows for lb, i, site in row["sites"]}
+        row = self._one_state(query, lot_ids=sorted(set(lot_ids)))
+        edges: set[TraceEdge] = {(a, t, b) for a, t, b in row["edges"]}
+        sites: TraceSites = {(lb, i): site for lb, i, site in row["sites"]}
         return edges, sites
+
+    def recall_view(self, lot_ids: Sequence[str]) -> RecallView:
+        row = self._one_state(read_cypher("recall_view"), lot_ids=sorted(set(lot_ids)))
+
+        def nodes(pairs: list[list[Any]]) -> dict[str, StoredNode]:
+            return {
+                node_id: StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+                for node_id, props in pairs
+            }
+
+        return RecallView(
+            lots=nodes(row["lot_nodes"]),
+            batches=nodes(row["batch_nodes"]),
+            facts=RecallFacts(
+                consumed=[tuple(x) for x in row["consumed"]],
+                shipped=[tuple(x) for x in row["shipped"]],
+                deviations=[tuple(x) for x in row["deviations"]],
+                documents=[tuple(x) for x in row["documents"]],
+                holds=[tuple(x) for x in row["holds"]],
+            ),
+            named={
+                Label.HOLD: nodes(row["hold_nodes"]),
+                Label.CUSTOMER: nodes(row["customer_nodes"]),
+                Label.DEVIATION: nodes(row["deviation_nodes"]),
+                Label.DOCUMENT: nodes(row["document_nodes"]),
+            },
+        )
 
     def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
         query = read_cypher("recall_facts")
@@ -1060,10 +1131,6 @@ def _adopt_audit(tx: Transaction, params: dict[str, Any]) -> None:
 
 def _run_one(tx: Transaction, query: str) -> None:
     tx.run(query).consume()
-
-
-def _records(tx: Transaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r.data() for r in tx.run(query, params)]
 
 
 def _single(tx: Transaction, query: str, params: dict[str, Any]) -> dict[str, Any]:

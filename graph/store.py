@@ -388,6 +388,43 @@ class RecallFacts:
 
 
 @dataclass(slots=True)
+class RecallView:
+    """Everything a recall reads (``GraphStore.recall_view``), from one state of the graph."""
+
+    # the roots that exist and every lot their forward traces reach, with their content
+    lots: dict[str, StoredNode]
+    # every batch those traces reach (the lots went into), with its content
+    batches: dict[str, StoredNode]
+    # around those lots and batches
+    facts: RecallFacts
+    # the content of the holds, customers, deviations and documents ``facts`` names
+    named: dict[Label, dict[str, StoredNode]]
+
+
+def compose_recall_view(store: GraphStore, lot_ids: Sequence[str]) -> RecallView:
+    """``recall_view`` made of the store's primitives (a store whose reads are in-process
+    calls: each step is cheap), run in one read snapshot by the caller."""
+    roots = sorted(set(lot_ids))
+    edges, _ = store.trace_reach(roots, True, with_sites=False)
+    lot_ids_in_scope = sorted(set(roots) | {b for _, t, b in edges if t == RelType.PRODUCED})
+    batch_ids = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
+    lots = store.fetch_nodes(Label.LOT, lot_ids_in_scope)
+    facts = store.recall_facts(sorted(lots), batch_ids)
+    wanted = {
+        Label.HOLD: {h for h, _ in facts.holds},
+        Label.CUSTOMER: {c for _, _, c, _ in facts.shipped if c is not None},
+        Label.DEVIATION: {d for d, _, _ in facts.deviations},
+        Label.DOCUMENT: {d for d, _, _ in facts.documents},
+    }
+    return RecallView(
+        lots=lots,
+        batches=store.fetch_nodes(Label.BATCH, batch_ids),
+        facts=facts,
+        named={label: store.fetch_nodes(label, sorted(ids)) for label, ids in wanted.items()},
+    )
+
+
+@dataclass(slots=True)
 class GraphStats:
     nodes: dict[str, int]
     relationships: dict[str, int]
@@ -493,8 +530,10 @@ class GraphStore(Protocol):
         visited once: forward, CONSUMED_IN and PRODUCED from the lots onward with the
         shipments and customers of every lot reached; backward, CONSUMED_IN and PRODUCED
         towards the lots with their suppliers. With ``with_sites``, the site of each lot
-        and batch reached (the roots included, when they exist). One statement (embedded)
-        or one query (Neo4j)."""
+        and batch reached (the roots included, when they exist). From one state of the
+        graph without an enclosing ``read_snapshot``: one read transaction (embedded) or
+        one query reading the graph version first and last, run again when it moved
+        (Neo4j)."""
         ...
 
     def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
@@ -502,6 +541,15 @@ class GraphStore(Protocol):
         CONSUMED_IN from the lots with its quantity, each SHIPPED_IN with its quantity and
         the shipment's customer, the deviations affecting and documents concerning the lots
         and batches, and the holds on the lots. One query on Neo4j."""
+        ...
+
+    def recall_view(self, lot_ids: Sequence[str]) -> RecallView:
+        """What a recall of ``lot_ids`` reads (queries/recall.py), from one state of the
+        graph without an enclosing ``read_snapshot``: the roots that exist, the lots and
+        batches their forward traces reach with their content, ``recall_facts`` around
+        them, and the content of the holds, customers, deviations and documents those
+        name. Neo4j: one query (the graph version read first and last in it, the query run
+        again when it moved); embedded: ``compose_recall_view`` in one read transaction."""
         ...
 
     def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:

@@ -18,13 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import Label, RelType
-from graph.store import GraphStore, RecallFacts
+from graph.model import Label
+from graph.store import GraphStore, RecallView, StoredNode
 from queries.errors import InvalidQuery, NotFound
 from queries.holds import ActiveHold, active_hold
 from queries.holds import records as hold_records
-from queries.snapshot import one_snapshot
-from queries.trace import Direction, trace_edges
 
 OPEN_DEVIATION = ("open", "investigating")
 
@@ -98,35 +96,30 @@ class RecallResult(BaseModel):
     documents: list[ScopeDocument]
 
 
-@one_snapshot
 def recall(store: GraphStore, lot_ids: Iterable[str]) -> RecallResult:
+    """The recall of ``lot_ids``, from one read of the store (``GraphStore.recall_view``:
+    one state of the graph, one query on Neo4j)."""
     roots = sorted(set(lot_ids))
     if not roots:
         raise InvalidQuery("a recall needs at least one lot id")
-    found = store.fetch_nodes(Label.LOT, roots)
-    missing = [r for r in roots if r not in found]
+    view = store.recall_view(roots)
+    missing = [r for r in roots if r not in view.lots]
     if missing:
         raise NotFound("Lot", ", ".join(missing))
-    edges = trace_edges(store, roots, Direction.FORWARD)
-    lot_ids_in_scope = sorted(set(roots) | {b for _, t, b in edges if t == RelType.PRODUCED})
-    batch_ids = sorted({b for _, t, b in edges if t == RelType.CONSUMED_IN})
-    facts = store.recall_facts(lot_ids_in_scope, batch_ids)
-    return _assemble(store, roots, lot_ids_in_scope, batch_ids, facts)
+    return _assemble(roots, view)
 
 
 def _exact(value: Any) -> Decimal:
     return Decimal(repr(float(value))) if value is not None else Decimal(0)
 
 
-def _assemble(
-    store: GraphStore,
-    roots: list[str],
-    lot_ids: list[str],
-    batch_ids: list[str],
-    facts: RecallFacts,
-) -> RecallResult:
-    lots = store.fetch_nodes(Label.LOT, lot_ids)
-    batches = store.fetch_nodes(Label.BATCH, batch_ids)
+def _props(nodes: dict[str, StoredNode], node_id: str) -> dict[str, Any]:
+    node = nodes.get(node_id)
+    return node.props if node else {}
+
+
+def _assemble(roots: list[str], view: RecallView) -> RecallResult:
+    facts, lots = view.facts, view.lots
     consumed: dict[str, Decimal] = defaultdict(Decimal)
     for lot, _, quantity in facts.consumed:
         consumed[lot] += _exact(quantity)
@@ -145,9 +138,9 @@ def _assemble(
     root_set = set(roots)
     recall_lots: list[RecallLot] = []
     balances: list[MassBalance] = []
-    for lot_id in lot_ids:
-        node = lots.get(lot_id)
-        props = node.props if node else {}
+    for lot_id in sorted(lots):
+        node = lots[lot_id]
+        props = node.props
         on_hand = props.get("on_hand")
         recall_lots.append(
             RecallLot(
@@ -162,20 +155,20 @@ def _assemble(
                 on_hand=float(_exact(on_hand)),
                 on_hand_reported=on_hand is not None,
                 root=lot_id in root_set,
-                unresolved=node is None or node.unresolved,
+                unresolved=node.unresolved,
             )
         )
         if lot_id in root_set:
             balances.append(_balance(lot_id, props, consumed[lot_id], shipped[lot_id]))
-    hold_nodes = store.fetch_nodes(Label.HOLD, sorted({h for h, _ in facts.holds}))
+    hold_nodes = view.named.get(Label.HOLD, {})
     holds = hold_records(facts.holds, {i: n.props for i, n in hold_nodes.items()})
     for recall_lot in recall_lots:
         recall_lot.hold = active_hold(holds.get(recall_lot.id, []))
-    customers_found = store.fetch_nodes(Label.CUSTOMER, sorted(by_customer))
+    customers_found = view.named.get(Label.CUSTOMER, {})
     customers = [
         RecallCustomer(
             id=cid,
-            name=customers_found[cid].props.get("name") if cid in customers_found else None,
+            name=_props(customers_found, cid).get("name"),
             lots=sorted(entry["lots"]),
             shipments=sorted(entry["shipments"]),
             quantity=float(entry["quantity"]),
@@ -192,13 +185,13 @@ def _assemble(
                 site=p.get("site"),
                 product_material_id=p.get("product_material_id"),
             )
-            for b in batch_ids
-            for p in [batches[b].props if b in batches else {}]
+            for b in sorted(view.batches)
+            for p in [view.batches[b].props]
         ],
         customers=customers,
         mass_balance=balances,
-        open_deviations=_open_deviations(store, facts.deviations),
-        documents=_documents(store, facts.documents),
+        open_deviations=_open_deviations(view.named.get(Label.DEVIATION, {}), facts.deviations),
+        documents=_documents(view.named.get(Label.DOCUMENT, {}), facts.documents),
     )
 
 
@@ -226,11 +219,12 @@ def _balance(
     )
 
 
-def _open_deviations(store: GraphStore, links: list[tuple[str, str, str]]) -> list[ScopeDeviation]:
+def _open_deviations(
+    found: dict[str, StoredNode], links: list[tuple[str, str, str]]
+) -> list[ScopeDeviation]:
     affects: dict[str, set[str]] = defaultdict(set)
     for deviation, _, target in links:
         affects[deviation].add(target)
-    found = store.fetch_nodes(Label.DEVIATION, sorted(affects))
     result = []
     for dev_id in sorted(affects):
         props = found[dev_id].props if dev_id in found else {}
@@ -249,11 +243,12 @@ def _open_deviations(store: GraphStore, links: list[tuple[str, str, str]]) -> li
     return result
 
 
-def _documents(store: GraphStore, links: list[tuple[str, str, str]]) -> list[ScopeDocument]:
+def _documents(
+    found: dict[str, StoredNode], links: list[tuple[str, str, str]]
+) -> list[ScopeDocument]:
     concerns: dict[str, set[str]] = defaultdict(set)
     for document, _, target in links:
         concerns[document].add(target)
-    found = store.fetch_nodes(Label.DOCUMENT, sorted(concerns))
     return [
         ScopeDocument(
             id=doc_id,

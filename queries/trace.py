@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from graph.model import Label, RelType
 from graph.store import GraphStore, TraceEdge, TraceSites
 from queries.errors import NotFound
-from queries.snapshot import one_snapshot
 
 
 class Direction(StrEnum):
@@ -44,8 +43,9 @@ Edge = TraceEdge
 Sites = TraceSites
 
 
-@one_snapshot
 def trace(store: GraphStore, lot_id: str, direction: Direction) -> TraceResult:
+    """The trace of ``lot_id``: one ``trace_reach``, which reads one state of the graph on
+    its own (one query on Neo4j)."""
     edges, sites = _traced(store, [lot_id], direction, with_sites=True)
     if (Label.LOT, lot_id) not in sites:  # the root is always among the sites it exists
         raise NotFound("Lot", lot_id)

@@ -1,0 +1,54 @@
+"""A recall and a trace through the API on Neo4j: the investigation is one query (issue 16,
+item 4), with no read of the graph version around it for a caller who sees every site
+(the site check of a caller of some sites reads more, in one snapshot)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+import neo4j
+import pytest
+
+from graph.cypher_files import read_cypher
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The text of every query run through the driver, from any thread of the process."""
+    queries: list[str] = []
+    for cls in (neo4j.Transaction, neo4j.Session):
+        original = cls.run
+
+        def counted(self: Any, query: Any, *args: Any, _run: Any = original, **kw: Any) -> Any:
+            queries.append(str(query))
+            return _run(self, query, *args, **kw)
+
+        monkeypatch.setattr(cls, "run", counted)
+    yield queries
+
+
+@pytest.mark.parametrize("store", ["neo4j"], indirect=True)
+def test_an_all_sites_recall_and_trace_are_one_query_each(api: Api, sent: list[str]) -> None:
+    print(f"plant seed {api.meta['seed']}")
+    with api.meta_path("consumptions.csv").open(encoding="utf-8") as fh:
+        lot = next(row["lot_id"] for row in csv.DictReader(fh))
+    version = read_cypher("graph_version")
+
+    sent.clear()
+    answer = api.post("inv-all", "/investigations/recall", json={"lot_ids": [lot]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["roots"] == [lot]
+    assert sent.count(read_cypher("recall_view")) == 1
+    assert version not in sent
+
+    sent.clear()
+    traced = api.get("inv-all", f"/lots/{lot}/trace?direction=forward")
+    assert traced.status_code == 200, traced.text
+    assert traced.json()["root"] == lot
+    assert sent.count(read_cypher("trace_forward")) == 1
+    assert version not in sent
