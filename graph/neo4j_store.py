@@ -843,36 +843,49 @@ class Neo4jStore:
             else:
                 query, checked = render("replace_nodes_expected", label=label), _node_ref(label)
             work.extend(_Step(query, {"rows": part}, checked) for part in _chunks(rows))
+        # an end the batch writes itself exists once its node statements ran
+        written = {w.ref for w in batch.nodes}
         placeholders: dict[str, list[dict[str, Any]]] = {}
         for node, provenance in batch.placeholders().items():
+            if node in written:
+                continue
             placeholders.setdefault(node.label, []).append(
                 {"id": node.id, "props": {**provenance, **stamp, UNRESOLVED: True}}
             )
         for label, rows in placeholders.items():
             query = render("create_placeholders", label=label)
             work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
-        rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        # per relationship type and its ends' labels, create-only or not
+        rels: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = {}
         for r in batch.rels:
             ref = r.ref
-            rels.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(
-                {
-                    "src": ref.src.id,
-                    "dst": ref.dst.id,
-                    "key": ref.key,
-                    "expected": r.expected,
-                    "props": {
-                        **r.props,
-                        **r.provenance,
-                        **stamp,
-                        REL_KEY: ref.key,
-                        FINGERPRINT: r.fingerprint,
-                    },
-                }
-            )
-        for (src, rel_type, dst), rows in rels.items():
-            query = render("upsert_rels", src=src, type=rel_type, dst=dst)
+            create = r.expected == ABSENT
+            row = {
+                "src": ref.src.id,
+                "dst": ref.dst.id,
+                "key": ref.key,
+                "props": {
+                    **r.props,
+                    **r.provenance,
+                    **stamp,
+                    REL_KEY: ref.key,
+                    FINGERPRINT: r.fingerprint,
+                },
+            }
+            if not create:
+                row["expected"] = r.expected
+            rels.setdefault((ref.src.label, ref.type, ref.dst.label, create), []).append(row)
+        for (src, rel_type, dst, create), rows in rels.items():
             rel_ref = _rel_ref(src, rel_type, dst)
-            work.extend(_Step(query, {"rows": part}, rel_ref) for part in _chunks(rows))
+            if create:
+                query = render("create_rels", src=src, type=rel_type, dst=dst)
+                work.extend(
+                    _Step(query, {"rows": part, WRITE_ID: batch.write_id}, rel_ref)
+                    for part in _chunks(rows)
+                )
+            else:
+                query = render("upsert_rels", src=src, type=rel_type, dst=dst)
+                work.extend(_Step(query, {"rows": part}, rel_ref) for part in _chunks(rows))
         return work
 
     # -- digests --------------------------------------------------------------------------

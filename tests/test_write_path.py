@@ -148,6 +148,69 @@ def test_of_threads_creating_one_key_exactly_one_wins(store: GraphStore) -> None
     assert sorted(e["key"] for e in write_entries) == sorted(f"{k}/{n}" for k, n in wins)
 
 
+def test_of_threads_creating_one_relationship_exactly_one_wins(store: GraphStore) -> None:
+    """Create-only relationships (what an ingest's diff found absent): of writers racing
+    to create the same one, one succeeds and the others are refused, writing nothing; it
+    is stored once."""
+    lot, made_by = NodeRef(Label.LOT, "L-1"), NodeRef(Label.BATCH, "B-1")
+    ends = [_node(Label.LOT, "L-1", {"q": 1}, ABSENT), _node(Label.BATCH, "B-1", {}, ABSENT)]
+    store.apply(WriteBatch(nodes=ends, audit=[_entry("ends")]))
+    winners: list[str] = []
+    for round_ in range(3):
+        rel = RelRef(RelType.CONSUMED_IN, lot, made_by, f"k{round_}")
+        start = threading.Barrier(5)
+        outcomes: list[tuple[int, dict[NodeRef | RelRef, str] | None]] = []
+
+        def writer(
+            n: int,
+            rel: RelRef = rel,
+            start: threading.Barrier = start,
+            outcomes: list[tuple[int, dict[NodeRef | RelRef, str] | None]] = outcomes,
+        ) -> None:
+            props = {"quantity": n}
+            # with a relationship to a new node, made a placeholder by the same batch
+            material = NodeRef(Label.MATERIAL, f"M-{rel.key}-{n}")
+            batch = WriteBatch(
+                rels=[
+                    RelWrite(rel, props, {"source": "t"}, fingerprint(props), ABSENT),
+                    RelWrite(
+                        RelRef(RelType.OF_MATERIAL, lot, material),
+                        {},
+                        {"source": "t"},
+                        fingerprint({}),
+                        ABSENT,
+                    ),
+                ],
+                audit=[_entry(f"{rel.key}/{n}")],
+            )
+            start.wait()
+            try:
+                store.apply(batch)
+            except WriteConflict as exc:
+                outcomes.append((n, exc.found))
+            else:
+                outcomes.append((n, None))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wins = [n for n, found in outcomes if found is None]
+        assert len(wins) == 1 and len(outcomes) == 5, (round_, outcomes)
+        winner = {"quantity": wins[0]}
+        for _, found in outcomes:
+            assert found in (None, {rel: fingerprint(winner)})
+        assert dict(store.linked_rels(Label.LOT, ["L-1"], RelType.CONSUMED_IN, True))[rel] == winner
+        winners.append(f"M-{rel.key}-{wins[0]}")
+    stats = store.stats()
+    assert stats.relationships["CONSUMED_IN"] == 3
+    # the refused batches wrote neither their other relationship nor its placeholder
+    materials = store.linked_rels(Label.LOT, ["L-1"], RelType.OF_MATERIAL, True)
+    assert sorted(r.dst.id for r, _ in materials) == sorted(winners)
+    assert stats.nodes["Material"] == 3 and stats.unresolved == 3
+
+
 def test_of_threads_replacing_what_they_read_exactly_one_wins_each_round(
     store: GraphStore,
 ) -> None:
