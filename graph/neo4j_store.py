@@ -855,11 +855,17 @@ class Neo4jStore:
         for label, rows in placeholders.items():
             query = render("create_placeholders", label=label)
             work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
-        # per relationship type and its ends' labels, create-only or not
-        rels: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = {}
+        # per relationship type, its ends' labels and kind of write: with an end created here
+        # (so new itself), create-only, or expecting a content or anything
+        created = {w.ref for w in batch.nodes if w.expected == ABSENT}
+        # (a relationship the batch names twice is written once, as its last write says)
+        rels: dict[tuple[str, str, str, str], dict[tuple[str, str, str], dict[str, Any]]] = {}
         for r in batch.rels:
             ref = r.ref
             create = r.expected == ABSENT
+            kind = "upsert"
+            if create:
+                kind = "new_end" if ref.src in created or ref.dst in created else "create"
             row = {
                 "src": ref.src.id,
                 "dst": ref.dst.id,
@@ -874,10 +880,15 @@ class Neo4jStore:
             }
             if not create:
                 row["expected"] = r.expected
-            rels.setdefault((ref.src.label, ref.type, ref.dst.label, create), []).append(row)
-        for (src, rel_type, dst, create), rows in rels.items():
+            group = rels.setdefault((ref.src.label, ref.type, ref.dst.label, kind), {})
+            group[(ref.src.id, ref.dst.id, ref.key)] = row
+        for (src, rel_type, dst, kind), by_ref in rels.items():
+            rows = list(by_ref.values())
             rel_ref = _rel_ref(src, rel_type, dst)
-            if create:
+            if kind == "new_end":
+                query = render("create_rels_new_end", src=src, type=rel_type, dst=dst)
+                work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
+            elif kind == "create":
                 query = render("create_rels", src=src, type=rel_type, dst=dst)
                 work.extend(
                     _Step(query, {"rows": part, WRITE_ID: batch.write_id}, rel_ref)

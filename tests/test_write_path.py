@@ -68,6 +68,43 @@ def test_a_create_only_write_of_a_taken_key_is_refused_and_writes_nothing(
     assert "H-2" not in store.fetch_nodes(Label.HOLD, ["H-2"])
 
 
+def test_relationships_of_a_refused_new_node_are_not_written(store: GraphStore) -> None:
+    """A relationship to a node the batch creates is created without a look (it cannot
+    exist yet): when the node's key is taken, the batch is refused and writes nothing."""
+    lot = NodeRef(Label.LOT, "L-1")
+    store.apply(WriteBatch(nodes=[_node(Label.LOT, "L-1", {"q": 1}, ABSENT)], audit=[_entry("1")]))
+    before = _snapshot(store)
+    material = NodeRef(Label.MATERIAL, "M-1")
+    again = WriteBatch(
+        nodes=[
+            _node(Label.MATERIAL, "M-1", {"name": "m"}, ABSENT),  # free: would be written
+            _node(Label.LOT, "L-1", {"q": 2}, ABSENT),  # taken
+        ],
+        rels=[
+            RelWrite(RelRef(RelType.OF_MATERIAL, lot, material), {}, {"source": "t"}, "", ABSENT),
+            RelWrite(
+                RelRef(RelType.CONSUMED_IN, lot, NodeRef(Label.BATCH, "B-1")),
+                {"quantity": 1},
+                {"source": "t"},
+                fingerprint({"quantity": 1}),
+                ABSENT,
+            ),
+        ],
+        audit=[_entry("2")],
+    )
+    with pytest.raises(AlreadyExists) as refused:
+        store.apply(again)
+    assert lot in refused.value.found
+    assert _snapshot(store) == before
+    assert store.stats().relationships == {} and store.stats().unresolved == 0
+    # the same relationships with the node free: both written, once
+    again.nodes = again.nodes[:1]
+    store.apply(again)
+    stats = store.stats()
+    assert stats.relationships == {"OF_MATERIAL": 1, "CONSUMED_IN": 1}
+    assert stats.nodes == {"Lot": 1, "Material": 1, "Batch": 1} and stats.unresolved == 1
+
+
 def test_a_write_expecting_other_content_is_refused_and_writes_nothing(store: GraphStore) -> None:
     a, b = NodeRef(Label.LOT, "L-1"), NodeRef(Label.BATCH, "B-1")
     rel = RelRef(RelType.CONSUMED_IN, a, b)
