@@ -924,36 +924,60 @@ class Neo4jStore:
             else:
                 query, checked = render("replace_nodes_expected", label=label), _node_ref(label)
             work.extend(_Step(query, {"rows": part}, checked) for part in _chunks(rows))
+        # an end the batch writes itself exists once its node statements ran
+        written = {w.ref for w in batch.nodes}
         placeholders: dict[str, list[dict[str, Any]]] = {}
         for node, provenance in batch.placeholders().items():
+            if node in written:
+                continue
             placeholders.setdefault(node.label, []).append(
                 {"id": node.id, "props": {**provenance, **stamp, UNRESOLVED: True}}
             )
         for label, rows in placeholders.items():
             query = render("create_placeholders", label=label)
             work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
-        rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        # per relationship type, its ends' labels and kind of write: with an end created here
+        # (so new itself), create-only, or expecting a content or anything
+        created = {w.ref for w in batch.nodes if w.expected == ABSENT}
+        # (a relationship the batch names twice is written once, as its last write says)
+        rels: dict[tuple[str, str, str, str], dict[tuple[str, str, str], dict[str, Any]]] = {}
         for r in batch.rels:
             ref = r.ref
-            rels.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(
-                {
-                    "src": ref.src.id,
-                    "dst": ref.dst.id,
-                    "key": ref.key,
-                    "expected": r.expected,
-                    "props": {
-                        **r.props,
-                        **r.provenance,
-                        **stamp,
-                        REL_KEY: ref.key,
-                        FINGERPRINT: r.fingerprint,
-                    },
-                }
-            )
-        for (src, rel_type, dst), rows in rels.items():
-            query = render("upsert_rels", src=src, type=rel_type, dst=dst)
+            create = r.expected == ABSENT
+            kind = "upsert"
+            if create:
+                kind = "new_end" if ref.src in created or ref.dst in created else "create"
+            row = {
+                "src": ref.src.id,
+                "dst": ref.dst.id,
+                "key": ref.key,
+                "props": {
+                    **r.props,
+                    **r.provenance,
+                    **stamp,
+                    REL_KEY: ref.key,
+                    FINGERPRINT: r.fingerprint,
+                },
+            }
+            if not create:
+                row["expected"] = r.expected
+            group = rels.setdefault((ref.src.label, ref.type, ref.dst.label, kind), {})
+            group[(ref.src.id, ref.dst.id, ref.key)] = row
+        for (src, rel_type, dst, kind), by_ref in rels.items():
+            rows = list(by_ref.values())
             rel_ref = _rel_ref(src, rel_type, dst)
-            work.extend(_Step(query, {"rows": part}, rel_ref) for part in _chunks(rows))
+            if kind == "new_end":
+                query = render("create_rels_new_end", src=src, type=rel_type, dst=dst)
+                work.extend(_Step(query, {"rows": part}) for part in _chunks(rows))
+            elif kind == "create":
+                query = render("create_rels", src=src, type=rel_type, dst=dst)
+                work.extend(
+                    _Step(query, {"rows": part, WRITE_ID: batch.write_id}, rel_ref)
+                    for part in _chunks(rows)
+                )
+            else:
+                query = render("upsert_rels", src=src, type=rel_type, dst=dst)
+                work.extend(_Step(query, {"rows": part}, rel_ref) for part in _chunks(rows))
         return work
 
     # -- digests --------------------------------------------------------------------------

@@ -68,6 +68,43 @@ def test_a_create_only_write_of_a_taken_key_is_refused_and_writes_nothing(
     assert "H-2" not in store.fetch_nodes(Label.HOLD, ["H-2"])
 
 
+def test_relationships_of_a_refused_new_node_are_not_written(store: GraphStore) -> None:
+    """A relationship to a node the batch creates is created without a look (it cannot
+    exist yet): when the node's key is taken, the batch is refused and writes nothing."""
+    lot = NodeRef(Label.LOT, "L-1")
+    store.apply(WriteBatch(nodes=[_node(Label.LOT, "L-1", {"q": 1}, ABSENT)], audit=[_entry("1")]))
+    before = _snapshot(store)
+    material = NodeRef(Label.MATERIAL, "M-1")
+    again = WriteBatch(
+        nodes=[
+            _node(Label.MATERIAL, "M-1", {"name": "m"}, ABSENT),  # free: would be written
+            _node(Label.LOT, "L-1", {"q": 2}, ABSENT),  # taken
+        ],
+        rels=[
+            RelWrite(RelRef(RelType.OF_MATERIAL, lot, material), {}, {"source": "t"}, "", ABSENT),
+            RelWrite(
+                RelRef(RelType.CONSUMED_IN, lot, NodeRef(Label.BATCH, "B-1")),
+                {"quantity": 1},
+                {"source": "t"},
+                fingerprint({"quantity": 1}),
+                ABSENT,
+            ),
+        ],
+        audit=[_entry("2")],
+    )
+    with pytest.raises(AlreadyExists) as refused:
+        store.apply(again)
+    assert lot in refused.value.found
+    assert _snapshot(store) == before
+    assert store.stats().relationships == {} and store.stats().unresolved == 0
+    # the same relationships with the node free: both written, once
+    again.nodes = again.nodes[:1]
+    store.apply(again)
+    stats = store.stats()
+    assert stats.relationships == {"OF_MATERIAL": 1, "CONSUMED_IN": 1}
+    assert stats.nodes == {"Lot": 1, "Material": 1, "Batch": 1} and stats.unresolved == 1
+
+
 def test_a_write_expecting_other_content_is_refused_and_writes_nothing(store: GraphStore) -> None:
     a, b = NodeRef(Label.LOT, "L-1"), NodeRef(Label.BATCH, "B-1")
     rel = RelRef(RelType.CONSUMED_IN, a, b)
@@ -146,6 +183,69 @@ def test_of_threads_creating_one_key_exactly_one_wins(store: GraphStore) -> None
     assert {k: node.props["by"] for k, node in stored.items()} == dict(wins)
     write_entries = [e for e in store.audit_entries() if e["action"] == "write"]
     assert sorted(e["key"] for e in write_entries) == sorted(f"{k}/{n}" for k, n in wins)
+
+
+def test_of_threads_creating_one_relationship_exactly_one_wins(store: GraphStore) -> None:
+    """Create-only relationships (what an ingest's diff found absent): of writers racing
+    to create the same one, one succeeds and the others are refused, writing nothing; it
+    is stored once."""
+    lot, made_by = NodeRef(Label.LOT, "L-1"), NodeRef(Label.BATCH, "B-1")
+    ends = [_node(Label.LOT, "L-1", {"q": 1}, ABSENT), _node(Label.BATCH, "B-1", {}, ABSENT)]
+    store.apply(WriteBatch(nodes=ends, audit=[_entry("ends")]))
+    winners: list[str] = []
+    for round_ in range(3):
+        rel = RelRef(RelType.CONSUMED_IN, lot, made_by, f"k{round_}")
+        start = threading.Barrier(5)
+        outcomes: list[tuple[int, dict[NodeRef | RelRef, str] | None]] = []
+
+        def writer(
+            n: int,
+            rel: RelRef = rel,
+            start: threading.Barrier = start,
+            outcomes: list[tuple[int, dict[NodeRef | RelRef, str] | None]] = outcomes,
+        ) -> None:
+            props = {"quantity": n}
+            # with a relationship to a new node, made a placeholder by the same batch
+            material = NodeRef(Label.MATERIAL, f"M-{rel.key}-{n}")
+            batch = WriteBatch(
+                rels=[
+                    RelWrite(rel, props, {"source": "t"}, fingerprint(props), ABSENT),
+                    RelWrite(
+                        RelRef(RelType.OF_MATERIAL, lot, material),
+                        {},
+                        {"source": "t"},
+                        fingerprint({}),
+                        ABSENT,
+                    ),
+                ],
+                audit=[_entry(f"{rel.key}/{n}")],
+            )
+            start.wait()
+            try:
+                store.apply(batch)
+            except WriteConflict as exc:
+                outcomes.append((n, exc.found))
+            else:
+                outcomes.append((n, None))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wins = [n for n, found in outcomes if found is None]
+        assert len(wins) == 1 and len(outcomes) == 5, (round_, outcomes)
+        winner = {"quantity": wins[0]}
+        for _, found in outcomes:
+            assert found in (None, {rel: fingerprint(winner)})
+        assert dict(store.linked_rels(Label.LOT, ["L-1"], RelType.CONSUMED_IN, True))[rel] == winner
+        winners.append(f"M-{rel.key}-{wins[0]}")
+    stats = store.stats()
+    assert stats.relationships["CONSUMED_IN"] == 3
+    # the refused batches wrote neither their other relationship nor its placeholder
+    materials = store.linked_rels(Label.LOT, ["L-1"], RelType.OF_MATERIAL, True)
+    assert sorted(r.dst.id for r, _ in materials) == sorted(winners)
+    assert stats.nodes["Material"] == 3 and stats.unresolved == 3
 
 
 def test_of_threads_replacing_what_they_read_exactly_one_wins_each_round(
