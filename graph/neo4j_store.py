@@ -258,24 +258,31 @@ class Neo4jStore:
         server ended it, and the driver reset the connection when it gave it back.
         """
         mode = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
+
+        def attempt() -> T:
+            with self.driver.session(database=self.database, default_access_mode=mode) as session:
+                tx = session.begin_transaction()
+                try:
+                    answer = work(tx, *args)
+                except (Neo4jError, DriverError):
+                    raise  # no longer this thread's connection: never touch it
+                except BaseException:
+                    tx.close()  # our own refusal (WriteConflict, ...): roll back
+                    raise
+                tx.commit()
+            return answer
+
+        return self._retried(attempt)
+
+    def _retried(self, attempt: Callable[[], T]) -> T:
+        """``attempt()`` again after a retryable failure (transient errors, a connection
+        lost before the commit), with jittered doubling delays, for up to max_retry_seconds."""
         deadline = time.monotonic() + self._max_retry_seconds
         delay = _FIRST_RETRY_DELAY_S
         with self._reachable():
             while True:
                 try:
-                    with self.driver.session(
-                        database=self.database, default_access_mode=mode
-                    ) as session:
-                        tx = session.begin_transaction()
-                        try:
-                            answer = work(tx, *args)
-                        except (Neo4jError, DriverError):
-                            raise  # no longer this thread's connection: never touch it
-                        except BaseException:
-                            tx.close()  # our own refusal (WriteConflict, ...): roll back
-                            raise
-                        tx.commit()
-                    return answer
+                    return attempt()
                 except (Neo4jError, DriverError) as exc:
                     if not exc.is_retryable() or time.monotonic() + delay > deadline:
                         raise
@@ -430,20 +437,14 @@ class Neo4jStore:
         Retried as ``_transact`` retries; nothing to roll back on a failure, so none of
         the connection trouble ``_transact`` avoids.
         """
-        deadline = time.monotonic() + self._max_retry_seconds
-        delay = _FIRST_RETRY_DELAY_S
-        with self._reachable():
-            while True:
-                try:
-                    with self.driver.session(
-                        database=self.database, default_access_mode=neo4j.READ_ACCESS
-                    ) as session:
-                        return [row(r) for r in session.run(query, params)]
-                except (Neo4jError, DriverError) as exc:
-                    if not exc.is_retryable() or time.monotonic() + delay > deadline:
-                        raise
-                time.sleep(delay * random.uniform(0.8, 1.2))
-                delay *= 2
+
+        def attempt() -> list[dict[str, Any]]:
+            with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                return [row(r) for r in session.run(query, params)]
+
+        return self._retried(attempt)
 
     def _found(self, query: str, **params: Any) -> list[list[Any]]:
         (record,) = self.read(query, **params)
