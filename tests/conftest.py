@@ -11,7 +11,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import neo4j
 import pytest
 
 from graph.embedded import EmbeddedStore
@@ -79,3 +81,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IN_CI and _neo4j_outcomes["skipped"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The text of every query the Neo4j driver runs, in a transaction or auto-commit, from
+    any thread of the process (the round-trip tests count them)."""
+    queries: list[str] = []
+    for cls in (neo4j.Transaction, neo4j.Session):
+        original = cls.run
+
+        def counted(self: Any, query: Any, *args: Any, _run: Any = original, **kw: Any) -> Any:
+            queries.append(str(query))
+            return _run(self, query, *args, **kw)
+
+        monkeypatch.setattr(cls, "run", counted)
+    yield queries

@@ -7,11 +7,8 @@ from __future__ import annotations
 import csv
 import random
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import neo4j
 import pytest
 
 from graph.embedded import EmbeddedStore
@@ -25,21 +22,6 @@ from queries.trace import Direction, trace
 # issue 16 asks for one or two; each is one query (reading the graph version in it)
 RECALL_QUERIES = 1
 TRACE_QUERIES = 1
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The text of every query run through the driver (in a transaction or auto-commit)."""
-    queries: list[str] = []
-    for cls in (neo4j.Transaction, neo4j.Session):
-        original = cls.run
-
-        def counted(self: Any, query: Any, *args: Any, _run: Any = original, **kw: Any) -> Any:
-            queries.append(str(query))
-            return _run(self, query, *args, **kw)
-
-        monkeypatch.setattr(cls, "run", counted)
-    yield queries
 
 
 def _uses(plant: Path) -> Counter[str]:

@@ -5,31 +5,13 @@ item 4), with no read of the graph version around it for a caller who sees every
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from typing import Any
 
-import neo4j
 import pytest
 
 from graph.cypher_files import read_cypher
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.neo4j
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The text of every query run through the driver, from any thread of the process."""
-    queries: list[str] = []
-    for cls in (neo4j.Transaction, neo4j.Session):
-        original = cls.run
-
-        def counted(self: Any, query: Any, *args: Any, _run: Any = original, **kw: Any) -> Any:
-            queries.append(str(query))
-            return _run(self, query, *args, **kw)
-
-        monkeypatch.setattr(cls, "run", counted)
-    yield queries
 
 
 @pytest.mark.parametrize("store", ["neo4j"], indirect=True)
