@@ -353,8 +353,9 @@ CROSS JOIN nodes AS n ON n.label = 'Lot' AND n.id = j.value
 WHERE n.unresolved = 0
 """
 
+# j.key is the wanted relationship's index in the parameter's array
 _FETCH_RELS = """
-SELECT r.src_id, r.dst_id, r.key, {column} FROM json_each(?) AS j
+SELECT j.key, {column} FROM json_each(?) AS j
 CROSS JOIN rels AS r ON r.src_label = ? AND r.src_id = j.value ->> '$[0]' AND r.type = ?
     AND r.dst_label = ? AND r.dst_id = j.value ->> '$[1]' AND r.key = j.value ->> '$[2]'
 """
@@ -680,10 +681,9 @@ def _rel_column(conn: sqlite3.Connection, refs: Sequence[RelRef], column: str) -
         groups.setdefault((ref.src.label, ref.type, ref.dst.label), []).append(ref)
     found: dict[RelRef, str] = {}
     for (src_label, rel_type, dst_label), members in groups.items():
-        wanted = {(r.src.id, r.dst.id, r.key): r for r in members}
-        param = json.dumps([list(k) for k in wanted])
-        for s, d, k, value in conn.execute(query, (param, src_label, rel_type, dst_label)):
-            found[wanted[(s, d, k)]] = value
+        param = orjson.dumps([(r.src.id, r.dst.id, r.key) for r in members]).decode()
+        for index, value in conn.execute(query, (param, src_label, rel_type, dst_label)):
+            found[members[index]] = value
     return found
 
 

@@ -557,10 +557,22 @@ class _Run:
             for rel in plan.rels:
                 rel_refs.append(RelRef(rel.type, rel.src, rel.dst, rel.key))
         stored_nodes: dict[NodeRef, str | None] = {}
+        new_nodes: set[NodeRef] = set()  # planned here and not stored, not even as placeholder
         for label, ids in by_label.items():
-            for node_id, fp in self.store.fetch_node_fingerprints(label, sorted(ids)).items():
-                stored_nodes[NodeRef(label, node_id)] = fp
-        stored_rels = self.store.fetch_rel_fingerprints(rel_refs)
+            stored = self.store.fetch_node_fingerprints(label, sorted(ids))
+            for node_id in ids:
+                if node_id in stored:
+                    stored_nodes[NodeRef(label, node_id)] = stored[node_id]
+                else:
+                    new_nodes.add(NodeRef(label, node_id))
+        # a relationship with an end not stored is not stored either (a concurrent writer
+        # that stores both meanwhile fails the end's create-only write, and the chunk is
+        # diffed again): only the others are read
+        stored_rels = self.store.fetch_rel_fingerprints(
+            [r for r in rel_refs if r.src not in new_nodes and r.dst not in new_nodes]
+            if new_nodes
+            else rel_refs
+        )
 
         nodes: dict[NodeRef, NodeWrite] = {}
         rels: dict[RelRef, RelWrite] = {}
