@@ -551,9 +551,14 @@ class _Run:
         """Compare each row's plan with the store by fingerprint: the batch of what differs."""
         by_label: defaultdict[Label, set[str]] = defaultdict(set)
         rel_refs: list[RelRef] = []
-        for _, plan, _ in plans:
+        # Rows of a chunk may state one node differently (a document's title on each of its
+        # versions): the last of them is what the chunk writes, and only it is compared
+        # with the store, so that the same rows again compare equal.
+        last_statement: dict[NodeRef, int] = {}
+        for index, (_, plan, _) in enumerate(plans):
             for n in plan.nodes:
                 by_label[n.ref.label].add(n.ref.id)
+                last_statement[n.ref] = index
             for rel in plan.rels:
                 rel_refs.append(RelRef(rel.type, rel.src, rel.dst, rel.key))
         stored_nodes: dict[NodeRef, str | None] = {}
@@ -588,13 +593,19 @@ class _Run:
         # True, 0.0 == -0.0)
         node_fps: dict[NodeRef, tuple[Props, str]] = {}
         refs = iter(rel_refs)  # the plans' relationships in the order of the loop below
-        for row_no, plan, record in plans:
+        # Nodes first: an updated node drops the relationships it owns (its row alone
+        # defines them), and every row's planned relationship of those is then written
+        # again, whichever row of the chunk states it.
+        replaced: set[tuple[NodeRef, RelType, bool]] = set()
+        node_rows: dict[int, tuple[dict[str, Any], bool]] = {}  # (provenance, updated)
+        for index, (row_no, plan, _) in enumerate(plans):
             # what a row writes carries its provenance; most rows of a second ingest write
             # nothing, so it is made when a row first writes
             provenance: dict[str, Any] | None = None
-            changed = updated = False
-            replaced: set[tuple[NodeRef, RelType, bool]] | None = None
+            updated = False
             for planned in plan.nodes:
+                if last_statement[planned.ref] != index:
+                    continue
                 seen = node_fps.get(planned.ref)
                 if seen is not None and (
                     seen[0] is planned.props
@@ -609,7 +620,6 @@ class _Run:
                 old_fp = stored_nodes.get(planned.ref)
                 if known and old_fp == fp:
                     continue
-                changed = True
                 expected = ABSENT if not known else PLACEHOLDER if old_fp is None else old_fp
                 if provenance is None:
                     provenance = _provenance(source, name, scan.sha256, row_no)
@@ -621,14 +631,17 @@ class _Run:
                 node_changes.append((planned.ref, action))
                 for rel_type, outgoing in planned.owns:
                     drops[RelDrop(planned.ref, rel_type, outgoing)] = None
-                    if replaced is None:
-                        replaced = set()
                     replaced.add((planned.ref, rel_type, outgoing))
+            if provenance is not None:
+                node_rows[index] = (provenance, updated)
+        for index, (row_no, plan, record) in enumerate(plans):
+            provenance, updated = node_rows.get(index, (None, False))
+            changed = provenance is not None
             for rel in plan.rels:
                 ref = next(refs)
                 fp = fingerprint(rel.props) if rel.props else _EMPTY_FINGERPRINT
                 old_rel_fp = stored_rels.get(ref)
-                forced = replaced is not None and (
+                forced = bool(replaced) and (
                     (rel.src, rel.type, True) in replaced or (rel.dst, rel.type, False) in replaced
                 )
                 if old_rel_fp == fp and not forced:

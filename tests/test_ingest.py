@@ -322,3 +322,44 @@ def test_a_bad_bundle_timezone_is_named(store: GraphStore, tmp_path: Path) -> No
     path = write_bundle(tmp_path / "tzbad", {"lots.csv": [lot("L-1")]}, timezone="Mars/Olympus")
     with pytest.raises(BundleError, match="timezone"):
         _ingest(store, path)
+
+
+def _document_version(version: int, title: str) -> dict[str, str]:
+    return {
+        "document_id": "DOC-1",
+        "version": str(version),
+        "kind": "sop",
+        "title": title,
+        "content_sha256": f"{version:064x}",
+        "created_at": f"2026-02-0{version}T09:00:00Z",
+        "created_by": "U-1",
+        "status": "approved",
+    }
+
+
+def test_rows_restating_one_node_write_the_last_rows_content_and_read_again_unchanged(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Two versions of a document state the document's title differently: the file's
+    last row says what is stored, and the same bundle again changes nothing (it used to
+    flip the title to the first row's and back, an update each time)."""
+    renamed = [_document_version(1, "Old title"), _document_version(2, "New title")]
+    path = write_bundle(tmp_path / "docs", {"documents.csv": renamed})
+    first = _ingest(store, path)
+    assert first.files["documents.csv"].accepted == 2
+    assert store.fetch_nodes(Label.DOCUMENT, ["DOC-1"])["DOC-1"].props["title"] == "New title"
+    entries = len(store.audit_entries())
+
+    again = _ingest(store, path)
+    counts = again.files["documents.csv"]
+    assert (counts.accepted, counts.updated, counts.unchanged) == (0, 0, 2)
+    assert store.fetch_nodes(Label.DOCUMENT, ["DOC-1"])["DOC-1"].props["title"] == "New title"
+    assert [e["action"] for e in store.audit_entries()[entries:]] == ["ingest"]
+
+    # the versions' order reversed: now the first version's title is the last row's
+    reverse = write_bundle(tmp_path / "reverse", {"documents.csv": renamed[::-1]})
+    changed = _ingest(store, reverse).files["documents.csv"]
+    assert (changed.accepted, changed.updated, changed.unchanged) == (1, 1, 1)
+    assert store.fetch_nodes(Label.DOCUMENT, ["DOC-1"])["DOC-1"].props["title"] == "Old title"
+    updates = [e for e in store.audit_entries() if e["action"] == "update"]
+    assert [(e["old"]["title"], e["new"]["title"]) for e in updates] == [("New title", "Old title")]
