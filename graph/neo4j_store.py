@@ -925,12 +925,8 @@ class Neo4jStore:
             else:
                 query, checked = render("replace_nodes_expected", label=label), _node_ref(label)
             work.extend(_Step(query, {"rows": part}, checked) for part in _chunks(rows))
-        # an end the batch writes itself exists once its node statements ran
-        written = {w.ref for w in batch.nodes}
         placeholders: dict[str, list[dict[str, Any]]] = {}
         for node, provenance in batch.placeholders().items():
-            if node in written:
-                continue
             placeholders.setdefault(node.label, []).append(
                 {"id": node.id, "props": {**provenance, **stamp, UNRESOLVED: True}}
             )

@@ -242,14 +242,19 @@ class WriteBatch:
             raise ValueError("a write batch that stores graph content needs an audit entry")
 
     def placeholders(self) -> dict[NodeRef, Props]:
-        """Each relationship end, with the provenance of the first write naming it.
+        """Each relationship end the batch does not write itself, with the provenance of
+        the first write naming it.
 
         A store creates a placeholder for an end only where no node exists yet.
         """
+        written = {w.ref for w in self.nodes}
         ends: dict[NodeRef, Props] = {}
         for r in self.rels:
-            ends.setdefault(r.ref.src, r.provenance)
-            ends.setdefault(r.ref.dst, r.provenance)
+            src, dst = r.ref.src, r.ref.dst
+            if src not in written:
+                ends.setdefault(src, r.provenance)
+            if dst not in written:
+                ends.setdefault(dst, r.provenance)
         return ends
 
 
