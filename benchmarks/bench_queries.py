@@ -545,6 +545,8 @@ def main() -> None:
                 record(f"recall.{name}.p95_s", seconds, lots=args.lots, baseline=recall_baseline)
     if {"embedded", "neo4j"} <= answers.keys():
         for what in ("impurity", "impurity oos"):
+            if what not in answers["embedded"] and what not in answers["neo4j"]:
+                continue  # not measured (--targets-only)
             same = answers["embedded"].get(what) == answers["neo4j"].get(what)
             print(f"  {what}: Neo4j's answer equals the embedded store's in full: {same}")
             if not same:
