@@ -8,6 +8,7 @@ import csv
 import random
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -34,6 +35,16 @@ from graph.store import (
 )
 from ingest.loader import ingest_bundle
 from ingest.synthetic import generate_plant
+
+
+def _in_threads(writer: Callable[[int], None], count: int) -> None:
+    """``writer(0)`` to ``writer(count - 1)``, each in its own thread, all at once; returns
+    when every one has finished."""
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def _entry(key: str) -> AuditEntry:
@@ -172,11 +183,7 @@ def test_of_threads_creating_one_key_exactly_one_wins(store: GraphStore) -> None
                 with lock:
                     wins.append((key, n))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(writer, 4)
     assert sorted(k for k, _ in wins) == keys  # each key once
     assert len(refused) == 4 * len(keys) - len(keys)
     stored = store.fetch_nodes(Label.HOLD, keys)
@@ -228,11 +235,7 @@ def test_of_threads_creating_one_relationship_exactly_one_wins(store: GraphStore
             else:
                 outcomes.append((n, None))
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _in_threads(writer, 5)
         wins = [n for n, found in outcomes if found is None]
         assert len(wins) == 1 and len(outcomes) == 5, (round_, outcomes)
         winner = {"quantity": wins[0]}
@@ -279,11 +282,7 @@ def test_of_threads_replacing_what_they_read_exactly_one_wins_each_round(
                 return
             wins.append(n)
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _in_threads(writer, 6)
         assert len(wins) == 1, (round_, wins)
         stored = store.fetch_nodes(Label.HOLD, ["H-R"])["H-R"].props
         assert stored == {"round": round_, "by": wins[0]}
