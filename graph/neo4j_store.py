@@ -113,6 +113,22 @@ def _content(props: Mapping[str, Any]) -> Props:
     return {k: v for k, v in props.items() if k not in _NOT_CONTENT}
 
 
+def _stored_node(props: Mapping[str, Any]) -> StoredNode:
+    """A node as the store returns its properties: the content, and whether a placeholder."""
+    return StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+
+
+def _recall_facts(row: Mapping[str, Any]) -> RecallFacts:
+    """``RecallFacts`` from the lists a recall query returns under the same names."""
+    return RecallFacts(
+        consumed=[tuple(x) for x in row["consumed"]],
+        shipped=[tuple(x) for x in row["shipped"]],
+        deviations=[tuple(x) for x in row["deviations"]],
+        documents=[tuple(x) for x in row["documents"]],
+        holds=[tuple(x) for x in row["holds"]],
+    )
+
+
 def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(rows), _SUB_BATCH):
         yield rows[start : start + _SUB_BATCH]
@@ -455,7 +471,7 @@ class Neo4jStore:
         query = render("fetch_nodes", label=label)
         for part in _chunks(list(ids)):
             for node_id, props in self._found(query, ids=part):
-                found[node_id] = StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
+                found[node_id] = _stored_node(props)
         return found
 
     def fetch_node_fingerprints(self, label: Label, ids: Sequence[str]) -> dict[str, str | None]:
@@ -526,9 +542,7 @@ class Neo4jStore:
                 for (node_label, node_id), props in zip(
                     on_path[1:] or on_path, contents, strict=True
                 ):
-                    nodes.setdefault(node_label, {})[node_id] = StoredNode(
-                        _content(props), bool(props.get(UNRESOLVED, False))
-                    )
+                    nodes.setdefault(node_label, {})[node_id] = _stored_node(props)
         return FoundPaths(sorted(found), nodes)
 
     def _one_state(self, query: str, **params: Any) -> dict[str, Any]:
@@ -562,21 +576,12 @@ class Neo4jStore:
         row = self._one_state(read_cypher("recall_view"), lot_ids=sorted(set(lot_ids)))
 
         def nodes(pairs: list[list[Any]]) -> dict[str, StoredNode]:
-            return {
-                node_id: StoredNode(_content(props), bool(props.get(UNRESOLVED, False)))
-                for node_id, props in pairs
-            }
+            return {node_id: _stored_node(props) for node_id, props in pairs}
 
         return RecallView(
             lots=nodes(row["lot_nodes"]),
             batches=nodes(row["batch_nodes"]),
-            facts=RecallFacts(
-                consumed=[tuple(x) for x in row["consumed"]],
-                shipped=[tuple(x) for x in row["shipped"]],
-                deviations=[tuple(x) for x in row["deviations"]],
-                documents=[tuple(x) for x in row["documents"]],
-                holds=[tuple(x) for x in row["holds"]],
-            ),
+            facts=_recall_facts(row),
             named={
                 Label.HOLD: nodes(row["hold_nodes"]),
                 Label.CUSTOMER: nodes(row["customer_nodes"]),
@@ -588,13 +593,7 @@ class Neo4jStore:
     def recall_facts(self, lot_ids: Sequence[str], batch_ids: Sequence[str]) -> RecallFacts:
         query = read_cypher("recall_facts")
         (row,) = self.read(query, lot_ids=list(lot_ids), batch_ids=list(batch_ids))
-        return RecallFacts(
-            consumed=[tuple(x) for x in row["consumed"]],
-            shipped=[tuple(x) for x in row["shipped"]],
-            deviations=[tuple(x) for x in row["deviations"]],
-            documents=[tuple(x) for x in row["documents"]],
-            holds=[tuple(x) for x in row["holds"]],
-        )
+        return _recall_facts(row)
 
     def custody_links(self, batch_id: str) -> list[tuple[LinkKey, Link]]:
         rows = self.read(read_cypher("custody_links"), batch_id=batch_id)
