@@ -227,7 +227,7 @@ def _open_deviations(
         affects[deviation].add(target)
     result = []
     for dev_id in sorted(affects):
-        props = found[dev_id].props if dev_id in found else {}
+        props = _props(found, dev_id)
         # a deviation not yet arrived (placeholder) cannot be shown closed, so it stays listed
         if props.get("status") not in OPEN_DEVIATION and props:
             continue
@@ -252,9 +252,10 @@ def _documents(
     return [
         ScopeDocument(
             id=doc_id,
-            kind=found[doc_id].props.get("kind") if doc_id in found else None,
-            title=found[doc_id].props.get("title") if doc_id in found else None,
+            kind=props.get("kind"),
+            title=props.get("title"),
             concerns=sorted(concerns[doc_id]),
         )
         for doc_id in sorted(concerns)
+        for props in [_props(found, doc_id)]
     ]
